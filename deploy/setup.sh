@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs what Bulwark needs on a Debian 12 machine: Debian packages (as root), then a
+# virtualenv in .venv with the pinned Python dependencies. Safe to run again.
+set -eu
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+# python3-venv for the virtualenv; openssh-server, sudo, iproute2 and procps for the SSH test
+# hosts (network namespaces running their own sshd); util-linux gives unshare and mount.
+packages="python3 python3-venv python3-dev openssh-server openssh-client sudo iproute2 procps util-linux make"
+missing=""
+for package in $packages; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages:$missing (run as root to install them)" >&2
+  else
+    echo "setup: installing$missing"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt

@@ -1,0 +1,1 @@
+"""The Bulwark Django project: settings, URLs, WSGI entry point."""

@@ -1,0 +1,172 @@
+"""The transport interface: how the audit runtime runs one script on a host.
+
+A transport opens a connection to one host and starts processes there. The collector uses a
+single process per audit and talks to it over stdin/stdout in stages (see engine/collector.py),
+so the interface is a streaming one; `run()` is the one-shot convenience built on it.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from types import TracebackType
+
+
+class TransportError(Exception):
+    """A connection-level failure. `permanent` tells the caller whether a retry can help."""
+
+    permanent: bool = False
+
+    def __init__(self, message: str, *, permanent: bool | None = None) -> None:
+        super().__init__(message)
+        if permanent is not None:
+            self.permanent = permanent
+
+
+class AuthenticationFailed(TransportError):
+    """The host refused our credentials (wrong password, key, or user)."""
+
+    permanent = True
+
+
+class HostKeyUnknown(TransportError):
+    """The host presented a key we have not pinned, and trust-on-first-use is off."""
+
+    permanent = True
+
+
+class HostKeyChanged(TransportError):
+    """The host presented a key different from the pinned one: possible interception."""
+
+    permanent = True
+
+    def __init__(self, message: str, *, expected: str, seen: str) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.seen = seen
+
+
+class Unreachable(TransportError):
+    """No route, connection refused or reset: the host may come back."""
+
+    permanent = False
+
+
+class TransportTimeout(TransportError):
+    """A connect, read or command deadline passed."""
+
+    permanent = False
+
+
+class OutputTooLarge(TransportError):
+    """The process produced more output than the caller's cap."""
+
+    permanent = False
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What one finished process gave back."""
+
+    stdout: bytes
+    stderr: bytes = b""
+    exit_status: int | None = None
+    timed_out: bool = False
+    truncated: bool = False
+
+
+class RemoteProcess(ABC):
+    """A process started on the host, with its stdin open for writing."""
+
+    @abstractmethod
+    def write(self, data: bytes) -> None:
+        """Send bytes to the process's stdin."""
+
+    @abstractmethod
+    def close_stdin(self) -> None:
+        """Signal end of input."""
+
+    @abstractmethod
+    def read(self, max_bytes: int, timeout: float) -> bytes:
+        """Return up to max_bytes of stdout; b"" at end of stream.
+
+        Raises TransportTimeout when nothing arrives within `timeout` seconds.
+        """
+
+    @abstractmethod
+    def finish(self, timeout: float) -> tuple[int | None, bytes]:
+        """Wait for exit; return (exit status or None if unknown, captured stderr)."""
+
+    @abstractmethod
+    def kill(self) -> None:
+        """Stop the process; safe to call more than once."""
+
+
+@dataclass
+class Transport(ABC):
+    """A connection to one host. Counts the processes it starts (tests and benchmarks read it)."""
+
+    executions: int = field(default=0, init=False)
+
+    @abstractmethod
+    def _start(self, command: str) -> RemoteProcess:
+        """Start `command` (a POSIX shell command line, or a PowerShell one on Windows)."""
+
+    def start(self, command: str) -> RemoteProcess:
+        self.executions += 1
+        return self._start(command)
+
+    def run(
+        self,
+        command: str,
+        stdin: bytes = b"",
+        timeout: float = 150.0,
+        output_cap: int = 64 * 1024 * 1024,
+    ) -> CommandResult:
+        """Run `command` with `stdin`, collect at most `output_cap` bytes of stdout."""
+        deadline = time.monotonic() + timeout
+        process = self.start(command)
+        chunks: list[bytes] = []
+        size = 0
+        truncated = False
+        try:
+            if stdin:
+                process.write(stdin)
+            process.close_stdin()
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TransportTimeout(f"command did not finish within {timeout:g} s")
+                chunk = process.read(65536, remaining)
+                if not chunk:
+                    break
+                if size + len(chunk) > output_cap:
+                    chunks.append(chunk[: output_cap - size])
+                    truncated = True
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            if truncated:
+                process.kill()
+                status, stderr = None, b""
+            else:
+                status, stderr = process.finish(max(deadline - time.monotonic(), 0.1))
+        except TransportTimeout:
+            process.kill()
+            return CommandResult(b"".join(chunks), b"", None, timed_out=True)
+        return CommandResult(b"".join(chunks), stderr, status, truncated=truncated)
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most transports have something to close
+        """Release the connection."""
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
