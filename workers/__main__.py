@@ -1,0 +1,5 @@
+"""`python -m workers ...`: the audit runtime's command line (see workers/cli.py)."""
+
+from workers.cli import main
+
+raise SystemExit(main())
