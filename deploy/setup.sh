@@ -7,7 +7,7 @@ PYTHON=${PYTHON:-python3}
 
 # python3-venv for the virtualenv; openssh-server, sudo, iproute2 and procps for the SSH test
 # hosts (network namespaces running their own sshd); util-linux gives unshare and mount.
-packages="python3 python3-venv python3-dev openssh-server openssh-client sudo iproute2 procps util-linux make"
+packages="python3 python3-venv python3-dev openssh-server openssh-client sudo openssl iproute2 procps util-linux make"
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing="$missing $package"

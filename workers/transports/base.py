@@ -11,6 +11,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Self
 
 
 class TransportError(Exception):
@@ -160,7 +161,7 @@ class Transport(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most transports have something to close
         """Release the connection."""
 
-    def __enter__(self) -> Transport:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -1,0 +1,768 @@
+"""Test hosts: real sshd targets on this machine, each in its own namespaces (needs root).
+
+A host is a network namespace (a veth /30 from 10.77.0.0/16, its own net.* sysctls) plus mount,
+UTS and PID namespaces in which an overlay over /etc (the host's own files) and a private /run
+are mounted and Debian's sshd runs as PID 1. Killing that sshd ends everything in the host.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import os
+import random
+import re
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+if TYPE_CHECKING:
+    from workers.transports.ssh import SSHTarget
+
+PREFIX = "bwk"
+SSHD = "/usr/sbin/sshd"
+NETWORK = "10.77.0.0/16"
+SLOTS = 16384  # /30 subnets in NETWORK
+LOCK_PATH = "/run/lock/bwk-harness.lock" if os.path.isdir("/run/lock") else "/tmp/bwk-harness.lock"
+_NETNS_NAME = re.compile(rf"^{PREFIX}-(\d+)-(\d+)$")
+_HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
+
+
+class HarnessUnavailable(RuntimeError):
+    """This machine cannot run test hosts (not root, or a tool is missing)."""
+
+
+@dataclass(frozen=True)
+class TestUser:
+    """An extra login on a test host. `sudo` is None, "nopasswd" or "password"."""
+
+    __test__ = False
+
+    name: str
+    password: str | None = field(default=None, repr=False)
+    sudo: str | None = None
+    uid: int | None = None
+    shell: str = "/bin/sh"
+    home: str = "/"
+    # The harness's client key may log in as this user.
+    authorized: bool = True
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """What makes one test host different: paths are under /etc (the overlaid directory).
+
+    `owners` values are "user:group", "user" or (uid, gid); `processes` are shell command lines
+    left running in the host. An /etc/ssh/sshd_config in `files` replaces the harness's default
+    body; the lines the harness needs (Port, ListenAddress, PidFile, HostKey,
+    AuthorizedKeysFile) are put first, and sshd keeps the first value it reads.
+    """
+
+    name: str
+    files: Mapping[str, str | bytes] = field(default_factory=dict)
+    remove: Sequence[str] = ()
+    modes: Mapping[str, int] = field(default_factory=dict)
+    owners: Mapping[str, str | tuple[int, int]] = field(default_factory=dict)
+    sysctls: Mapping[str, str] = field(default_factory=dict)
+    users: Sequence[TestUser] = ()
+    processes: Sequence[str] = ()
+    # More public key lines allowed to log in as root and as every authorized user.
+    authorized_keys: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if not _HOST_NAME.match(self.name):
+            raise ValueError(f"host name must be a short DNS label: {self.name!r}")
+        for path in [*self.files, *self.remove, *self.modes, *self.owners]:
+            _check_path(path)
+        for key in self.sysctls:
+            # Only net.* sysctls belong to a network namespace; others would change the machine.
+            if not re.fullmatch(r"net\.[A-Za-z0-9_.\-/]+", key):
+                raise ValueError(f"only net.* sysctls are per host: {key!r}")
+        for user in self.users:
+            if user.sudo not in (None, "nopasswd", "password"):
+                raise ValueError(f"sudo must be None, 'nopasswd' or 'password': {user.sudo!r}")
+
+
+# What hosts (and the sudo tests run on them) use from this machine, by Debian package.
+REQUIRED = {
+    "/usr/sbin/ip": "iproute2",
+    "/usr/bin/unshare": "util-linux",
+    "/usr/bin/nsenter": "util-linux",
+    SSHD: "openssh-server",
+    "/usr/bin/sudo": "sudo",
+    "/usr/bin/openssl": "openssl",
+}
+
+
+def unavailable_reason() -> str | None:
+    """Why test hosts cannot run here, or None when they can."""
+    if os.geteuid() != 0:
+        return "test hosts need root (network and mount namespaces)"
+    missing = sorted(
+        {package for path, package in REQUIRED.items() if not os.access(path, os.X_OK)}
+    )
+    if missing:
+        return f"test hosts need these packages: {' '.join(missing)} (python -m {__name__} install)"
+    return None
+
+
+def _missing_packages() -> list[str]:
+    return sorted({package for path, package in REQUIRED.items() if not os.access(path, os.X_OK)})
+
+
+def install_missing() -> list[str]:
+    """apt-get install the packages of REQUIRED this machine lacks; return their names."""
+    missing = _missing_packages()
+    if missing:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+    return missing
+
+
+def _run(args: Sequence[str], *, input: str | None = None, check: bool = True) -> str:
+    done = subprocess.run(args, input=input, capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"{shlex.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        return b"python" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _kill_netns(netns: str) -> None:
+    """SIGKILL every process in the namespace and wait until they are gone."""
+    for _ in range(50):
+        pids = [int(p) for p in _run(["ip", "netns", "pids", netns], check=False).split()]
+        if not pids:
+            return
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.02)
+
+
+def _netns_names() -> list[str]:
+    listing = _run(["ip", "netns", "list"], check=False)
+    return [line.split()[0] for line in listing.splitlines() if line.strip()]
+
+
+def cleanup_stale() -> list[str]:
+    """Remove namespaces and state left by harness processes that died; return their names."""
+    removed = []
+    for name in _netns_names():
+        match = _NETNS_NAME.match(name)
+        if match and not _pid_alive(int(match.group(1))):
+            _kill_netns(name)
+            _run(["ip", "netns", "del", name], check=False)
+            removed.append(name)
+    for state in Path(tempfile.gettempdir()).glob(f"{PREFIX}-*-*"):
+        match = re.match(rf"{PREFIX}-(\d+)-", state.name)
+        if match and state.is_dir() and not _pid_alive(int(match.group(1))):
+            shutil.rmtree(state, ignore_errors=True)
+    return removed
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _drop_route_if_last() -> None:
+    """Remove the 10.77/16 guard route unless a live manager still holds the lock."""
+    fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _run(["ip", "route", "del", "unreachable", NETWORK], check=False)
+    except BlockingIOError:
+        pass  # another manager still has hosts up
+    finally:
+        os.close(fd)
+
+
+def _slot_addresses(slot: int) -> tuple[str, str]:
+    base = slot * 4
+    prefix = f"10.77.{base // 256}."
+    return prefix + str(base % 256 + 1), prefix + str(base % 256 + 2)
+
+
+class TestHost:
+    """One running test host. `user` (root) logs in with the key at `client_key_path`."""
+
+    __test__ = False
+
+    def __init__(self, manager: TestHosts, spec: HostSpec, slot: int, netns: str) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.netns = netns
+        self.slot = slot
+        self.gateway, self.address = _slot_addresses(slot)
+        self.port = 20000 + slot
+        self.user = "root"
+        self.interface = "eth0"
+        self.client_key_path = str(manager.client_key_path)
+        self.client_key = manager.client_key
+        self.dir = manager.dir / f"host-{slot}"
+        self.log_path = self.dir / "sshd.log"
+        self.host_key_line = ""
+        self.pid = 0  # sshd, as this machine numbers it
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._manager = manager
+
+    def __repr__(self) -> str:
+        return f"<TestHost {self.name} {self.address}:{self.port} netns={self.netns}>"
+
+    def run_local(
+        self, command: str, *, input: str | None = None, timeout: float = 30.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a shell command as root inside the host's namespaces (its /etc, net, PIDs)."""
+        enter = ["nsenter", "-t", str(self.pid), "-m", "-u", "-n", "-p", "--"]
+        return subprocess.run(
+            [*enter, "/bin/sh", "-c", command],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def ssh_target(self, **overrides: Any) -> SSHTarget:
+        """An SSHTarget for this host: root, the harness key, the host key pinned."""
+        from workers.transports.ssh import SSHTarget
+
+        settings: dict[str, Any] = {
+            "host": self.address,
+            "port": self.port,
+            "user": self.user,
+            "private_key": self.client_key,
+            "host_key": self.host_key_line,
+            "connect_timeout": 5.0,
+            "banner_timeout": 5.0,
+            "auth_timeout": 10.0,
+        }
+        settings.update(overrides)
+        return SSHTarget(**settings)
+
+    def stop(self) -> None:
+        """Kill everything in the host and remove its namespace, veth and files (idempotent)."""
+        if self._popen is not None:
+            # Kill sshd (PID 1 of the host: the kernel then kills the rest of its PID namespace)
+            # and let unshare reap it. Killing unshare first would orphan sshd to this machine's
+            # init, which may never reap it.
+            for pid in _children(self._popen.pid):
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            try:
+                self._popen.wait(5)
+            except subprocess.TimeoutExpired:
+                self._popen.kill()  # --kill-child takes sshd along
+                self._popen.wait()
+        _kill_netns(self.netns)
+        _run(["ip", "link", "del", f"{PREFIX}{self.slot}"], check=False)
+        _run(["ip", "netns", "del", self.netns], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        # Last: a stop cut short (^C) leaves the host listed for close() to finish.
+        self._manager._forget(self)
+
+    def _launch(self) -> None:
+        spec = self.spec
+        script = [
+            "set -e",
+            *(f"sysctl -q -w {shlex.quote(f'{k}={v}')}" for k, v in spec.sysctls.items()),
+            "mount -t overlay overlay -o "
+            f"lowerdir=/etc,upperdir={self.dir}/upper,workdir={self.dir}/work /etc",
+            # A private /run: sshd's privilege separation directory, pid file, sudo's tickets.
+            "mount -t tmpfs -o mode=0755,size=16m tmpfs /run",
+            "mkdir -m 0755 /run/sshd",
+            f"hostname {shlex.quote(spec.name)}",
+            *(
+                f"setsid sh -c {shlex.quote(p)} </dev/null >/dev/null 2>&1 &"
+                for p in spec.processes
+            ),
+            f"exec {SSHD} -D -e -f /etc/ssh/sshd_config",
+        ]
+        command = [
+            "ip", "netns", "exec", self.netns,
+            "unshare", "--mount", "--uts", "--pid", "--fork", "--mount-proc",
+            "--propagation", "private", "--kill-child",
+            "sh", "-c", "\n".join(script),
+        ]  # fmt: skip
+        with self.log_path.open("wb") as log:
+            self._popen = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a ^C meant for pytest must not kill hosts mid-test
+            )
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self._popen is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._popen.poll() is not None:
+                raise RuntimeError(f"sshd of {self.name} exited: {self._log_tail()}")
+            with socket.socket() as probe:
+                # Refused at once until sshd listens: the address is up before sshd starts.
+                probe.settimeout(0.2)
+                if probe.connect_ex((self.address, self.port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"sshd of {self.name} did not listen: {self._log_tail()}")
+            time.sleep(0.005)
+        self.pid = _children(self._popen.pid)[0]
+
+    def _log_tail(self) -> str:
+        with suppress(OSError):
+            return self.log_path.read_text(errors="replace")[-2000:]
+        return ""
+
+
+class TestHosts:
+    """Starts and stops test hosts; `close()` (or leaving the `with`) removes them all."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        reason = unavailable_reason()
+        if reason:
+            raise HarnessUnavailable(reason)
+        cleanup_stale()
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-{os.getpid()}-"))
+        key = ed25519.Ed25519PrivateKey.generate()
+        self.client_key = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        ).decode()
+        self.client_public_key = _public_line(key, "bwk-client")
+        self.client_key_path = self.dir / "client_ed25519"
+        self.client_key_path.write_text(self.client_key)
+        self.client_key_path.chmod(0o600)
+        self._hosts: list[TestHost] = []
+        self._lock = threading.Lock()
+        self._next_slot = random.randrange(SLOTS)
+        self._closed = False
+        self._created: set[str] = set()  # every namespace this manager made, for close()
+        # Nothing for 10.77/16 may ever leave through the default route, even for a removed host.
+        # Every live manager holds LOCK_PATH shared; the last one out removes the route.
+        self._route_lock = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._route_lock, fcntl.LOCK_SH)
+        _run(["ip", "route", "replace", "unreachable", NETWORK])
+        atexit.register(self.close)
+        self._previous_sigterm: Any = None
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+    @property
+    def hosts(self) -> list[TestHost]:
+        with self._lock:
+            return list(self._hosts)
+
+    def start(self, spec: HostSpec, *, timeout: float = 15.0) -> TestHost:
+        """Create the namespaces, write the host's /etc, start its sshd, wait for the port."""
+        if self._closed:
+            raise RuntimeError("the TestHosts manager is closed")
+        host = self._allocate(spec)
+        try:
+            host_key = ed25519.Ed25519PrivateKey.generate()
+            host.host_key_line = _public_line(host_key, "")
+            _build_overlay(
+                host.dir,
+                spec,
+                host_key=host_key,
+                host_key_line=host.host_key_line,
+                client_key_line=self.client_public_key,
+                port=host.port,
+                address=host.address,
+                pid_file=f"/run/sshd-{host.netns}.pid",
+            )
+            _run(
+                ["ip", "-batch", "-"],
+                input=f"addr add {host.gateway}/30 dev {PREFIX}{host.slot}\n"
+                f"link set {PREFIX}{host.slot} up\n",
+            )
+            _run(
+                ["ip", "-n", host.netns, "-batch", "-"],
+                input=f"link set lo up\naddr add {host.address}/30 dev {host.interface}\n"
+                f"link set {host.interface} up\n",
+            )
+            host._launch()
+            host._wait_ready(timeout)
+            return host
+        except BaseException:
+            host.stop()
+            raise
+
+    def start_many(self, specs: Sequence[HostSpec], *, timeout: float = 30.0) -> list[TestHost]:
+        """Start several hosts concurrently; all or none."""
+        with ThreadPoolExecutor(max_workers=max(1, min(len(specs), 16))) as pool:
+            futures = [pool.submit(self.start, spec, timeout=timeout) for spec in specs]
+            errors = [f.exception() for f in futures]
+        started = [f.result() for f, e in zip(futures, errors, strict=True) if e is None]
+        failed = [e for e in errors if e is not None]
+        if failed:
+            for host in started:
+                host.stop()
+            raise failed[0]
+        return started
+
+    def link(self, a: TestHost, b: TestHost) -> str:
+        """Let host `a` reach host `b` (over a veth of their own); return b's address."""
+        slot = self._reserve_slot(lambda name: [f"{name}b", "netns", b.netns])
+        here, there = _slot_addresses(slot)
+        _run(["ip", "link", "set", f"{PREFIX}{slot}", "netns", a.netns])
+        _run(
+            ["ip", "-n", a.netns, "-batch", "-"],
+            input=f"addr add {here}/30 dev {PREFIX}{slot}\nlink set {PREFIX}{slot} up\n"
+            f"route add {b.address}/32 via {there}\n",
+        )
+        _run(
+            ["ip", "-n", b.netns, "-batch", "-"],
+            input=f"addr add {there}/30 dev {PREFIX}{slot}b\nlink set {PREFIX}{slot}b up\n",
+        )
+        return b.address
+
+    def close(self) -> None:
+        """Stop every host; safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(TestHost.stop, self.hosts))
+        # Anything a start or stop left half-done (interrupted mid-way) goes too.
+        for netns in self._created & set(_netns_names()):
+            _kill_netns(netns)
+            _run(["ip", "netns", "del", netns], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        fcntl.flock(self._route_lock, fcntl.LOCK_UN)
+        os.close(self._route_lock)
+        _drop_route_if_last()
+        atexit.unregister(self.close)
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+
+    def __enter__(self) -> TestHosts:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[TestHost]:
+        return iter(self.hosts)
+
+    def _allocate(self, spec: HostSpec) -> TestHost:
+        netns: list[str] = []
+
+        def veth_peer(name: str) -> list[str]:
+            netns.append(f"{PREFIX}-{os.getpid()}-{name[len(PREFIX) :]}")
+            with self._lock:
+                self._created.add(netns[-1])
+            _run(["ip", "netns", "add", netns[-1]])
+            return ["eth0", "netns", netns[-1]]
+
+        def discard() -> None:
+            if netns:
+                _run(["ip", "netns", "del", netns.pop()], check=False)
+
+        slot = self._reserve_slot(veth_peer, on_conflict=discard)
+        host = TestHost(self, spec, slot, netns[-1])
+        host.dir.mkdir()
+        with self._lock:
+            self._hosts.append(host)
+        return host
+
+    def _reserve_slot(self, peer: Any, on_conflict: Any = None) -> int:
+        """Create veth `bwk<slot>`: the first free slot wins, across processes too."""
+        for _ in range(SLOTS):
+            with self._lock:
+                slot = self._next_slot
+                self._next_slot = (slot + 1) % SLOTS
+            name = f"{PREFIX}{slot}"
+            args = ["ip", "link", "add", name, "type", "veth", "peer", "name", *peer(name)]
+            done = subprocess.run(args, capture_output=True, text=True, check=False)
+            if done.returncode == 0:
+                return slot
+            if on_conflict is not None:
+                on_conflict()
+            if "exists" not in done.stderr:
+                raise RuntimeError(f"{shlex.join(args)} failed: {done.stderr.strip()}")
+        raise RuntimeError("no free test-host slot")
+
+    def _forget(self, host: TestHost) -> None:
+        with self._lock:
+            if host in self._hosts:
+                self._hosts.remove(host)
+
+
+def _public_line(key: ed25519.Ed25519PrivateKey, comment: str) -> str:
+    line = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return f"{line.decode()} {comment}".strip()
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # Unwind through every finally (fixture teardown, close()) instead of dying on the spot.
+    raise SystemExit(128 + signum)
+
+
+# --- the overlay: one host's /etc, written into the overlay's upper directory ---------------
+
+ETC = Path("/etc")
+SSHD_CONFIG = "/etc/ssh/sshd_config"
+DEFAULT_SSHD_BODY = """\
+PermitRootLogin prohibit-password
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+# Without PAM sshd reads the overlay's shadow itself: nothing else of the machine is involved.
+UsePAM no
+UseDNS no
+X11Forwarding no
+MaxStartups 200
+MaxSessions 100
+Subsystem sftp /usr/lib/openssh/sftp-server
+"""
+
+
+def _check_path(path: str) -> None:
+    pure, etc = PurePosixPath(path), PurePosixPath(ETC)
+    if not pure.is_absolute() or ".." in pure.parts or pure == etc or not pure.is_relative_to(etc):
+        raise ValueError(f"test hosts overlay /etc only; not {path!r}")
+
+
+def _hash_password(password: str) -> str:
+    # On stdin: a test password must not show in a process list either.
+    return _run(["openssl", "passwd", "-6", "-stdin"], input=password + "\n").strip()
+
+
+class _Overlay:
+    """The upper directory of one host's /etc: what it adds, changes and hides."""
+
+    def __init__(self, upper: Path) -> None:
+        self.upper = upper
+        upper.mkdir()
+        _copy_attributes(ETC, upper)  # the upper root's mode and owner are the merged /etc's
+
+    def path(self, path: str) -> Path:
+        return self.upper / PurePosixPath(path).relative_to(ETC)
+
+    def read(self, path: str) -> str:
+        for candidate in (self.path(path), Path(path)):
+            if candidate.is_file():
+                return candidate.read_text()
+        return ""
+
+    def write(self, path: str, content: str | bytes, mode: int | None = None) -> None:
+        target = self._fresh(path)
+        data = content.encode() if isinstance(content, str) else content
+        target.write_bytes(data)
+        lower = Path(path)
+        if lower.is_file() and not lower.is_symlink():
+            _copy_attributes(lower, target)  # /etc/shadow stays root:shadow 0640
+        else:
+            os.chown(target, 0, 0)
+            target.chmod(0o644)
+        if mode is not None:
+            target.chmod(mode)
+
+    def hide(self, path: str) -> None:
+        # An overlayfs whiteout: a 0/0 character device hides the lower file or directory.
+        os.mknod(self._fresh(path), stat.S_IFCHR | 0o600, os.makedev(0, 0))
+
+    def chmod(self, path: str, mode: int) -> None:
+        self._copy_up(path).chmod(mode)
+
+    def chown(self, path: str, uid: int, gid: int) -> None:
+        os.lchown(self._copy_up(path), uid, gid)
+
+    def _fresh(self, path: str) -> Path:
+        target = self.path(path)
+        self._parents(target)
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+        return target
+
+    def _parents(self, target: Path) -> None:
+        for directory in reversed(target.parents):
+            inside = directory.is_relative_to(self.upper) and directory != self.upper
+            if inside and not directory.exists():
+                directory.mkdir()
+                lower = ETC / directory.relative_to(self.upper)
+                if lower.is_dir():
+                    _copy_attributes(lower, directory)
+
+    def _copy_up(self, path: str) -> Path:
+        target, lower = self.path(path), Path(path)
+        if target.exists() or target.is_symlink():
+            return target
+        self._parents(target)
+        if lower.is_symlink():
+            os.symlink(os.readlink(lower), target)
+            st = lower.lstat()
+            os.lchown(target, st.st_uid, st.st_gid)
+        elif lower.is_dir():
+            target.mkdir()
+            _copy_attributes(lower, target)
+        elif lower.exists():
+            shutil.copy2(lower, target)
+            _copy_attributes(lower, target)
+        else:
+            raise FileNotFoundError(f"{path} is neither in the spec's files nor on this machine")
+        return target
+
+
+def _copy_attributes(source: Path, target: Path) -> None:
+    st = source.stat()
+    os.chown(target, st.st_uid, st.st_gid)
+    target.chmod(stat.S_IMODE(st.st_mode))
+
+
+def _build_overlay(
+    directory: Path,
+    spec: HostSpec,
+    *,
+    host_key: ed25519.Ed25519PrivateKey,
+    host_key_line: str,
+    client_key_line: str,
+    port: int,
+    address: str,
+    pid_file: str,
+) -> None:
+    """Write the host's /etc changes: accounts, keys, sshd_config, then the spec's own."""
+    (directory / "work").mkdir()
+    etc = _Overlay(directory / "upper")
+    _write_accounts(etc, spec, [client_key_line, *spec.authorized_keys])
+    etc.write("/etc/hostname", f"{spec.name}\n")
+    etc.write("/etc/hosts", etc.read("/etc/hosts") + f"127.0.1.1\t{spec.name}\n")
+    private = host_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+    etc.write("/etc/ssh/ssh_host_ed25519_key", private, mode=0o600)
+    etc.write("/etc/ssh/ssh_host_ed25519_key.pub", host_key_line + "\n")
+    body = spec.files.get(SSHD_CONFIG, DEFAULT_SSHD_BODY)
+    body = body.decode() if isinstance(body, bytes) else body
+    etc.write(
+        SSHD_CONFIG,
+        f"# bulwark test host {spec.name}: the harness's lines first (sshd keeps the first)\n"
+        f"Port {port}\nListenAddress {address}\nPidFile {pid_file}\n"
+        "HostKey /etc/ssh/ssh_host_ed25519_key\n"
+        "AuthorizedKeysFile /etc/bwk/authorized_keys/%u\n\n" + body,
+    )
+    for path, content in spec.files.items():
+        if path != SSHD_CONFIG:
+            etc.write(path, content)
+    for path in spec.remove:
+        etc.hide(path)
+    for path, mode in spec.modes.items():
+        etc.chmod(path, mode)
+    for path, owner in spec.owners.items():
+        etc.chown(path, *_resolve_owner(etc, owner))
+
+
+def _write_accounts(etc: _Overlay, spec: HostSpec, keys: list[str]) -> None:
+    # root's login shell becomes /bin/sh: bash would read root's (slow) ~/.bashrc per command.
+    passwd = [
+        re.sub(r"^(root:[^:]*:0:0:[^:]*:[^:]*):.*$", r"\1:/bin/sh", line)
+        for line in etc.read("/etc/passwd").splitlines()
+    ]
+    shadow = etc.read("/etc/shadow").splitlines()
+    group = etc.read("/etc/group").splitlines()
+    gshadow = etc.read("/etc/gshadow").splitlines()
+    taken = {int(line.split(":")[2]) for line in passwd if line.count(":") >= 6}
+    authorized = {"root"}
+    for user in spec.users:
+        uid = user.uid if user.uid is not None else min(set(range(4000, 5000)) - taken)
+        taken.add(uid)
+        passwd.append(f"{user.name}:x:{uid}:{uid}::{user.home}:{user.shell}")
+        # "*" and not "!": without PAM, sshd refuses even keys for a "!" (locked) account.
+        secret = _hash_password(user.password) if user.password else "*"
+        shadow.append(f"{user.name}:{secret}:19000:0:99999:7:::")
+        group.append(f"{user.name}:x:{uid}:")
+        gshadow.append(f"{user.name}:!::")
+        if user.sudo is not None:
+            rule = "NOPASSWD: ALL" if user.sudo == "nopasswd" else "ALL"
+            etc.write(
+                f"/etc/sudoers.d/bwk-{user.name}",
+                f"{user.name} ALL=(ALL:ALL) {rule}\n",
+                mode=0o440,
+            )
+        if user.authorized:
+            authorized.add(user.name)
+    for path, lines in (
+        ("/etc/passwd", passwd),
+        ("/etc/shadow", shadow),
+        ("/etc/group", group),
+        ("/etc/gshadow", gshadow),
+    ):
+        etc.write(path, "\n".join(lines) + "\n")
+    for name in sorted(authorized):
+        etc.write(f"/etc/bwk/authorized_keys/{name}", "\n".join(keys) + "\n")
+
+
+def _resolve_owner(etc: _Overlay, owner: str | tuple[int, int]) -> tuple[int, int]:
+    if isinstance(owner, tuple):
+        return owner
+    user, _, group = owner.partition(":")
+    users = {f[0]: f for f in (line.split(":") for line in etc.read("/etc/passwd").splitlines())}
+    groups = {f[0]: f for f in (line.split(":") for line in etc.read("/etc/group").splitlines())}
+    uid = int(user) if user.isdigit() else int(users[user][2])
+    if not group:
+        return uid, int(users[user][3]) if user in users else 0
+    return uid, int(group) if group.isdigit() else int(groups[group][2])
+
+
+__all__ = [
+    "HarnessUnavailable",
+    "HostSpec",
+    "TestHost",
+    "TestHosts",
+    "TestUser",
+    "cleanup_stale",
+    "unavailable_reason",
+]
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["install"]:
+        print("installed:", " ".join(install_missing()) or "nothing (all present)")
+    elif sys.argv[1:] == ["cleanup"]:
+        print("removed:", " ".join(cleanup_stale()) or "nothing")
+        _drop_route_if_last()
+    else:
+        print(f"usage: python -m {__spec__.name if __spec__ else 'harness'} install|cleanup")
+        sys.exit(2)
