@@ -84,12 +84,22 @@ class HostSpec:
     processes: Sequence[str] = ()
     # More public key lines allowed to log in as root and as every authorized user.
     authorized_keys: Sequence[str] = ()
+    # Paths OUTSIDE /etc whose content the host sees replaced (a bind mount in its own mount
+    # namespace; the path must exist on the machine): /proc/sys/kernel/*, /var/lib/dpkg/status...
+    overrides: Mapping[str, str | bytes] = field(default_factory=dict)
+    # Shell lines run as root inside the host before sshd starts, after /etc, /run and the
+    # overrides are in place: `mount -t tmpfs -o nodev,nosuid tmpfs /tmp`, for example.
+    setup: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not _HOST_NAME.match(self.name):
             raise ValueError(f"host name must be a short DNS label: {self.name!r}")
         for path in [*self.files, *self.remove, *self.modes, *self.owners]:
             _check_path(path)
+        for path in self.overrides:
+            pure = PurePosixPath(path)
+            if not pure.is_absolute() or ".." in pure.parts or pure.is_relative_to("/etc"):
+                raise ValueError(f"overrides are absolute paths outside /etc: {path!r}")
         for key in self.sysctls:
             # Only net.* sysctls belong to a network namespace; others would change the machine.
             if not re.fullmatch(r"net\.[A-Za-z0-9_.\-/]+", key):
@@ -297,6 +307,8 @@ class TestHost:
             "mount -t tmpfs -o mode=0755,size=16m tmpfs /run",
             "mkdir -m 0755 /run/sshd",
             f"hostname {shlex.quote(spec.name)}",
+            *self._override_lines(),
+            *spec.setup,
             *(
                 f"setsid sh -c {shlex.quote(p)} </dev/null >/dev/null 2>&1 &"
                 for p in spec.processes
@@ -317,6 +329,15 @@ class TestHost:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # a ^C meant for pytest must not kill hosts mid-test
             )
+
+    def _override_lines(self) -> list[str]:
+        """Write each override's content beside the host and bind it over the real path."""
+        lines = []
+        for number, (path, content) in enumerate(self.spec.overrides.items()):
+            source = self.dir / f"override-{number}"
+            source.write_bytes(content.encode() if isinstance(content, str) else content)
+            lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(path)}")
+        return lines
 
     def _wait_ready(self, timeout: float) -> None:
         assert self._popen is not None

@@ -215,3 +215,23 @@ def test_a_spec_refuses_paths_outside_etc_and_global_sysctls() -> None:
 def _netns_pids(netns: str) -> list[str]:
     listed = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True)
     return listed.stdout.split()
+
+
+def test_overrides_and_setup_change_only_the_hosts_view(test_hosts: TestHosts) -> None:
+    aslr = Path("/proc/sys/kernel/randomize_va_space")
+    machine_before = aslr.read_text()
+    tmp_mounts = ["findmnt", "-kn", "/tmp"]
+    tmp_before = subprocess.run(tmp_mounts, capture_output=True, text=True).stdout
+    fake = "7\n"  # not a value the kernel would ever show
+    host = test_hosts.start(
+        HostSpec(
+            name="override",
+            overrides={str(aslr): fake},
+            setup=["mount -t tmpfs -o nodev,nosuid,noexec tmpfs /tmp"],
+        )
+    )
+    seen = host.run_local(f"cat {aslr}; findmnt -kn -o OPTIONS /tmp").stdout.splitlines()
+    assert seen[0] == "7"
+    assert {"nodev", "nosuid", "noexec"} <= set(seen[1].split(","))
+    assert aslr.read_text() == machine_before
+    assert subprocess.run(tmp_mounts, capture_output=True, text=True).stdout == tmp_before
