@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.audit import AuditError, AuditOutcome, run
+from workers.catalogue import render as render_catalogue
 from workers.engine.definitions import PolicyDefinition, PolicyProblem
 from workers.engine.policy import find_cross_policy_duplicates, load_policy
 from workers.engine.scoring import summarize
@@ -270,6 +271,13 @@ def audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def catalogue(args: argparse.Namespace) -> int:
+    policies = load_policies(args.paths)
+    root = args.paths[0].rstrip("/") + "/" if len(args.paths) == 1 else ""
+    print(render_catalogue(sorted(policies, key=lambda p: p.path), root), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -278,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", help="policy files or folders of them")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(handler=check_policy)
+
+    table = commands.add_parser("catalogue", help="print the Markdown table of policies")
+    table.add_argument("paths", nargs="+", help="policy files or folders of them")
+    table.set_defaults(handler=catalogue)
 
     run_audit = commands.add_parser("audit", help="audit a host")
     target = run_audit.add_mutually_exclusive_group(required=True)
