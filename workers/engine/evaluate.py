@@ -3,6 +3,10 @@
 Each rule gives FOUND / NOT_FOUND / INVALID (/ NOT_RUN in W5) per sca-format.md §4, each
 check's condition aggregates its rules (§5, with W4's short-circuit order), and a policy whose
 requirements do not hold is not applicable as a whole (§6).
+
+Deliberate departures: W5's known `d:` bugs (a literal FILENAME with a PATTERN opening the bare
+name; a regex FILENAME tested together with its PATTERN) are not reproduced, and a path a walk
+decoded with replacement characters is reported as not readable rather than guessed at.
 """
 
 from __future__ import annotations
