@@ -1,0 +1,1 @@
+"""Audits: runs, results, score history, schedules, thresholds and alerts."""

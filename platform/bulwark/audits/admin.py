@@ -1,0 +1,114 @@
+"""Admin for audits, results, history, alerts and schedules, with "audit again"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from bulwark.audits.models import (
+    AlertEvent,
+    Audit,
+    CategorySummary,
+    Result,
+    Schedule,
+    ScoreSample,
+)
+from bulwark.audits.services import start_audits
+from bulwark.inventory.models import Host
+from bulwark.policies.admin import ReadOnlyAdmin
+
+
+@admin.action(description="Audit these hosts again now")
+def audit_again(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Audit]) -> None:
+    hosts = Host.objects.filter(audits__in=queryset).distinct()
+    audits = start_audits(hosts, trigger="manual", user=request.user)
+    messages.info(request, f"{len(audits)} audit(s) queued")
+
+
+class CategorySummaryInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = CategorySummary
+    extra = 0
+    can_delete = False
+    fields = ["category", "passed", "failed", "not_applicable", "score"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Audit)
+class AuditAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "host",
+        "status",
+        "trigger",
+        "created_at",
+        "finished_at",
+        "score",
+        "passed",
+        "failed",
+        "not_applicable",
+        "attempts",
+    ]
+    list_filter = ["status", "trigger", "host__group"]
+    search_fields = ["host__name", "error_reason"]
+    list_select_related = ["host"]
+    date_hierarchy = "created_at"
+    inlines = [CategorySummaryInline]
+    actions = [audit_again]
+
+
+@admin.register(Result)
+class ResultAdmin(ReadOnlyAdmin):
+    list_display = ["audit", "check_id", "title", "category", "status"]
+    list_filter = ["status", "policy_check__category", "policy_check__policy"]
+    search_fields = ["policy_check__check_id", "policy_check__title"]
+    list_select_related = ["audit", "policy_check"]
+    raw_id_fields = ["audit", "policy_check"]
+
+    @admin.display(description="check", ordering="policy_check__check_id")
+    def check_id(self, obj: Result) -> str:
+        return obj.policy_check.check_id
+
+    @admin.display(description="title")
+    def title(self, obj: Result) -> str:
+        return obj.policy_check.title
+
+    @admin.display(description="category", ordering="policy_check__category")
+    def category(self, obj: Result) -> str:
+        return obj.policy_check.category
+
+
+@admin.register(ScoreSample)
+class ScoreSampleAdmin(ReadOnlyAdmin):
+    list_display = ["host", "time", "score", "passed", "failed", "not_applicable"]
+    list_filter = ["host__group"]
+    list_select_related = ["host"]
+    date_hierarchy = "time"
+
+
+@admin.action(description="Acknowledge")
+def acknowledge(modeladmin: Any, request: HttpRequest, queryset: QuerySet[AlertEvent]) -> None:
+    count = queryset.filter(acknowledged_at__isnull=True).update(acknowledged_at=timezone.now())
+    messages.info(request, f"{count} alert(s) acknowledged")
+
+
+@admin.register(AlertEvent)
+class AlertEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "host", "kind", "severity", "message", "acknowledged_at"]
+    list_filter = ["kind", "severity", "acknowledged_at"]
+    search_fields = ["host__name", "message"]
+    list_select_related = ["host"]
+    actions = [acknowledge]
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["id", "host", "group", "interval_days", "command_timeout", "enabled"]
+    list_filter = ["enabled", "group"]
+    autocomplete_fields = ["host", "group"]

@@ -1,0 +1,241 @@
+"""Audits and what they produce: results, category summaries, score history, alerts, schedules."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from bulwark.inventory.models import Group, Host, HostState
+from bulwark.policies.models import Check
+
+
+class AuditStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    DONE = "done", "done"
+    ERROR = "error", "error"
+
+
+ACTIVE = (AuditStatus.QUEUED, AuditStatus.RUNNING)
+
+
+class Audit(models.Model):
+    """One run of the enabled policies against one host. `attempts` counts claims and fences
+    the writes of a worker whose lease was taken over."""
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "audit now"
+        SCHEDULE = "schedule", "schedule"
+        COMMAND = "command", "command line"
+        API = "api", "API"
+
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="audits")
+    status = models.CharField(
+        max_length=10, choices=AuditStatus.choices, default=AuditStatus.QUEUED
+    )
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    command_timeout = models.FloatField(default=150.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_expires = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_reason = models.TextField(blank=True)
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    not_applicable = models.PositiveIntegerField(default=0)
+    score = models.FloatField(null=True, blank=True)
+    host_facts = models.JSONField(default=dict, blank=True)
+    seconds = models.FloatField(null=True, blank=True, help_text="collection and evaluation")
+    # The host's latest finished audit: what dashboards and reports read.
+    latest = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["host", "-created_at"]),
+            models.Index(fields=["status", "lease_expires"]),
+        ]
+        constraints = [
+            # At most one queued or running audit per host: "audit now" twice is one audit.
+            models.UniqueConstraint(
+                fields=["host"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_active_audit_per_host",
+            ),
+            models.UniqueConstraint(
+                fields=["host"], condition=Q(latest=True), name="one_latest_audit_per_host"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"audit {self.pk} of {self.host_id} ({self.status})"
+
+
+class Result(models.Model):
+    """One check's outcome in one audit."""
+
+    class Status(models.TextChoices):
+        PASSED = "passed", "passed"
+        FAILED = "failed", "failed"
+        NOT_APPLICABLE = "not_applicable", "not applicable"
+
+    audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="results")
+    # Not `check`: that name is Django's Model.check().
+    policy_check = models.ForeignKey(Check, on_delete=models.PROTECT, related_name="results")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    reason = models.TextField(blank=True)
+    evidence = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["audit", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["audit", "policy_check"], name="one_result_per_check")
+        ]
+        indexes = [models.Index(fields=["policy_check", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.policy_check_id}: {self.status}"
+
+
+class CategorySummary(models.Model):
+    """Passed, failed and not applicable per CIS Controls category, for one audit."""
+
+    audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="categories")
+    category = models.CharField(max_length=200)
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    not_applicable = models.PositiveIntegerField(default=0)
+    score = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["audit", "-failed", "category"]
+        verbose_name_plural = "category summaries"
+        constraints = [
+            models.UniqueConstraint(fields=["audit", "category"], name="one_summary_per_category")
+        ]
+
+    def __str__(self) -> str:
+        return self.category
+
+
+class ScoreSample(models.Model):
+    """The four hardening values of a host at one audit: its history (P6, P7)."""
+
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="score_samples")
+    audit = models.OneToOneField(Audit, on_delete=models.CASCADE, related_name="score_sample")
+    time = models.DateTimeField()
+    failed = models.PositiveIntegerField()
+    not_applicable = models.PositiveIntegerField()
+    passed = models.PositiveIntegerField()
+    score = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["host", "-time"]
+        indexes = [models.Index(fields=["host", "-time"]), models.Index(fields=["time"])]
+
+    def __str__(self) -> str:
+        return f"{self.host_id} at {self.time:%Y-%m-%d %H:%M}: {self.score}"
+
+
+class AlertEvent(models.Model):
+    """A change worth telling someone: a worse state, a regressed check, a changed host key."""
+
+    class Kind(models.TextChoices):
+        STATE = "state", "score state worsened"
+        REGRESSION = "regression", "checks went from passed to failed"
+        HOST_KEY = "host_key", "host key changed"
+
+    class Severity(models.TextChoices):
+        WARNING = "warning", "warning"
+        CRITICAL = "critical", "critical"
+
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="alerts")
+    audit = models.ForeignKey(
+        Audit, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    previous_state = models.CharField(max_length=10, choices=HostState.choices, blank=True)
+    state = models.CharField(max_length=10, choices=HostState.choices, blank=True)
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    # Same key, same change: a host key that stays changed alerts once.
+    dedupe_key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["host", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message[:60]}"
+
+
+def _default_interval() -> int:
+    return int(settings.AUDIT_INTERVAL_DAYS)
+
+
+def _default_timeout() -> float:
+    return float(settings.AUDIT_COMMAND_TIMEOUT)
+
+
+class Schedule(models.Model):
+    """Periodic audits of one host or of every host of a group (a django-celery-beat task)."""
+
+    host = models.ForeignKey(
+        Host, null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
+    )
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
+    )
+    interval_days = models.PositiveSmallIntegerField(
+        default=_default_interval, validators=[MinValueValidator(1), MaxValueValidator(366)]
+    )
+    command_timeout = models.FloatField(
+        default=_default_timeout,
+        validators=[MinValueValidator(1.0), MaxValueValidator(3600.0)],
+        help_text="seconds per command",
+    )
+    enabled = models.BooleanField(default=True)
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(host__isnull=True, group__isnull=False)
+                | Q(host__isnull=False, group__isnull=True),
+                name="schedule_host_xor_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        target = f"host {self.host}" if self.host_id else f"group {self.group}"
+        return f"{target} every {self.interval_days} days"
+
+    def clean(self) -> None:
+        if (self.host_id is None) == (self.group_id is None):
+            raise ValidationError("a schedule is for one host or one group, not both or neither")
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        from bulwark.audits.schedules import sync_periodic_task
+
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        # Every way of saving a schedule (admin, API, shell) keeps its beat task in step.
+        sync_periodic_task(self)

@@ -1,0 +1,226 @@
+"""Audit state changes, each a compare-and-set (a conditional UPDATE that says if it won).
+
+queued -> running (claim, with a lease) -> done (store.py) | error (fail) | queued (retry,
+reaper). Tasks, admin actions, commands and the API call these; nothing else writes Audit.status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from bulwark.audits import alerts
+from bulwark.audits.models import ACTIVE, Audit, AuditStatus
+from bulwark.audits.store import Claim, SeenKeys, store_outcome
+from bulwark.core.crypto import SecretUnreadable
+from bulwark.core.redaction import redact
+from bulwark.inventory.connections import open_connection
+from bulwark.inventory.models import Host
+from bulwark.policies.services import PolicyRefused, enabled_definitions
+from workers import audit as audit_runtime
+from workers.transports.base import HostKeyChanged, TransportError
+from workers.transports.ssh import SSHTransport
+
+log = logging.getLogger(__name__)
+
+
+def max_attempts() -> int:
+    return int(settings.AUDIT_MAX_RETRIES) + 1
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before retry number `attempt`: 30, 60, 120... (AUDIT_RETRY_BACKOFF doubling)."""
+    return float(settings.AUDIT_RETRY_BACKOFF) * 2 ** max(attempt - 1, 0)
+
+
+# -- start --------------------------------------------------------------------------------------
+
+
+def start_audits(
+    hosts: Iterable[Host],
+    *,
+    trigger: str = Audit.Trigger.MANUAL,
+    command_timeout: float | None = None,
+    user: object | None = None,
+) -> list[Audit]:
+    """One queued Audit per host, each enqueued when the transaction commits. A host that has
+    a queued or running audit keeps it: that one is returned, no second is made."""
+    timeout = float(command_timeout or settings.AUDIT_COMMAND_TIMEOUT)
+    return [_start(host, trigger, timeout, user) for host in hosts]
+
+
+def _start(host: Host, trigger: str, timeout: float, user: object | None) -> Audit:
+    from bulwark.audits.tasks import audit_host
+
+    try:
+        with transaction.atomic():
+            audit = Audit.objects.create(
+                host=host, trigger=trigger, command_timeout=timeout, requested_by=user
+            )
+    except IntegrityError:
+        active = Audit.objects.filter(host=host, status__in=ACTIVE).first()
+        if active is None:
+            raise
+        return active
+    # Only the id travels: the worker reads everything else, credentials included, itself.
+    audit_host.delay_on_commit(audit.pk)
+    return audit
+
+
+# -- transitions --------------------------------------------------------------------------------
+
+
+def claim(audit_id: int) -> Claim | None:
+    """queued (or running with an expired lease) -> running with a fresh lease. None when
+    another worker has it, it is finished, or it has used all its attempts."""
+    now = timezone.now()
+    claimable = Q(status=AuditStatus.QUEUED) | Q(status=AuditStatus.RUNNING, lease_expires__lt=now)
+    won = Audit.objects.filter(claimable, pk=audit_id, attempts__lt=max_attempts()).update(
+        status=AuditStatus.RUNNING,
+        started_at=now,
+        lease_expires=now + timedelta(seconds=settings.AUDIT_LEASE_SECONDS),
+        attempts=F("attempts") + 1,
+    )
+    if won != 1:
+        _give_up_if_exhausted(audit_id, now)
+        return None
+    row = Audit.objects.values("host_id", "attempts").get(pk=audit_id)
+    return Claim(audit_id, row["host_id"], row["attempts"])
+
+
+def _give_up_if_exhausted(audit_id: int, now: object) -> None:
+    claimable = Q(status=AuditStatus.QUEUED) | Q(status=AuditStatus.RUNNING, lease_expires__lt=now)
+    Audit.objects.filter(claimable, pk=audit_id, attempts__gte=max_attempts()).update(
+        status=AuditStatus.ERROR,
+        finished_at=now,
+        lease_expires=None,
+        error_reason=f"gave up after {max_attempts()} attempts (worker lost or timed out)",
+    )
+
+
+def fail(claim: Claim, reason: str) -> bool:
+    """running -> error with the reason; False when the claim was lost."""
+    won = Audit.objects.filter(
+        pk=claim.audit_id, status=AuditStatus.RUNNING, attempts=claim.attempt
+    ).update(
+        status=AuditStatus.ERROR,
+        finished_at=timezone.now(),
+        lease_expires=None,
+        error_reason=reason,
+    )
+    return won == 1
+
+
+def release_for_retry(claim: Claim, reason: str) -> float | None:
+    """running -> queued after a transient error; the countdown before the retry, or None when
+    the attempts are used up (the audit is then an error) or the claim was lost."""
+    if claim.attempt >= max_attempts():
+        fail(claim, f"gave up after {claim.attempt} attempts: {reason}")
+        return None
+    won = Audit.objects.filter(
+        pk=claim.audit_id, status=AuditStatus.RUNNING, attempts=claim.attempt
+    ).update(status=AuditStatus.QUEUED, lease_expires=None, error_reason=reason)
+    return backoff(claim.attempt) if won == 1 else None
+
+
+def reap_expired_leases() -> list[int]:
+    """Running audits whose lease expired (their worker died): back to queued and enqueued
+    again, or error once their attempts are used up. Returns the re-queued ids."""
+    from bulwark.audits.tasks import audit_host
+
+    now = timezone.now()
+    requeued = []
+    expired = Audit.objects.filter(status=AuditStatus.RUNNING, lease_expires__lt=now)
+    for audit_id, attempts in expired.values_list("pk", "attempts"):
+        fenced = Audit.objects.filter(
+            pk=audit_id, status=AuditStatus.RUNNING, attempts=attempts, lease_expires__lt=now
+        )
+        if attempts >= max_attempts():
+            reason = f"gave up after {attempts} attempts: the worker stopped answering"
+            fenced.update(
+                status=AuditStatus.ERROR, finished_at=now, lease_expires=None, error_reason=reason
+            )
+            continue
+        with transaction.atomic():
+            if fenced.update(status=AuditStatus.QUEUED, lease_expires=None):
+                audit_host.delay_on_commit(audit_id)
+                requeued.append(audit_id)
+    if requeued:
+        log.warning("re-queued %d audit(s) whose lease expired: %s", len(requeued), requeued)
+    return requeued
+
+
+# -- run ----------------------------------------------------------------------------------------
+
+
+def run_audit(audit_id: int) -> float | None:
+    """Claim, connect, audit, store. Returns a countdown when the task should retry."""
+    won = claim(audit_id)
+    if won is None:
+        log.info("audit %s: nothing to claim (duplicate delivery or already finished)", audit_id)
+        return None
+    host = Host.objects.select_related(
+        "group", "credential", "credential__jump_host", "credential__jump_host__credential"
+    ).get(pk=won.host_id)
+    timeout = Audit.objects.values_list("command_timeout", flat=True).get(pk=audit_id)
+    secrets: list[str] = []
+    try:
+        policies = enabled_definitions()
+        if not policies:
+            fail(won, "no enabled policies: run manage.py sync_rulesets")
+            return None
+        connection = open_connection(host)
+        secrets = connection.secrets
+        with connection.transport as transport:
+            outcome = audit_runtime.run(transport, policies, command_timeout=timeout)
+        seen = (
+            SeenKeys(transport.seen_host_key, transport.seen_jump_host_key)
+            if isinstance(transport, SSHTransport)
+            else None
+        )
+    except HostKeyChanged as exc:
+        _host_key_changed(won, host, redact(str(exc), secrets), exc.seen)
+        return None
+    except TransportError as exc:
+        reason = redact(str(exc), secrets)
+        if exc.permanent:
+            log.warning("audit %s of %s failed: %s", audit_id, host.name, reason)
+            fail(won, reason)
+            return None
+        log.info("audit %s of %s: transient error, will retry: %s", audit_id, host.name, reason)
+        return release_for_retry(won, reason)
+    except (audit_runtime.AuditError, PolicyRefused, SecretUnreadable) as exc:
+        reason = redact(str(exc), secrets)
+        log.warning("audit %s of %s failed: %s", audit_id, host.name, reason)
+        fail(won, reason)
+        return None
+    except Exception as exc:
+        # The orchestration boundary: record it, never let the task die with the lease held.
+        log.exception("audit %s of %s: internal error", audit_id, host.name)
+        fail(won, f"internal error ({type(exc).__name__}); see the worker log")
+        return None
+    if store_outcome(won, outcome, seen):
+        log.info(
+            "audit %s of %s done: score %s (%d passed, %d failed, %d not applicable)",
+            audit_id,
+            host.name,
+            outcome.summary.score,
+            outcome.summary.passed,
+            outcome.summary.failed,
+            outcome.summary.not_applicable,
+        )
+    return None
+
+
+def _host_key_changed(won: Claim, host: Host, reason: str, seen: str) -> None:
+    log.error("audit %s of %s refused: %s", won.audit_id, host.name, reason)
+    with transaction.atomic():
+        if fail(won, reason):
+            audit = Audit.objects.get(pk=won.audit_id)
+            alerts.host_key_changed(host, audit, reason, seen)

@@ -1,0 +1,178 @@
+"""Storing a finished audit: one transaction, bulk inserts, idempotent on retry.
+
+The write is fenced by the claim: it happens only while the audit is still running under the
+same attempt, so a worker whose lease was taken over cannot store stale results. Whatever a
+previous attempt left is replaced, never duplicated.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from bulwark.audits import alerts
+from bulwark.audits.models import Audit, AuditStatus, CategorySummary, Result, ScoreSample
+from bulwark.inventory.models import Host, HostState
+from bulwark.policies.models import Check
+from workers.audit import AuditOutcome
+
+log = logging.getLogger(__name__)
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A won claim: the audit, its host, and the attempt number that fences our writes."""
+
+    audit_id: int
+    host_id: int
+    attempt: int
+
+
+@dataclass(frozen=True)
+class SeenKeys:
+    """Host keys the connection saw, for trust-on-first-use pinning."""
+
+    host: str | None = None
+    jump: str | None = None
+
+
+def store_outcome(claim: Claim, outcome: AuditOutcome, seen: SeenKeys | None = None) -> bool:
+    """Record the outcome; False when the claim was lost (nothing written)."""
+    summary = outcome.summary
+    now = timezone.now()
+    with transaction.atomic():
+        won = Audit.objects.filter(
+            pk=claim.audit_id, status=AuditStatus.RUNNING, attempts=claim.attempt
+        ).update(
+            status=AuditStatus.DONE,
+            finished_at=now,
+            lease_expires=None,
+            error_reason="",
+            passed=summary.passed,
+            failed=summary.failed,
+            not_applicable=summary.not_applicable,
+            score=summary.score,
+            host_facts=outcome.host.as_dict(),
+            seconds=round(outcome.seconds, 3),
+        )
+        if won != 1:
+            log.warning("audit %s: claim lost before storing; results dropped", claim.audit_id)
+            return False
+        audit = Audit.objects.get(pk=claim.audit_id)
+        host = Host.objects.select_related("group", "credential__jump_host").get(pk=claim.host_id)
+        failed_pks = _replace_results(audit, outcome)
+        previous_state = HostState(host.state)
+        state = alerts.state_for(summary.score, *host.thresholds())
+        previous = Audit.objects.filter(host_id=host.pk, latest=True).first()
+        regressed = alerts.regressed_checks(previous.pk if previous else None, failed_pks)
+        Audit.objects.filter(host_id=host.pk, latest=True).update(latest=False)
+        Audit.objects.filter(pk=audit.pk).update(latest=True)
+        _update_host(host, audit, outcome, state, now)
+        _pin_keys(host, seen)
+        alerts.after_audit(audit, host, previous_state, state, regressed)
+    return True
+
+
+def _replace_results(audit: Audit, outcome: AuditOutcome) -> list[int]:
+    """Write results, category summaries and the score sample; returns failed check pks."""
+    Result.objects.filter(audit=audit).delete()
+    CategorySummary.objects.filter(audit=audit).delete()
+    ScoreSample.objects.filter(audit=audit).delete()
+    policy_ids = {evaluation.policy.id for evaluation in outcome.policies}
+    checks = {
+        (policy_id, check_id): pk
+        for policy_id, check_id, pk in Check.objects.filter(
+            policy__policy_id__in=policy_ids
+        ).values_list("policy__policy_id", "check_id", "pk")
+    }
+    rows, failed, missing = [], [], 0
+    for result in outcome.results:
+        check_pk = checks.get((result.policy_id, result.check.id))
+        if check_pk is None:
+            missing += 1
+            continue
+        status = result.status.value
+        if status == Result.Status.FAILED:
+            failed.append(check_pk)
+        rows.append(
+            Result(
+                audit=audit,
+                policy_check_id=check_pk,
+                status=status,
+                reason=result.reason or "",
+                evidence=[e.as_dict() for e in result.evidence],
+            )
+        )
+    if missing:
+        log.warning("audit %s: %d results for checks not in the catalogue", audit.pk, missing)
+    Result.objects.bulk_create(rows, batch_size=BATCH)
+    CategorySummary.objects.bulk_create(
+        [
+            CategorySummary(
+                audit=audit,
+                category=c.category[:200],
+                passed=c.passed,
+                failed=c.failed,
+                not_applicable=c.not_applicable,
+                score=c.score,
+            )
+            for c in outcome.categories
+        ]
+    )
+    ScoreSample.objects.create(
+        host_id=audit.host_id,
+        audit=audit,
+        time=audit.finished_at,
+        failed=audit.failed,
+        not_applicable=audit.not_applicable,
+        passed=audit.passed,
+        score=audit.score,
+    )
+    return failed
+
+
+def _update_host(
+    host: Host, audit: Audit, outcome: AuditOutcome, state: HostState, now: object
+) -> None:
+    info = outcome.host
+    # A conditional UPDATE of our fields only: never overwrites an edit made meanwhile.
+    Host.objects.filter(pk=host.pk).update(
+        last_audit_at=now,
+        latest_score=audit.score,
+        latest_passed=audit.passed,
+        latest_failed=audit.failed,
+        latest_not_applicable=audit.not_applicable,
+        state=state,
+        os_family=info.family[:50],
+        os_distribution=info.distribution[:100],
+        os_version=info.version[:100],
+        os_name=info.pretty_name[:200],
+        kernel=info.kernel[:200],
+        architecture=info.architecture[:50],
+        reported_hostname=info.hostname[:255],
+    )
+
+
+def _pin_keys(host: Host, seen: SeenKeys | None) -> None:
+    """Trust on first use: pin the key seen, only where none is pinned yet."""
+    if seen is None:
+        return
+    pinnable = Host.objects.filter(host_key="")
+    if (
+        seen.host
+        and host.trust_on_first_use
+        and pinnable.filter(pk=host.pk).update(host_key=seen.host)
+    ):
+        log.info("host %s: pinned its host key on first use", host.name)
+    jump = host.credential.jump_host if host.credential else None
+    if (
+        seen.jump
+        and jump is not None
+        and jump.trust_on_first_use
+        and pinnable.filter(pk=jump.pk).update(host_key=seen.jump)
+    ):
+        log.info("jump host %s: pinned its host key on first use", jump.name)

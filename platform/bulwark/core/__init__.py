@@ -1,0 +1,1 @@
+"""Shared pieces of the platform: encrypted fields, credential keys, redaction."""

@@ -1,0 +1,1 @@
+"""Inventory: groups, hosts, credentials and pinned host keys."""

@@ -1,0 +1,77 @@
+"""Turn a Host row into a live workers Transport: the one place credentials are decrypted.
+
+The plaintext lives only in the SSHTarget (whose secret fields are repr=False) for the length
+of an audit: never logged, never in task arguments, never in an error message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bulwark.core.fields import reveal
+from bulwark.inventory.models import Credential, Host
+from workers.transports.base import Transport, TransportError
+from workers.transports.local import LocalTransport
+from workers.transports.ssh import SSHTarget, SSHTransport, SudoMode
+
+
+class ConnectionRefused(TransportError):
+    """The inventory does not describe a usable connection (no credential, bad pin...)."""
+
+    permanent = True
+
+
+@dataclass
+class Connection:
+    """A transport for one host, with the secrets it holds (to redact from any message)."""
+
+    transport: Transport
+    secrets: list[str] = field(default_factory=list, repr=False)
+
+
+def open_connection(host: Host, *, connect_timeout: float = 10.0) -> Connection:
+    """A transport for `host` (not yet connected). Raises ConnectionRefused."""
+    if host.transport == Host.Transport.LOCAL:
+        return Connection(LocalTransport())
+    if host.transport == Host.Transport.WINRM:
+        raise ConnectionRefused("the WinRM transport is not available yet")
+    target = ssh_target(host, connect_timeout=connect_timeout)
+    return Connection(SSHTransport(target), target.secrets() + _key_text(target))
+
+
+def ssh_target(host: Host, *, connect_timeout: float = 10.0, jump: bool = True) -> SSHTarget:
+    credential = host.credential
+    if credential is None:
+        raise ConnectionRefused(f"host {host.name} has no credential")
+    if credential.kind == Credential.Kind.WINRM:
+        raise ConnectionRefused(f"credential {credential.name} is not an SSH credential")
+    secret = reveal(credential.secret)
+    if not secret:
+        raise ConnectionRefused(f"credential {credential.name} has no secret")
+    via = None
+    if jump and credential.jump_host is not None:
+        via = ssh_target(credential.jump_host, connect_timeout=connect_timeout, jump=False)
+    is_key = credential.kind == Credential.Kind.SSH_KEY
+    try:
+        return SSHTarget(
+            host=host.address,
+            port=host.port,
+            user=credential.username,
+            private_key=secret if is_key else None,
+            passphrase=reveal(credential.passphrase) if is_key else None,
+            password=None if is_key else secret,
+            host_key=host.host_key or None,
+            trust_on_first_use=host.trust_on_first_use,
+            sudo=SudoMode(credential.sudo_mode),
+            sudo_password=reveal(credential.sudo_password),
+            jump=via,
+            connect_timeout=connect_timeout,
+        )
+    except ValueError as exc:
+        # SSHTarget's messages name fields, never their values.
+        raise ConnectionRefused(f"host {host.name}: {exc}") from None
+
+
+def _key_text(target: SSHTarget) -> list[str]:
+    keys = [target.private_key] if target.private_key else []
+    return keys + (_key_text(target.jump) if target.jump else [])

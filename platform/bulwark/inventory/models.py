@@ -1,0 +1,238 @@
+"""Groups, hosts and credentials. Credential secrets are encrypted at rest and write-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from bulwark.core.fields import EncryptedTextField
+from bulwark.inventory.validators import (
+    looks_like_private_key,
+    validate_address,
+    validate_percent,
+)
+
+
+class HostState(models.TextChoices):
+    """Where a host's latest score stands against its thresholds."""
+
+    UNKNOWN = "unknown", "unknown"
+    OK = "ok", "ok"
+    WARNING = "warning", "warning"
+    CRITICAL = "critical", "critical"
+
+
+class Group(models.Model):
+    """A set of hosts; the unit of access control and of group schedules."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    warning_below = models.FloatField(
+        null=True, blank=True, validators=[validate_percent], help_text="empty: the default"
+    )
+    critical_below = models.FloatField(
+        null=True, blank=True, validators=[validate_percent], help_text="empty: the default"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        _check_thresholds(self.warning_below, self.critical_below)
+
+
+class Credential(models.Model):
+    """How to log in to hosts. `secret` is the private key or the password."""
+
+    class Kind(models.TextChoices):
+        SSH_KEY = "ssh-key", "SSH key"
+        SSH_PASSWORD = "ssh-password", "SSH password"
+        WINRM = "winrm", "WinRM user and password"
+
+    class Sudo(models.TextChoices):
+        NONE = "none", "no sudo"
+        NOPASSWD = "nopasswd", "sudo without a password"
+        PASSWORD = "password", "sudo with a password"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SSH_KEY)
+    username = models.CharField(max_length=100)
+    secret = EncryptedTextField(help_text="private key or password (write-only)")
+    passphrase = EncryptedTextField(help_text="passphrase of an encrypted private key")
+    sudo_mode = models.CharField(max_length=20, choices=Sudo.choices, default=Sudo.NONE)
+    sudo_password = EncryptedTextField(help_text="empty: the login password")
+    jump_host = models.ForeignKey(
+        "Host",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="reach the hosts through this SSH host",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return f"<Credential {self.pk} {self.name!r} {self.kind}>"
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret)
+
+    def clean(self) -> None:
+        problems: list[tuple[str, str]] = []  # (field, message); the first per field is shown
+        secret = self.secret
+        if not secret:
+            problems.append(("secret", "a credential needs its private key or password"))
+        elif isinstance(secret, str):  # plaintext just entered (a Sealed one was checked before)
+            if self.kind == self.Kind.SSH_KEY and not looks_like_private_key(secret):
+                problems.append(("secret", "not a private key (PEM or OpenSSH format)"))
+            if self.kind != self.Kind.SSH_KEY and ("\n" in secret or "\0" in secret):
+                problems.append(("secret", "a password cannot contain a line break"))
+        if self.passphrase and self.kind != self.Kind.SSH_KEY:
+            problems.append(("passphrase", "only an SSH key has a passphrase"))
+        if self.sudo_mode != self.Sudo.NONE and self.kind == self.Kind.WINRM:
+            problems.append(("sudo_mode", "sudo applies to SSH credentials only"))
+        if (
+            self.sudo_mode == self.Sudo.PASSWORD
+            and self.kind == self.Kind.SSH_KEY
+            and not self.sudo_password
+        ):
+            problems.append(("sudo_password", "sudo with a password needs the sudo password"))
+        problems += self._jump_problems()
+        errors: dict[str, str] = {}
+        for name, message in problems:
+            errors.setdefault(name, message)
+        if errors:
+            raise ValidationError(errors)
+
+    def _jump_problems(self) -> list[tuple[str, str]]:
+        if self.jump_host_id is None:
+            return []
+        jump = self.jump_host
+        if self.kind == self.Kind.WINRM:
+            return [("jump_host", "jump hosts apply to SSH credentials only")]
+        if jump is None or jump.transport != Host.Transport.SSH:
+            return [("jump_host", "the jump host must be an SSH host")]
+        if jump.credential is not None and jump.credential.jump_host_id is not None:
+            return [("jump_host", "the jump host cannot itself need a jump host")]
+        if jump.credential_id is not None and jump.credential_id == self.pk:
+            return [("jump_host", "a credential cannot jump through its own host")]
+        return []
+
+
+class Host(models.Model):
+    """A machine we audit; belongs to one group."""
+
+    class Transport(models.TextChoices):
+        SSH = "ssh", "SSH"
+        WINRM = "winrm", "WinRM"
+        LOCAL = "local", "local (the worker's own machine)"
+
+    name = models.CharField(max_length=200, unique=True)
+    address = models.CharField(max_length=255, validators=[validate_address])
+    port = models.PositiveIntegerField(
+        default=22, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    transport = models.CharField(max_length=10, choices=Transport.choices, default=Transport.SSH)
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="hosts")
+    credential = models.ForeignKey(
+        Credential, null=True, blank=True, on_delete=models.PROTECT, related_name="hosts"
+    )
+    host_key = models.TextField(
+        blank=True, help_text="pinned SSH host key(s): OpenSSH public key or known_hosts lines"
+    )
+    trust_on_first_use = models.BooleanField(
+        default=False, help_text="pin the key the host presents at its first audit"
+    )
+    warning_below = models.FloatField(
+        null=True, blank=True, validators=[validate_percent], help_text="empty: the group's"
+    )
+    critical_below = models.FloatField(
+        null=True, blank=True, validators=[validate_percent], help_text="empty: the group's"
+    )
+    # OS facts, from the latest audit.
+    os_family = models.CharField(max_length=50, blank=True)
+    os_distribution = models.CharField(max_length=100, blank=True)
+    os_version = models.CharField(max_length=100, blank=True)
+    os_name = models.CharField(max_length=200, blank=True)
+    kernel = models.CharField(max_length=200, blank=True)
+    architecture = models.CharField(max_length=50, blank=True)
+    reported_hostname = models.CharField(max_length=255, blank=True)
+    # The four Pandora "modules", from the latest finished audit (Audit.latest marks it).
+    last_audit_at = models.DateTimeField(null=True, blank=True)
+    latest_score = models.FloatField(null=True, blank=True)
+    latest_passed = models.PositiveIntegerField(default=0)
+    latest_failed = models.PositiveIntegerField(default=0)
+    latest_not_applicable = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=HostState.choices, default=HostState.UNKNOWN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["group", "name"]), models.Index(fields=["latest_score"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.address:
+            try:
+                validate_address(self.address)
+            except ValidationError as exc:
+                errors["address"] = exc.messages[0]
+        if self.port is not None and not 1 <= self.port <= 65535:
+            errors["port"] = "port must be between 1 and 65535"
+        credential = self.credential if self.credential_id else None
+        if self.transport == self.Transport.LOCAL:
+            if credential is not None:
+                errors["credential"] = "a local host runs as the worker: no credential"
+        elif credential is None:
+            errors["credential"] = f"a {self.get_transport_display()} host needs a credential"
+        elif (self.transport == self.Transport.WINRM) != (credential.kind == Credential.Kind.WINRM):
+            errors["credential"] = (
+                f"a {credential.get_kind_display()} credential cannot log in over "
+                f"{self.get_transport_display()}"
+            )
+        try:
+            _check_thresholds(self.warning_below, self.critical_below)
+        except ValidationError as exc:
+            errors.update({k: v[0] for k, v in exc.message_dict.items()})
+        if errors:
+            raise ValidationError(errors)
+
+    def thresholds(self) -> tuple[float, float]:
+        """(warning below, critical below): the host's, else its group's, else the defaults."""
+        group = self.group
+        warning = _first(self.warning_below, group.warning_below, settings.SCORE_WARNING_BELOW)
+        critical = _first(self.critical_below, group.critical_below, settings.SCORE_CRITICAL_BELOW)
+        return warning, critical
+
+
+def _first(*values: Any) -> float:
+    return float(next(v for v in values if v is not None))
+
+
+def _check_thresholds(warning: float | None, critical: float | None) -> None:
+    errors = {}
+    for name, value in (("warning_below", warning), ("critical_below", critical)):
+        if value is not None and not 0 <= value <= 100:
+            errors[name] = "must be between 0 and 100"
+    if not errors and warning is not None and critical is not None and critical > warning:
+        errors["critical_below"] = "the critical threshold cannot be above the warning one"
+    if errors:
+        raise ValidationError(errors)

@@ -1,0 +1,1 @@
+"""Policies: the check catalogue, a database mirror of rulesets/ plus imported policies."""

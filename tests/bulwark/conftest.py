@@ -1,0 +1,89 @@
+"""Django for the platform tests only: settings, sys.path and the shared fixtures.
+
+The suite runs on SQLite (in memory) by default and on PostgreSQL when DATABASE_URL is set
+(pytest-django creates and drops the test_* database). Tasks run in-process (eager) here.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT / "platform") not in sys.path:
+    sys.path.append(str(ROOT / "platform"))  # appended: `import platform` stays the stdlib's
+os.environ["DJANGO_SETTINGS_MODULE"] = "bulwark.settings"
+os.environ["BULWARK_DATA_DIR"] = DATA_DIR = tempfile.mkdtemp(prefix="bulwark-test-")
+atexit.register(shutil.rmtree, DATA_DIR, ignore_errors=True)
+os.environ["CREDENTIAL_KEYS"] = Fernet.generate_key().decode()
+os.environ["CELERY_BROKER_URL"] = ""  # eager: tasks run in the test's process
+os.environ["WEBHOOK_URLS"] = ""
+
+import django  # noqa: E402 - after the environment above
+
+django.setup()
+
+import pytest  # noqa: E402
+
+from bulwark.audits.models import Audit  # noqa: E402
+from bulwark.inventory.models import Credential, Group, Host  # noqa: E402
+from bulwark.policies.services import sync_rulesets  # noqa: E402
+
+
+def using_postgres() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def catalogue(db: None) -> None:
+    """The bundled policies, synced into the catalogue."""
+    sync_rulesets()
+
+
+@pytest.fixture
+def group(db: None) -> Group:
+    return Group.objects.create(name="servers")
+
+
+@pytest.fixture
+def local_host(group: Group) -> Host:
+    return Host.objects.create(
+        name="this-machine", address="localhost", transport=Host.Transport.LOCAL, group=group
+    )
+
+
+@pytest.fixture
+def make_credential(db: None) -> Callable[..., Credential]:
+    def make(**fields: object) -> Credential:
+        values: dict[str, object] = {
+            "name": f"cred-{Credential.objects.count() + 1}",
+            "kind": Credential.Kind.SSH_PASSWORD,
+            "username": "root",
+            "secret": "Tr0ub4dor&3-not-a-real-password",
+        }
+        values.update(fields)
+        credential = Credential(**values)
+        credential.full_clean()
+        credential.save()
+        return credential
+
+    return make
+
+
+@pytest.fixture
+def queued_audit() -> Callable[[Host], Audit]:
+    """A queued Audit row made directly (not enqueued), for service-level tests."""
+
+    def make(host: Host) -> Audit:
+        return Audit.objects.create(host=host)
+
+    return make
