@@ -48,6 +48,33 @@ class Group(models.Model):
         _check_thresholds(self.warning_below, self.critical_below)
 
 
+class Role(models.TextChoices):
+    """What a member may do in a group: read, start audits, or manage its objects."""
+
+    VIEWER = "viewer", "viewer"
+    OPERATOR = "operator", "operator"
+    ADMIN = "admin", "admin"
+
+
+class Membership(models.Model):
+    """A user's access to one group, with a role. Superusers need none: they see everything."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bulwark_memberships"
+    )
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        ordering = ["group", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "group"], name="one_membership_per_group")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.group} ({self.role})"
+
+
 class Credential(models.Model):
     """How to log in to hosts. `secret` is the private key or the password."""
 
