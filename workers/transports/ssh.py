@@ -405,6 +405,7 @@ def _negotiate(
     ssh.handshake_timeout = target.banner_timeout
     ssh.auth_timeout = target.auth_timeout
     _prefer_pinned_key_types(ssh, target)
+    _offer_standard_curve25519_name(ssh)
     done = threading.Event()
     where = f"{role} {target.address}"
     try:
@@ -436,6 +437,20 @@ def _negotiation_error(exc: Exception | None, where: str, target: SSHTarget) -> 
         error = Unreachable(_scrub(f"SSH negotiation with {where} failed: {exc}", target))
     error.__cause__ = exc
     return error
+
+
+def _offer_standard_curve25519_name(ssh: paramiko.Transport) -> None:
+    """Also offer `curve25519-sha256` (RFC 8731), the same exchange paramiko knows only as
+    `curve25519-sha256@libssh.org`: a host hardened with `KexAlgorithms curve25519-sha256`
+    alone (a common CIS remediation) would otherwise refuse us."""
+    kex_info = paramiko.Transport._kex_info  # type: ignore[attr-defined]
+    if "curve25519-sha256" not in kex_info and "curve25519-sha256@libssh.org" in kex_info:
+        kex_info["curve25519-sha256"] = kex_info["curve25519-sha256@libssh.org"]
+    options = ssh.get_security_options()
+    offered = list(options.kex)
+    if "curve25519-sha256" not in offered and "curve25519-sha256@libssh.org" in offered:
+        offered.insert(offered.index("curve25519-sha256@libssh.org") + 1, "curve25519-sha256")
+        options.kex = tuple(offered)
 
 
 def _prefer_pinned_key_types(ssh: paramiko.Transport, target: SSHTarget) -> None:

@@ -453,3 +453,15 @@ def _processes_showing(secret: bytes) -> list[str]:
             except OSError:
                 continue
     return found
+
+
+def test_it_reaches_a_host_that_allows_only_the_rfc_curve25519_name(
+    test_hosts: TestHosts,
+) -> None:
+    strict = test_hosts.start(
+        HostSpec(
+            name="kexstrict", files={"/etc/ssh/sshd_config": "KexAlgorithms curve25519-sha256\n"}
+        )
+    )
+    with SSHTransport(strict.ssh_target()) as transport:
+        assert transport.run("echo ok").stdout == b"ok\n"
