@@ -1,0 +1,173 @@
+"""A "fully hardened" test host: the `pass` scenarios of every check of one policy merged into
+one HostSpec, with the conflicts between them resolved so that as many checks as possible pass.
+
+Merge rules (scenario keys as in tests/rulesets/scenarios.py):
+  - files / overrides, keyed by path: equal contents are kept once; different contents of one
+    path are united line by line, each scenario's own lines first (in check order), the lines
+    every variant shares last. That suits the files met so far: sshd_config (sshd keeps the
+    first value, so a scenario's own directive must precede the harness's default body), audit
+    rules (all wanted) and banners (any of the passing texts).
+  - modes, owners, sysctls, keyed by path or name: the first check's value wins; a different
+    value later is recorded as a conflict.
+  - processes and setup: concatenated in check order, identical lines once. Every scenario
+    that appends fake packages to the dpkg status file copies and bind-mounts it anew, which
+    cannot be repeated: their packages are gathered into one such line, run last.
+  - RESOLUTIONS replaces the setup of a few scenarios whose lines cannot coexist with others
+    (two mounts over one directory, a /proc/sys/kernel that hides another check's value); two
+    setup lines that still mount over one directory are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.hosts.harness import HostSpec
+from tests.rulesets.scenarios import host_spec, load_scenarios
+
+DPKG_SETUP = re.compile(
+    r"^cp /var/lib/dpkg/status /run/dpkg-status && printf '(?P<stanzas>.*)' >> /run/dpkg-status"
+    r" && mount --bind /run/dpkg-status /var/lib/dpkg/status$",
+    re.DOTALL,
+)
+
+_LOG_TMPFS = "mount -t tmpfs -o mode=0755,nodev,nosuid,noexec tmpfs /var/log"
+_AUDIT_TMPFS = "mount -t tmpfs -o mode=0700,nodev,nosuid,noexec tmpfs /var/log/audit"
+_KERNEL_DIR = (
+    "mkdir -p /run/kernel-sysctl/yama && echo Linux > /run/kernel-sysctl/ostype"
+    " && echo 2 > /run/kernel-sysctl/randomize_va_space"
+    " && echo 1 > /run/kernel-sysctl/yama/ptrace_scope"
+    " && mount --bind /run/kernel-sysctl /proc/sys/kernel"
+)
+
+# check id -> (setup lines used in the merge instead of the scenario's own, why).
+RESOLUTIONS: dict[str, dict[str, tuple[tuple[str, ...], str]]] = {
+    "bulwark_debian12": {
+        # This machine's kernel has no Yama: the scenario binds a fake /proc/sys/kernel holding
+        # only ostype and yama/ptrace_scope, which would hide randomize_va_space (0001).
+        "bwk-deb12-0002": ((_KERNEL_DIR,), "the fake /proc/sys/kernel also carries ASLR = 2"),
+        # /var/log: 0066-0069 bind it with nodev,nosuid,noexec, 0070-0073 put an empty tmpfs
+        # there to hold a separate /var/log/audit. One tmpfs with the options serves both.
+        **{
+            f"bwk-deb12-{n:04d}": (
+                (f"{_LOG_TMPFS} && mkdir -m 0700 /var/log/audit", _AUDIT_TMPFS),
+                "one /var/log tmpfs with nodev,nosuid,noexec holds the /var/log/audit mount",
+            )
+            for n in (66, 67, 68, 69, 70, 71, 72, 73)
+        },
+        # A plain tmpfs on /tmp (only there to give the filesystem scan a clean /tmp) would
+        # hide the nodev,nosuid,noexec /tmp of 0048-0051, which is just as clean.
+        "bwk-deb12-0180": (
+            (
+                "mount -t tmpfs -o mode=0755 tmpfs /srv && mkdir -m 1777 /srv/shared"
+                " && touch /srv/shared/report && chmod 0644 /srv/shared/report"
+                " && touch /srv/kept && chown daemon:daemon /srv/kept",
+            ),
+            "/tmp comes from 0048; 0180 and 0181 share one /srv tmpfs",
+        ),
+        "bwk-deb12-0181": ((), "merged into 0180's /srv"),
+    },
+}
+
+
+@dataclass
+class MergedSpec:
+    """The merged scenario (HostSpec keys, as a scenario), the policy's scenario base, and what
+    the merge had to decide."""
+
+    spec: dict[str, Any] = field(default_factory=dict)
+    base: dict[str, Any] = field(default_factory=dict)
+    # (key, path or name, check ids involved, how it was settled)
+    conflicts: list[tuple[str, str, tuple[str, ...], str]] = field(default_factory=list)
+    resolved: dict[str, str] = field(default_factory=dict)  # check id -> why
+
+
+def _united_lines(variants: list[str]) -> str:
+    """Each variant's own lines first (in order), then the lines every variant has."""
+    split = [v.splitlines() for v in variants]
+    shared = [line for line in split[0] if all(line in other for other in split[1:])]
+    own: list[str] = []
+    for lines in split:
+        own.extend(line for line in lines if line not in shared and line not in own)
+    return "".join(f"{line}\n" for line in [*own, *shared])
+
+
+def merge_pass_scenarios(policy_path: Path, check_ids: list[str]) -> MergedSpec:
+    """Merge the pass scenarios of these checks (in this order) into one scenario."""
+    base, scenarios = load_scenarios(policy_path)
+    resolutions = RESOLUTIONS.get(policy_path.stem, {})
+    merged = MergedSpec(base=base)
+    contents: dict[str, dict[str, list[tuple[str, str]]]] = {"files": {}, "overrides": {}}
+    keyed: dict[str, dict[str, tuple[str, Any]]] = {"modes": {}, "owners": {}, "sysctls": {}}
+    lines: dict[str, dict[str, None]] = {"setup": {}, "processes": {}}
+    packages: list[str] = []  # the printf text of each dpkg status line
+    for check_id in check_ids:
+        own = dict(scenarios[check_id]["pass"] or {})
+        if check_id in resolutions:
+            own["setup"], merged.resolved[check_id] = resolutions[check_id]
+        for key, by_path in contents.items():
+            for path, text in (own.get(key) or {}).items():
+                variants = by_path.setdefault(path, [])
+                if all(text != seen for _, seen in variants):
+                    variants.append((check_id, text))
+        for key, by_name in keyed.items():
+            for name, value in (own.get(key) or {}).items():
+                first = by_name.setdefault(name, (check_id, value))
+                if str(first[1]) != str(value):
+                    how = f"kept {first[1]!r} of {first[0]}"
+                    merged.conflicts.append((key, name, (first[0], check_id), how))
+        for key, seen in lines.items():
+            for line in own.get(key) or []:
+                match = DPKG_SETUP.match(line) if key == "setup" else None
+                if match:
+                    packages.append(match["stanzas"])
+                else:
+                    seen.setdefault(line, None)
+    for key, by_path in contents.items():
+        if by_path:
+            merged.spec[key] = {}
+        for path, variants in by_path.items():
+            texts = [text for _, text in variants]
+            merged.spec[key][path] = texts[0] if len(texts) == 1 else _united_lines(texts)
+            if len(texts) > 1:
+                ids = tuple(check_id for check_id, _ in variants)
+                merged.conflicts.append((key, path, ids, "lines united"))
+    for key, by_name in keyed.items():
+        if by_name:
+            merged.spec[key] = {name: value for name, (_, value) in by_name.items()}
+    setup = list(lines["setup"])
+    if packages:
+        stanzas = "".join(packages)
+        # Last: a later `mount --bind /var /var` would hide a bind mount made inside /var.
+        setup.append(
+            f"cp /var/lib/dpkg/status /run/dpkg-status && printf '{stanzas}' >> /run/dpkg-status"
+            " && mount --bind /run/dpkg-status /var/lib/dpkg/status",
+        )
+    refuse_double_mounts(setup)
+    if setup:
+        merged.spec["setup"] = setup
+    if lines["processes"]:
+        merged.spec["processes"] = list(lines["processes"])
+    return merged
+
+
+def refuse_double_mounts(setup: list[str]) -> None:
+    """Two setup lines mounting over one directory: the later one hides the earlier one."""
+    targets: dict[str, str] = {}
+    for line in setup:
+        for command in line.split("&&"):
+            words = command.split()
+            if words[:1] != ["mount"] or "remount" in command:
+                continue
+            target = words[-1]
+            if target in targets and targets[target] != line:
+                raise ValueError(f"two setup lines mount {target}: {targets[target]!r}, {line!r}")
+            targets[target] = line
+
+
+def hardened_host_spec(name: str, policy_path: Path, check_ids: list[str]) -> HostSpec:
+    """The test host of the merged pass scenarios (with the `auditor` sudo user)."""
+    merged = merge_pass_scenarios(policy_path, check_ids)
+    return host_spec(name, merged.base, merged.spec)

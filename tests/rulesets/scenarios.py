@@ -1,0 +1,72 @@
+"""Per-check scenarios: for every check of our rulesets, a host where it passes and one where
+it fails (CONVENTIONS.md §15). Scenarios live in tests/rulesets/scenarios/<policy stem>.yml:
+
+    base: {files: {"/etc/os-release": "..."}}      # merged into every scenario (optional)
+    checks:
+      bwk-deb12-0001:
+        pass: {overrides: {"/proc/sys/kernel/randomize_va_space": "2\\n"}}
+        fail: {overrides: {"/proc/sys/kernel/randomize_va_space": "0\\n"}}
+
+A scenario's keys are HostSpec's: files, remove, modes, owners, sysctls, processes, overrides,
+setup (and users). Every host also gets the `auditor` user with passwordless sudo: audits log
+in as auditor and run the collector as root, so a scenario may forbid root logins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.hosts.harness import HostSpec, TestUser
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+AUDITOR = TestUser("auditor", sudo="nopasswd", shell="/bin/sh")
+SPEC_KEYS = {"files", "remove", "modes", "owners", "sysctls", "processes", "overrides", "setup"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    check_id: str
+    expect: str  # "passed" or "failed"
+    spec: dict[str, Any]
+
+
+def scenario_file(policy_path: Path) -> Path:
+    return SCENARIOS / f"{policy_path.stem}.yml"
+
+
+def load_scenarios(policy_path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(base, {check_id: {"pass": spec, "fail": spec}}) for one policy file."""
+    path = scenario_file(policy_path)
+    data = yaml.safe_load(path.read_text()) if path.exists() else {}
+    data = data or {}
+    return data.get("base") or {}, {str(k): v for k, v in (data.get("checks") or {}).items()}
+
+
+def _merge(base: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for key in SPEC_KEYS:
+        left, right = base.get(key), own.get(key)
+        if isinstance(left, dict) or isinstance(right, dict):
+            merged[key] = {**(left or {}), **(right or {})}
+        elif left is not None or right is not None:
+            merged[key] = [*(left or []), *(right or [])]
+    return merged
+
+
+def host_spec(name: str, base: dict[str, Any], own: dict[str, Any]) -> HostSpec:
+    unknown = set(own) - SPEC_KEYS
+    if unknown:
+        raise ValueError(f"unknown scenario keys: {sorted(unknown)}")
+    spec = _merge(base, own)
+    modes = {path: int(str(mode), 8) for path, mode in (spec.pop("modes", None) or {}).items()}
+    # YAML gives [uid, gid] as a list; the harness takes "user:group" or a (uid, gid) tuple.
+    owners = {
+        path: tuple(owner) if isinstance(owner, list) else owner
+        for path, owner in (spec.pop("owners", None) or {}).items()
+    }
+    return HostSpec(name=name, modes=modes, owners=owners, users=[AUDITOR], **spec)
