@@ -2,7 +2,8 @@
 
 Stage 1 learns the OS and everything the policies' requirements need; stage 2 collects what
 the checks of the applicable policies need; a further stage reads the files that directory walks
-selected. All stages go through one collector process: one execution per audit.
+selected. All stages go through one collector process: one execution per audit. On a Windows
+transport the OS comes from registry keys (engine/windows.py) and the collector is PowerShell.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from workers.engine.facts import (
 )
 from workers.engine.plan import check_requests, requirement_requests
 from workers.engine.scoring import CategorySummary, Summary, summarize, summarize_by_category
+from workers.engine.windows import OS_REQUESTS as WINDOWS_OS_REQUESTS
+from workers.engine.windows import snapshot_requests, windows_info
 from workers.transports.base import Transport
 
 OS_RELEASE = FileRequest("/etc/os-release", content=True)
@@ -51,6 +54,7 @@ class HostInfo:
     kernel: str
     architecture: str
     pretty_name: str
+    role: str = ""  # Windows: "member server", "domain controller", ...
 
     def as_dict(self) -> dict[str, str]:
         return dict(self.__dict__)
@@ -77,7 +81,7 @@ def run(
     *,
     command_timeout: float = 150.0,
     limits: CollectorLimits | None = None,
-    collector_command: str = "sh -s",
+    collector_command: str | None = None,
 ) -> AuditOutcome:
     """Audit one host with these policies. Raises TransportError when the host cannot be
     reached, AuditError when the collector fails before answering anything."""
@@ -103,13 +107,19 @@ def collect(
     policies: Sequence[PolicyDefinition],
     *,
     limits: CollectorLimits,
-    collector_command: str = "sh -s",
+    collector_command: str | None = None,
 ) -> tuple[Facts, int]:
-    """Gather every fact the applicable policies need; returns the facts and the stage count."""
+    """Gather every fact the applicable policies need; returns the facts and the stage count.
+
+    `collector_command` defaults to the transport's platform collector (sh or PowerShell).
+    """
     session = CollectorSession(transport, command=collector_command, limits=limits)
-    facts = Facts()
+    facts = Facts(windows=transport.platform == "windows")
+    os_requests: list[FactRequest] = (
+        list(WINDOWS_OS_REQUESTS) if facts.windows else [OS_RELEASE, UNAME]
+    )
     try:
-        _gather(session, facts, [OS_RELEASE, UNAME], policies, requirements=True)
+        _gather(session, facts, os_requests, policies, requirements=True)
         if session.broken:
             raise AuditError(session.broken)
         applicable = [p for p in policies if requirements_hold(p, facts)[0]]
@@ -155,6 +165,9 @@ def _gather(
         for policy in policies:
             found = (requirement_requests if requirements else check_requests)(policy, facts)
             needed.update(dict.fromkeys(found))
+        if facts.windows:
+            snapshots = snapshot_requests(needed)
+            needed.update(dict.fromkeys(r for r in snapshots if not facts.has(r)))
         if not needed:
             return
         facts.by_request.update(session.collect(needed))
@@ -162,6 +175,18 @@ def _gather(
 
 
 def host_info(facts: Facts) -> HostInfo:
+    if facts.windows:
+        info = windows_info(facts)
+        return HostInfo(
+            family="windows",
+            distribution=info.edition,
+            version=info.build,
+            hostname=info.hostname,
+            kernel=info.kernel,
+            architecture=info.architecture,
+            pretty_name=info.product_name,
+            role=info.role,
+        )
     os_release: dict[str, str] = {}
     release = facts.get(OS_RELEASE)
     if isinstance(release, FileFact) and release.content:

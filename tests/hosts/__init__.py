@@ -1,5 +1,8 @@
 """The test-host harness: sshd targets in namespaces on this machine (see DESIGN.md "Test hosts").
 
 `harness` starts and stops hosts, `delay_proxy` adds latency in front of one, `fixtures` is the
-pytest plugin (`test_hosts`). Imported as `tests.hosts` by tests and by bench/.
+pytest plugin (`test_hosts`). Windows hosts are simulated: `winrm_server` speaks WS-Management
+to pywinrm and answers the PowerShell collector from a `windows_machine` fixture
+(`windows_fixtures/`); `winrm_fixtures` is its pytest plugin. Imported as `tests.hosts` by
+tests and by bench/.
 """

@@ -1,9 +1,11 @@
 """Running the collector: one process per audit, fed in stages, its framed output parsed.
 
-The worker starts `sh -s` once, writes a stage of the script to its stdin, reads the framed
-answers until the stage's END frame, then decides what the next stage needs (policies whose
-requirements failed cost nothing more; directory walks tell which files to read). All stages
-share one process and one channel: one execution per audit, one round trip per stage.
+The worker starts `sh -s` (or, on a Windows transport, `powershell.exe -Command -`) once,
+writes a stage of the script to its stdin, reads the framed answers until the stage's END
+frame, then decides what the next stage needs (policies whose requirements failed cost nothing
+more; directory walks tell which files to read). All stages share one process and one channel:
+one execution per audit, one round trip per stage. Both collectors frame alike, so one parser
+reads both.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from workers.engine import collector_sh
+from workers.engine import collector_ps, collector_sh
 from workers.engine.facts import (
     CommandFact,
     CommandRequest,
@@ -31,6 +33,7 @@ from workers.engine.facts import (
     RegistryRequest,
     UnavailableFact,
 )
+from workers.engine.windows import parse_registry_answer
 from workers.transports.base import RemoteProcess, Transport, TransportError, TransportTimeout
 
 MAX_HEADER = 512
@@ -57,11 +60,13 @@ class CollectorSession:
         self,
         transport: Transport,
         *,
-        command: str = "sh -s",
+        command: str | None = None,
         limits: CollectorLimits | None = None,
     ) -> None:
         self._transport = transport
-        self._command = command
+        windows = transport.platform == "windows"
+        self._renderer = collector_ps if windows else collector_sh
+        self._command = command or (collector_ps.COMMAND if windows else "sh -s")
         self.limits = limits or CollectorLimits()
         self.boundary = "BWK-" + random_tokens.token_hex(16)
         self._process: RemoteProcess | None = None
@@ -83,7 +88,7 @@ class CollectorSession:
             return {r: UnavailableFact(self.broken) for r in numbered.values()}
         answers: dict[FactRequest, Fact] = {}
         self.stages += 1
-        script = collector_sh.render_stage(
+        script = self._renderer.render_stage(
             numbered.items(),
             boundary=self.boundary,
             stage=self.stages,
@@ -192,6 +197,8 @@ def parse_answer(request: FactRequest, status: str, data: bytes, cap: int) -> Fa
     truncated = len(data) > cap
     if truncated:
         data = data[:cap]
+    if status == "error":
+        return UnavailableFact("the collector failed on this request")
     if isinstance(request, FileRequest):
         try:
             state = PathState(status)
@@ -201,11 +208,14 @@ def parse_answer(request: FactRequest, status: str, data: bytes, cap: int) -> Fa
         return FileFact(state, content, truncated)
     if isinstance(request, CommandRequest):
         code = int(status[3:]) if status.startswith("rc=") and status[3:].isdigit() else None
+        if code is None and status not in ("timeout", "noexec"):
+            return UnavailableFact(f"unexpected command status {status[:40]!r}")
+        # sh reports timeout(1)'s and the shell's codes; PowerShell names both outcomes.
         return CommandFact(
             output=data,
             exit_status=code,
-            timed_out=code in (124, 137),
-            not_found=code in (126, 127),
+            timed_out=status == "timeout" or code in (124, 137),
+            not_found=status == "noexec" or code in (126, 127),
             truncated=truncated,
         )
     if isinstance(request, DirectoryRequest):
@@ -232,7 +242,9 @@ def parse_answer(request: FactRequest, status: str, data: bytes, cap: int) -> Fa
             return UnavailableFact("the process list could not be read (ps failed)")
         return ProcessListFact(parse_process_list(data))
     if isinstance(request, RegistryRequest):
-        return UnavailableFact("registry rules need a Windows host")
+        if status == "unsupported":
+            return UnavailableFact("registry rules need a Windows host")
+        return parse_registry_answer(status, data, truncated)
     raise TypeError(f"unknown request {request!r}")
 
 

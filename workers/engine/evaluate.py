@@ -42,7 +42,7 @@ from workers.engine.facts import (
 )
 from workers.engine.lines import w4_command_lines, w4_file_lines, w5_command_text, w5_file_lines
 from workers.engine.patterns import Outcome, Result, matcher_for
-from workers.engine.plan import command_runs, matching_entries
+from workers.engine.plan import command_request, command_runs, matching_entries
 
 EVIDENCE_LINE_CHARS = 300
 
@@ -257,7 +257,7 @@ class RuleEvaluator:
             return Outcome(
                 Result.FOUND, "W4 does not run a command rule without a pattern", location=command
             )
-        fact = self._fact(CommandRequest(rule.argv))
+        fact = self._fact(command_request(rule, self.facts.windows))
         if isinstance(fact, UnavailableFact):
             return Outcome(Result.INVALID, f"{command}: {fact.reason}", location=command)
         assert isinstance(fact, CommandFact)
@@ -316,20 +316,28 @@ class RuleEvaluator:
         if not fact.exists:
             return Outcome(Result.INVALID, f"registry key not found: {key}", location=key)
         wanted = rule.filename.lower()
-        value = next((v for v in fact.values if v.name.lower() == wanted), None)
+        # One value per registry view that has it, the 64-bit view's first (§4.5).
+        values = [v for v in fact.values if v.name.lower() == wanted]
         if rule.pattern is None:
-            found = value is not None or (
+            found = bool(values) or (
                 self.dialect is Dialect.W5 and wanted in (s.lower() for s in fact.subkeys)
             )
             return Outcome(Result.FOUND if found else Result.NOT_FOUND, location=key)
-        if value is None:
+        if not values:
             return Outcome(
                 Result.INVALID, f"registry value not found: {key} -> {rule.filename}", location=key
             )
         matcher = matcher_for(rule.pattern, self.engine, self.dialect)
-        if self.dialect is Dialect.W4:
-            return _located(matcher.w4_scan_command([value.data]), key)
-        return _located(matcher.w5_scan([value.data]), key)
+        outcomes = [
+            matcher.w4_scan_command([v.data])
+            if self.dialect is Dialect.W4
+            else matcher.w5_scan([v.data])
+            for v in values
+        ]
+        # FOUND in either view wins; INVALID only when every view is INVALID.
+        decided = next((o for o in outcomes if o.result is Result.FOUND), None)
+        decided = decided or next((o for o in outcomes if o.result is not Result.INVALID), None)
+        return _located(decided or outcomes[0], key)
 
 
 def _located(outcome: Outcome, location: str) -> Outcome:

@@ -8,7 +8,10 @@ truncated at the size cap, and evaluation turns a truncated or corrupted fact in
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
+
+_WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
 
 
 @dataclass(frozen=True)
@@ -28,9 +31,15 @@ class DirectoryRequest:
 
 @dataclass(frozen=True)
 class CommandRequest:
-    """Run argv without a shell, stdin from /dev/null, stdout and stderr merged."""
+    """Run argv without a shell, stdin from /dev/null, stdout and stderr merged.
+
+    `line` is set for Windows hosts only: the command text as the rule wrote it, which a
+    Windows agent hands to CreateProcess unchanged after %VAR% expansion (sca-format §4.4);
+    argv (W4's tokenizer, which eats backslashes) is then used for nothing but naming.
+    """
 
     argv: tuple[str, ...]
+    line: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,9 @@ class DirectoryEntry:
 
     @property
     def name(self) -> str:
+        if _WINDOWS_PATH.match(self.path):
+            # A PowerShell walk reports C:\dir\file; a POSIX name may hold a backslash.
+            return re.split(r"[\\/]", self.path)[-1]
         return self.path.rsplit("/", 1)[-1]
 
 

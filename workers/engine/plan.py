@@ -76,6 +76,12 @@ def command_runs(rule: RuleDefinition, dialect: Dialect) -> bool:
     return bool(rule.argv) and (rule.pattern is not None or dialect is Dialect.W5)
 
 
+def command_request(rule: RuleDefinition, windows: bool) -> CommandRequest:
+    """The request for a `c:` rule: argv on POSIX; on Windows also the text as written,
+    which the host runs unchanged (§4.4)."""
+    return CommandRequest(rule.argv, rule.locations[0] if windows else None)
+
+
 def rule_requests(rule: RuleDefinition, dialect: Dialect, facts: Facts) -> Iterator[FactRequest]:
     """The facts this rule needs, given what is already known (for directory contents)."""
     if rule.type is RuleType.FILE:
@@ -100,7 +106,7 @@ def rule_requests(rule: RuleDefinition, dialect: Dialect, facts: Facts) -> Itera
         yield ProcessListRequest()
     elif rule.type is RuleType.COMMAND:
         if command_runs(rule, dialect):
-            yield CommandRequest(rule.argv)
+            yield command_request(rule, facts.windows)
     elif rule.type is RuleType.REGISTRY:
         yield RegistryRequest(rule.locations[0])
 

@@ -11,7 +11,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import ClassVar, Self
 
 
 class TransportError(Exception):
@@ -46,6 +46,12 @@ class HostKeyChanged(TransportError):
         super().__init__(message)
         self.expected = expected
         self.seen = seen
+
+
+class CertificateRejected(TransportError):
+    """The host's TLS certificate did not validate (unknown CA, wrong name, expired)."""
+
+    permanent = True
 
 
 class Unreachable(TransportError):
@@ -106,8 +112,12 @@ class RemoteProcess(ABC):
 
 @dataclass
 class Transport(ABC):
-    """A connection to one host. Counts the processes it starts (tests and benchmarks read it)."""
+    """A connection to one host. Counts the processes it starts (tests and benchmarks read it).
 
+    `platform` says which collector the host runs: "posix" (sh) or "windows" (PowerShell).
+    """
+
+    platform: ClassVar[str] = "posix"
     executions: int = field(default=0, init=False)
 
     @abstractmethod
