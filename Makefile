@@ -1,10 +1,12 @@
 # The two commands of the README. Both do all set-up on a fresh Debian 12 machine as root.
-#   make demo   audit this machine with the bundled policies and print the summary
+#   make demo   the platform on the embedded default: admin user, this machine and (as root) a
+#               lab of SSH test hosts audited, then the web server on DEMO_ADDR until Ctrl-C
 #   make test   lint, import contracts, type checks and the whole test suite
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEMO_ADDR ?= 127.0.0.1:8000
 
 .PHONY: demo test setup lint clean
 
@@ -15,12 +17,14 @@ $(STAMP): requirements.txt requirements-dev.txt deploy/setup.sh
 	touch $(STAMP)
 
 demo: setup
-	$(PY) -m workers audit --local --policy rulesets/linux
+	$(PY) manage.py demo_setup --serve $(DEMO_ADDR)
 
+# platform/ is a source root: lint-imports must find `bulwark` there (setup.sh also puts it on
+# the virtualenv's path, for a bare .venv/bin/lint-imports).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/lint-imports
+	PYTHONPATH=$(CURDIR)/platform $(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
 test: lint

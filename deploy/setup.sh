@@ -7,7 +7,9 @@ PYTHON=${PYTHON:-python3}
 
 # python3-venv for the virtualenv; openssh-server, sudo, iproute2 and procps for the SSH test
 # hosts (network namespaces running their own sshd); util-linux gives unshare and mount.
-packages="python3 python3-venv python3-dev openssh-server openssh-client sudo openssl iproute2 procps util-linux make"
+# chromium and chromium-driver run the browser tests of the web pages (headless, through the
+# system chromedriver); poppler-utils (pdftotext) lets a person or a test read a PDF report.
+packages="python3 python3-venv python3-dev openssh-server openssh-client sudo openssl iproute2 procps util-linux make chromium chromium-driver poppler-utils"
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing="$missing $package"
@@ -26,3 +28,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# platform/ is a source root (not a package): put it on the virtualenv's path, after the
+# standard library, so tools that import `bulwark` (lint-imports, celery, gunicorn) find it.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+echo "$(pwd)/platform" > "$site/bulwark-platform.pth"

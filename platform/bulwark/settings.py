@@ -35,14 +35,23 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "bulwark.core",
     "bulwark.inventory",
     "bulwark.policies",
     "bulwark.audits",
+    "bulwark.reports",
+    "bulwark.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin, API docs) served by the app itself, under gunicorn and runserver.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -87,7 +96,49 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = env("TIME_ZONE", "UTC")
 STATIC_URL = "static/"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:dashboard"
+LOGOUT_REDIRECT_URL = "web:login"
 STATIC_ROOT = Path(env("STATIC_ROOT") or DATA_DIR / "static")
+# Whitenoise finds static files in the apps when STATIC_ROOT was not collected (the embedded
+# default, the demo); the image runs collectstatic and serves STATIC_ROOT.
+WHITENOISE_USE_FINDERS = env_bool("STATIC_USE_FINDERS", True)
+with contextlib.suppress(OSError):  # whitenoise warns on every start when it is missing
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# -- REST API -----------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "bulwark.core.api.Pagination",
+    "PAGE_SIZE": env_int("API_PAGE_SIZE", 50, minimum=1),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Bulwark API",
+    "DESCRIPTION": "Agentless CIS hardening audits: inventory, policies, audits, results.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets shared by several fields get one name each in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "HostStateEnum": "bulwark.inventory.models.HostState",
+        "AuditStatusEnum": "bulwark.audits.models.AuditStatus",
+        "ResultStatusEnum": "bulwark.audits.models.Result.Status",
+    },
+}
 
 # -- credentials ------------------------------------------------------------------------------
 
@@ -114,6 +165,12 @@ if SCORE_CRITICAL_BELOW > SCORE_WARNING_BELOW:
     raise ConfigurationError("SCORE_CRITICAL_BELOW must not be above SCORE_WARNING_BELOW")
 WEBHOOK_URLS = env_list("WEBHOOK_URLS")
 WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 5.0, minimum=0.1)
+
+# -- reports and metrics ------------------------------------------------------------------------
+
+# Bearer token that scrapes /metrics for ALL groups (like a superuser). Empty: only per-user
+# tokens (`manage.py metrics_token USER`, scoped to that user's groups) can scrape.
+METRICS_TOKEN = env("METRICS_TOKEN")
 
 # -- Celery -----------------------------------------------------------------------------------
 

@@ -62,9 +62,12 @@ def local_host(group: Group) -> Host:
 
 
 @pytest.fixture
-def make_credential(db: None) -> Callable[..., Credential]:
+def make_credential(group: Group) -> Callable[..., Credential]:
+    """Credentials (of `group` unless given another), validated like the API does."""
+
     def make(**fields: object) -> Credential:
         values: dict[str, object] = {
+            "group": group,
             "name": f"cred-{Credential.objects.count() + 1}",
             "kind": Credential.Kind.SSH_PASSWORD,
             "username": "root",

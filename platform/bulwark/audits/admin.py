@@ -1,4 +1,5 @@
-"""Admin for audits, results, history, alerts and schedules, with "audit again"."""
+"""Admin for audits, results, history, alerts and schedules, with "audit again", each scoped
+to the user's groups (inventory/admin_scoping.py)."""
 
 from __future__ import annotations
 
@@ -18,30 +19,39 @@ from bulwark.audits.models import (
     ScoreSample,
 )
 from bulwark.audits.services import start_audits
-from bulwark.inventory.models import Host
+from bulwark.inventory.admin_scoping import GroupScopedAdmin, ScopedInline
+from bulwark.inventory.models import Host, Role
 from bulwark.policies.admin import ReadOnlyAdmin
 
 
-@admin.action(description="Audit these hosts again now")
+@admin.action(description="Audit these hosts again now", permissions=["audit"])
 def audit_again(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Audit]) -> None:
-    hosts = Host.objects.filter(audits__in=queryset).distinct()
+    allowed = modeladmin.rows_for(request, queryset, Role.OPERATOR)
+    hosts = Host.objects.filter(audits__in=allowed).distinct()
     audits = start_audits(hosts, trigger="manual", user=request.user)
     messages.info(request, f"{len(audits)} audit(s) queued")
 
 
-class CategorySummaryInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = CategorySummary
-    extra = 0
-    can_delete = False
-    fields = ["category", "passed", "failed", "not_applicable", "score"]
-    readonly_fields = fields
+class ScopedReadOnlyAdmin(GroupScopedAdmin, ReadOnlyAdmin):
+    """Rows the services write, viewable in the user's groups; group admins may delete."""
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    group_path = "host__group"
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
+class CategorySummaryInline(ScopedInline):
+    model = CategorySummary
+    fields = ["category", "passed", "failed", "not_applicable", "score"]
+    readonly_fields = fields
+
+
 @admin.register(Audit)
-class AuditAdmin(ReadOnlyAdmin):
+class AuditAdmin(ScopedReadOnlyAdmin):
     list_display = [
         "id",
         "host",
@@ -55,7 +65,7 @@ class AuditAdmin(ReadOnlyAdmin):
         "not_applicable",
         "attempts",
     ]
-    list_filter = ["status", "trigger", "host__group"]
+    list_filter = ["status", "trigger", ("host__group", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["host__name", "error_reason"]
     list_select_related = ["host"]
     date_hierarchy = "created_at"
@@ -64,12 +74,13 @@ class AuditAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Result)
-class ResultAdmin(ReadOnlyAdmin):
+class ResultAdmin(ScopedReadOnlyAdmin):
     list_display = ["audit", "check_id", "title", "category", "status"]
     list_filter = ["status", "policy_check__category", "policy_check__policy"]
     search_fields = ["policy_check__check_id", "policy_check__title"]
     list_select_related = ["audit", "policy_check"]
     raw_id_fields = ["audit", "policy_check"]
+    group_path = "audit__host__group"
 
     @admin.display(description="check", ordering="policy_check__check_id")
     def check_id(self, obj: Result) -> str:
@@ -85,21 +96,22 @@ class ResultAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ScoreSample)
-class ScoreSampleAdmin(ReadOnlyAdmin):
+class ScoreSampleAdmin(ScopedReadOnlyAdmin):
     list_display = ["host", "time", "score", "passed", "failed", "not_applicable"]
-    list_filter = ["host__group"]
+    list_filter = [("host__group", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["host"]
     date_hierarchy = "time"
 
 
-@admin.action(description="Acknowledge")
+@admin.action(description="Acknowledge", permissions=["audit"])
 def acknowledge(modeladmin: Any, request: HttpRequest, queryset: QuerySet[AlertEvent]) -> None:
-    count = queryset.filter(acknowledged_at__isnull=True).update(acknowledged_at=timezone.now())
+    allowed = modeladmin.rows_for(request, queryset, Role.OPERATOR)
+    count = allowed.filter(acknowledged_at__isnull=True).update(acknowledged_at=timezone.now())
     messages.info(request, f"{count} alert(s) acknowledged")
 
 
 @admin.register(AlertEvent)
-class AlertEventAdmin(ReadOnlyAdmin):
+class AlertEventAdmin(ScopedReadOnlyAdmin):
     list_display = ["created_at", "host", "kind", "severity", "message", "acknowledged_at"]
     list_filter = ["kind", "severity", "acknowledged_at"]
     search_fields = ["host__name", "message"]
@@ -108,7 +120,10 @@ class AlertEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ScheduleAdmin(GroupScopedAdmin):
     list_display = ["id", "host", "group", "interval_days", "command_timeout", "enabled"]
-    list_filter = ["enabled", "group"]
+    list_filter = ["enabled", ("group", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["host", "group"]
     autocomplete_fields = ["host", "group"]
+    group_path = ("host__group", "group")
+    related_scopes = {"host": "group", "group": "pk"}

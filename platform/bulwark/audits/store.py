@@ -7,10 +7,12 @@ previous attempt left is replaced, never duplicated.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from bulwark.audits import alerts
@@ -21,6 +23,12 @@ from workers.audit import AuditOutcome
 
 log = logging.getLogger(__name__)
 BATCH = 1000
+# One result as stored: (check pk, status, reason, evidence).
+ResultRow = tuple[int, str, str, list[dict[str, str]]]
+
+# Sent inside the store transaction once `audit` is its host's latest (kwargs: audit). The
+# reports app keeps its aggregates with it, in the same commit, without audits importing it.
+audit_stored = Signal()
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,7 @@ def store_outcome(claim: Claim, outcome: AuditOutcome, seen: SeenKeys | None = N
         Audit.objects.filter(host_id=host.pk, latest=True).update(latest=False)
         Audit.objects.filter(pk=audit.pk).update(latest=True)
         _update_host(host, audit, outcome, state, now)
+        audit_stored.send(sender=Audit, audit=audit)
         _pin_keys(host, seen)
         alerts.after_audit(audit, host, previous_state, state, regressed)
     return True
@@ -89,7 +98,8 @@ def _replace_results(audit: Audit, outcome: AuditOutcome) -> list[int]:
             policy__policy_id__in=policy_ids
         ).values_list("policy__policy_id", "check_id", "pk")
     }
-    rows, failed, missing = [], [], 0
+    rows: list[ResultRow] = []
+    failed, missing = [], 0
     for result in outcome.results:
         check_pk = checks.get((result.policy_id, result.check.id))
         if check_pk is None:
@@ -98,18 +108,11 @@ def _replace_results(audit: Audit, outcome: AuditOutcome) -> list[int]:
         status = result.status.value
         if status == Result.Status.FAILED:
             failed.append(check_pk)
-        rows.append(
-            Result(
-                audit=audit,
-                policy_check_id=check_pk,
-                status=status,
-                reason=result.reason or "",
-                evidence=[e.as_dict() for e in result.evidence],
-            )
-        )
+        evidence = [e.as_dict() for e in result.evidence]
+        rows.append((check_pk, status, result.reason or "", evidence))
     if missing:
         log.warning("audit %s: %d results for checks not in the catalogue", audit.pk, missing)
-    Result.objects.bulk_create(rows, batch_size=BATCH)
+    _insert_results(audit.pk, rows)
     CategorySummary.objects.bulk_create(
         [
             CategorySummary(
@@ -133,6 +136,33 @@ def _replace_results(audit: Audit, outcome: AuditOutcome) -> list[int]:
         score=audit.score,
     )
     return failed
+
+
+def _insert_results(audit_id: int, rows: list[ResultRow]) -> None:
+    """Insert (check pk, status, reason, evidence) rows: COPY on PostgreSQL (several times
+    faster than a multi-row INSERT for a few hundred rows with JSON evidence: no model
+    instances, no SQL to build, no parameters to adapt), a bulk INSERT elsewhere."""
+    if connection.vendor != "postgresql":
+        Result.objects.bulk_create(
+            (
+                Result(
+                    audit_id=audit_id,
+                    policy_check_id=check_pk,
+                    status=status,
+                    reason=reason,
+                    evidence=evidence,
+                )
+                for check_pk, status, reason, evidence in rows
+            ),
+            batch_size=BATCH,
+        )
+        return
+    columns = "audit_id, policy_check_id, status, reason, evidence"
+    statement = f"COPY {Result._meta.db_table} ({columns}) FROM STDIN"
+    dumps = json.dumps
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for check_pk, status, reason, evidence in rows:
+            copy.write_row((audit_id, check_pk, status, reason, dumps(evidence)))
 
 
 def _update_host(

@@ -34,17 +34,56 @@ def visible_group_ids(user: Any, *, at_least: Role = Role.VIEWER) -> QuerySet[Gr
 
 
 def scope(
-    queryset: QuerySet[M], user: Any, group_path: str, *, at_least: Role = Role.VIEWER
+    queryset: QuerySet[M],
+    user: Any,
+    group_path: str | tuple[str, ...],
+    *,
+    at_least: Role = Role.VIEWER,
 ) -> QuerySet[M]:
     """`queryset` limited to rows whose group (reached by `group_path`, e.g. "host__group")
-    the user may see. Use "pk" as the path for Group itself."""
+    the user may see. Use "pk" as the path for Group itself. Several paths (a schedule is for
+    a host or a group) keep a row reached through any of them."""
     groups = visible_group_ids(user, at_least=at_least)
     if groups is None:
         return queryset
-    field = (
-        "pk" if group_path == "pk" else f"{group_path}_id" if "__" not in group_path else group_path
-    )
-    return queryset.filter(Q(**{f"{field}__in": groups}))
+    paths = (group_path,) if isinstance(group_path, str) else group_path
+    condition = Q()
+    for path in paths:
+        field = "pk" if path == "pk" else f"{path}_id" if "__" not in path else path
+        condition |= Q(**{f"{field}__in": groups})
+    return queryset.filter(condition)
+
+
+def group_ids(user: Any, *, at_least: Role = Role.VIEWER) -> set[int] | None:
+    """The ids of `visible_group_ids` as a set (one query); None means all groups."""
+    groups = visible_group_ids(user, at_least=at_least)
+    return None if groups is None else set(groups)
+
+
+def has_any_role(user: Any, at_least: Role = Role.VIEWER) -> bool:
+    """True when the user has `at_least` that role in some group (superusers: always)."""
+    groups = visible_group_ids(user, at_least=at_least)
+    return groups is None or groups.exists()
+
+
+def group_id_of(obj: Model, group_path: str | tuple[str, ...]) -> int | None:
+    """The id of the group `obj` belongs to, following `group_path` as `scope` does (the first
+    path that leads somewhere, for several)."""
+    paths = (group_path,) if isinstance(group_path, str) else group_path
+    for path in paths:
+        if path == "pk":
+            return int(obj.pk)
+        *hops, last = path.split("__")
+        value: Any = obj
+        for hop in hops:
+            value = getattr(value, hop, None)
+            if value is None:
+                break
+        else:
+            group_id = getattr(value, f"{last}_id", None)
+            if group_id is not None:
+                return int(group_id)
+    return None
 
 
 def role_in(user: Any, group: Group | int) -> Role | None:

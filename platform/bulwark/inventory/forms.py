@@ -41,7 +41,7 @@ class CredentialForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Credential
-        fields = ["name", "kind", "username", "sudo_mode", "jump_host"]
+        fields = ["group", "name", "kind", "username", "sudo_mode", "jump_host"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -76,7 +76,7 @@ class Membership(models.Model):
 
 
 class Credential(models.Model):
-    """How to log in to hosts. `secret` is the private key or the password."""
+    """How to log in to hosts of one group. `secret` is the private key or the password."""
 
     class Kind(models.TextChoices):
         SSH_KEY = "ssh-key", "SSH key"
@@ -88,7 +88,9 @@ class Credential(models.Model):
         NOPASSWD = "nopasswd", "sudo without a password"
         PASSWORD = "password", "sudo with a password"
 
-    name = models.CharField(max_length=100, unique=True)
+    # Credentials belong to a group like hosts do: its admins manage them, its hosts use them.
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="credentials")
+    name = models.CharField(max_length=100)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SSH_KEY)
     username = models.CharField(max_length=100)
     secret = EncryptedTextField(help_text="private key or password (write-only)")
@@ -107,7 +109,10 @@ class Credential(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["group", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "name"], name="credential_name_per_group")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -152,6 +157,8 @@ class Credential(models.Model):
         jump = self.jump_host
         if self.kind == self.Kind.WINRM:
             return [("jump_host", "jump hosts apply to SSH credentials only")]
+        if jump is not None and self.group_id is not None and jump.group_id != self.group_id:
+            return [("jump_host", "the jump host must be in the credential's group")]
         if jump is None or jump.transport != Host.Transport.SSH:
             return [("jump_host", "the jump host must be an SSH host")]
         if jump.credential is not None and jump.credential.jump_host_id is not None:
@@ -230,6 +237,8 @@ class Host(models.Model):
                 errors["credential"] = "a local host runs as the worker: no credential"
         elif credential is None:
             errors["credential"] = f"a {self.get_transport_display()} host needs a credential"
+        elif self.group_id is not None and credential.group_id != self.group_id:
+            errors["credential"] = "the credential must belong to the host's group"
         elif (self.transport == self.Transport.WINRM) != (credential.kind == Credential.Kind.WINRM):
             errors["credential"] = (
                 f"a {credential.get_kind_display()} credential cannot log in over "

@@ -20,8 +20,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
+class CatalogueAdmin(ReadOnlyAdmin):
+    """The catalogue is shared by every group: all staff read it, superusers delete."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+
 @admin.register(Policy)
-class PolicyAdmin(ReadOnlyAdmin):
+class PolicyAdmin(CatalogueAdmin):
     list_display = ["policy_id", "name", "origin", "dialect", "check_count", "enabled"]
     list_filter = ["origin", "enabled", "dialect"]
     search_fields = ["policy_id", "name"]
@@ -29,7 +42,7 @@ class PolicyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Check)
-class CheckAdmin(ReadOnlyAdmin):
+class CheckAdmin(CatalogueAdmin):
     list_display = ["check_id", "title", "policy", "category", "level", "active"]
     list_filter = ["policy", "category", "level", "active"]
     search_fields = ["check_id", "title"]

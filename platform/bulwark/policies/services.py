@@ -80,15 +80,25 @@ def display_path(path: Path) -> str:
 
 def load_files(paths: Iterable[Path]) -> list[LoadedFile]:
     """Load and validate every file; raise PolicyRefused listing every error of every file."""
-    loaded: list[LoadedFile] = []
+    sources: list[tuple[str, str]] = []
     problems: list[str] = []
     for path in paths:
         shown = display_path(path)
         try:
-            source = path.read_text(encoding="utf-8")
+            sources.append((shown, path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(f"{shown}: unreadable: {exc}")
-            continue
+    return load_sources(sources, problems)
+
+
+def load_sources(
+    sources: Iterable[tuple[str, str]], problems: list[str] | None = None
+) -> list[LoadedFile]:
+    """Validate (name, YAML text) pairs; raise PolicyRefused listing every error of every one,
+    each as name:line."""
+    loaded: list[LoadedFile] = []
+    problems = list(problems or [])
+    for shown, source in sources:
         result = load_policy_text(source, shown)
         problems += [str(p) for p in result.errors]
         if result.policy is not None:
@@ -135,7 +145,15 @@ def sync_rulesets(root: Path | None = None) -> ImportReport:
 
 def import_policies(paths: Sequence[Path]) -> ImportReport:
     """Import user policy files (all or none). A bundled policy's id cannot be taken over."""
-    loaded = load_files(paths)
+    return _import(load_files(paths))
+
+
+def import_policy_texts(sources: Sequence[tuple[str, str]]) -> ImportReport:
+    """Import user policies given as (file name, YAML text), as uploaded (all or none)."""
+    return _import(load_sources(sources))
+
+
+def _import(loaded: list[LoadedFile]) -> ImportReport:
     ids = {f.definition.id: f.definition.path for f in loaded}
     taken = Policy.objects.filter(policy_id__in=ids, origin=Policy.Origin.BUNDLED)
     problems = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -40,7 +41,10 @@ def test_concurrent_claims_on_postgres_have_one_winner(
     local_host: Host, queued_audit: Callable[[Host], Audit]
 ) -> None:
     if not using_postgres():
-        pytest.skip("SQLite's in-memory test database is not shared between threads")
+        reason = "SQLite's in-memory test database is not shared between threads"
+        if os.environ.get("CI") == "true":  # CI runs the suite on PostgreSQL (.ci/run)
+            pytest.fail(f"{reason}: CI must set DATABASE_URL to PostgreSQL", pytrace=False)
+        pytest.skip(reason)
     audit = queued_audit(local_host)
     barrier = threading.Barrier(8)
     wins: list[object] = []

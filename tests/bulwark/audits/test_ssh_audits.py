@@ -37,6 +37,7 @@ def _other_key_line() -> str:
 
 def _host(target: TestHost, group: Group, **fields: object) -> Host:
     credential = Credential.objects.create(
+        group=group,
         name=f"root-key-{Credential.objects.count()}",
         kind=Credential.Kind.SSH_KEY,
         username="root",
@@ -121,6 +122,7 @@ def test_a_password_and_sudo_password_reach_the_host_but_never_a_log(
     catalogue: None, group: Group, target: TestHost, caplog: pytest.LogCaptureFixture
 ) -> None:
     credential = Credential.objects.create(
+        group=group,
         name="ops",
         kind=Credential.Kind.SSH_PASSWORD,
         username="ops",
@@ -129,7 +131,11 @@ def test_a_password_and_sudo_password_reach_the_host_but_never_a_log(
     )
     host = _host(target, group, credential=credential)
     wrong = Credential.objects.create(
-        name="wrong", kind="ssh-password", username="ops", secret=OPS_PASSWORD + "-wrong"
+        group=group,
+        name="wrong",
+        kind="ssh-password",
+        username="ops",
+        secret=OPS_PASSWORD + "-wrong",
     )
     refused = _host(target, group, credential=wrong)
     with caplog.at_level(logging.DEBUG):

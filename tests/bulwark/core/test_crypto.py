@@ -15,9 +15,13 @@ from django.test import override_settings
 
 from bulwark.core import crypto
 from bulwark.core.fields import Sealed
-from bulwark.inventory.models import Credential
+from bulwark.inventory.models import Credential, Group
 
 PASSWORD = "s3cr3t-Pa55word-for-tests"
+
+
+def _group() -> Group:
+    return Group.objects.get_or_create(name="servers")[0]
 
 
 def _raw_secret(pk: int) -> str:
@@ -28,7 +32,9 @@ def _raw_secret(pk: int) -> str:
 
 @pytest.mark.django_db
 def test_the_raw_column_holds_a_token_not_the_plaintext() -> None:
-    credential = Credential.objects.create(name="c", username="root", secret=PASSWORD)
+    credential = Credential.objects.create(
+        group=_group(), name="c", username="root", secret=PASSWORD
+    )
     raw = _raw_secret(credential.pk)
     assert PASSWORD not in raw
     assert raw.startswith("gAAAA")  # a Fernet token
@@ -37,7 +43,9 @@ def test_the_raw_column_holds_a_token_not_the_plaintext() -> None:
 
 @pytest.mark.django_db
 def test_a_read_secret_stays_sealed_until_revealed() -> None:
-    credential = Credential.objects.create(name="c", username="root", secret=PASSWORD)
+    credential = Credential.objects.create(
+        group=_group(), name="c", username="root", secret=PASSWORD
+    )
     assert isinstance(credential.secret, Sealed)  # sealed on save, not only on load
     loaded = Credential.objects.get(pk=credential.pk)
     assert isinstance(loaded.secret, Sealed)
@@ -50,7 +58,9 @@ def test_a_read_secret_stays_sealed_until_revealed() -> None:
 def test_rotation_prepends_a_key_and_reencrypts_with_it() -> None:
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     with override_settings(CREDENTIAL_KEYS=[old]):
-        credential = Credential.objects.create(name="c", username="root", secret=PASSWORD)
+        credential = Credential.objects.create(
+            group=_group(), name="c", username="root", secret=PASSWORD
+        )
     with override_settings(CREDENTIAL_KEYS=[new, old]):
         # Still readable with the old key listed second ...
         assert Credential.objects.get(pk=credential.pk).secret.reveal() == PASSWORD

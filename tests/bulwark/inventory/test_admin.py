@@ -36,6 +36,7 @@ def test_a_blank_secret_keeps_the_stored_one_and_a_new_one_replaces_it(
     credential = make_credential(secret=PASSWORD)
     url = f"/admin/inventory/credential/{credential.pk}/change/"
     form = {"name": "renamed", "kind": "ssh-password", "username": "ops", "sudo_mode": "none"}
+    form["group"] = credential.group_id
     response = admin_client.post(url, {**form, "new_secret": ""})
     assert response.status_code == 302, response.content.decode()[:2000]
     credential.refresh_from_db()
@@ -46,8 +47,11 @@ def test_a_blank_secret_keeps_the_stored_one_and_a_new_one_replaces_it(
 
 
 @pytest.mark.django_db
-def test_adding_a_credential_without_a_secret_names_the_field(admin_client: Client) -> None:
+def test_adding_a_credential_without_a_secret_names_the_field(
+    admin_client: Client, group: Group
+) -> None:
     form = {"name": "c", "kind": "ssh-key", "username": "root", "sudo_mode": "none"}
+    form["group"] = group.pk
     response = admin_client.post("/admin/inventory/credential/add/", form)
     assert response.status_code == 200
     assert "a credential needs its private key or password" in response.content.decode()

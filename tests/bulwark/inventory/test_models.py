@@ -78,18 +78,39 @@ def test_thresholds_come_from_the_host_then_the_group_then_the_settings(
 
 
 @pytest.mark.django_db
-def test_a_credential_is_checked_for_what_its_kind_needs(
-    make_credential: Callable[..., Credential],
-) -> None:
-    not_a_key = Credential(name="k", kind="ssh-key", username="root", secret="password")
+def test_a_credential_is_checked_for_what_its_kind_needs(group: Group) -> None:
+    not_a_key = Credential(group=group, name="k", kind="ssh-key", username="root", secret="pw")
     assert "secret" in _errors(not_a_key)
-    assert "secret" in _errors(Credential(name="k", kind="ssh-key", username="root"))
-    sudo = Credential(name="k", kind="ssh-key", username="u", secret=KEY, sudo_mode="password")
+    assert "secret" in _errors(Credential(group=group, name="k", kind="ssh-key", username="root"))
+    sudo = Credential(
+        group=group, name="k", kind="ssh-key", username="u", secret=KEY, sudo_mode="password"
+    )
     assert "sudo_password" in _errors(sudo)
     sudo.sudo_password = "sudo-pw"
     sudo.full_clean()
-    winrm = Credential(name="w", kind="winrm", username="a", secret="pw", sudo_mode="nopasswd")
+    winrm = Credential(
+        group=group, name="w", kind="winrm", username="a", secret="pw", sudo_mode="nopasswd"
+    )
     assert "sudo_mode" in _errors(winrm)
+    assert "group" in _errors(Credential(name="g", kind="ssh-password", username="u", secret="p"))
+
+
+@pytest.mark.django_db
+def test_a_host_uses_only_a_credential_of_its_own_group(
+    group: Group, make_credential: Callable[..., Credential]
+) -> None:
+    other = Group.objects.create(name="other")
+    theirs = make_credential(group=other)
+    host = Host(name="h", address="10.0.0.1", group=group, credential=theirs)
+    assert _errors(host)["credential"] == ["the credential must belong to the host's group"]
+    host.credential = make_credential()
+    host.full_clean()
+    # Names are unique per group, not across groups.
+    make_credential(name="root", group=group)
+    make_credential(name="root", group=other)
+    assert "__all__" in _errors(
+        Credential(group=group, name="root", kind="ssh-password", username="u", secret="pw")
+    )
 
 
 @pytest.mark.django_db
@@ -105,9 +126,25 @@ def test_a_jump_host_must_be_a_direct_ssh_host(
     behind = Host.objects.create(name="behind", address="10.0.0.2", group=group, credential=inner)
     # A credential cannot go through a host that itself needs a jump.
     assert "jump_host" in _errors(
-        Credential(name="x", kind="ssh-password", username="u", secret="pw", jump_host=behind)
+        Credential(
+            group=group, name="x", kind="ssh-password", username="u", secret="pw", jump_host=behind
+        )
     )
     local = Host.objects.create(name="l", address="localhost", transport="local", group=group)
     assert "jump_host" in _errors(
-        Credential(name="y", kind="ssh-password", username="u", secret="pw", jump_host=local)
+        Credential(
+            group=group, name="y", kind="ssh-password", username="u", secret="pw", jump_host=local
+        )
     )
+    elsewhere = Group.objects.create(name="elsewhere")
+    errors = _errors(
+        Credential(
+            group=elsewhere,
+            name="z",
+            kind="ssh-password",
+            username="u",
+            secret="p",
+            jump_host=bastion,
+        )
+    )
+    assert errors["jump_host"] == ["the jump host must be in the credential's group"]

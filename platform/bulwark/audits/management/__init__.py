@@ -1,0 +1,1 @@
+"""Management commands of the audits app, and the demo lab they start."""

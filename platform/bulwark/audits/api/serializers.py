@@ -1,0 +1,149 @@
+"""Serializers of audits, results, category summaries, schedules, alerts and score history."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from bulwark.audits.models import (
+    AlertEvent,
+    Audit,
+    CategorySummary,
+    Result,
+    Schedule,
+    ScoreSample,
+)
+from bulwark.core.api import ValidatedModelSerializer
+from bulwark.inventory.api.base import ScopedRelatedFields
+from bulwark.policies.api.serializers import CheckSerializer
+from bulwark.policies.models import Check
+
+
+class CategorySummarySerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """Passed, failed, not applicable and score of one CIS Controls category in one audit."""
+
+    class Meta:
+        model = CategorySummary
+        fields = ["category", "passed", "failed", "not_applicable", "score"]
+
+
+class AuditSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """An audit with its counts, score (P5) and category summary (P9)."""
+
+    host_name = serializers.CharField(source="host.name", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    categories = CategorySummarySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Audit
+        fields = [
+            "id",
+            "host",
+            "host_name",
+            "status",
+            "trigger",
+            "requested_by",
+            "command_timeout",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "attempts",
+            "error_reason",
+            "passed",
+            "failed",
+            "not_applicable",
+            "score",
+            "seconds",
+            "latest",
+            "host_facts",
+            "categories",
+        ]
+        read_only_fields = fields
+
+
+class CheckBriefSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """What a result list shows of its check."""
+
+    policy = serializers.SlugRelatedField(slug_field="policy_id", read_only=True)
+
+    class Meta:
+        model = Check
+        fields = ["id", "policy", "check_id", "title", "category", "level"]
+
+
+class ResultSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """One check's outcome in one audit, with the evidence that decided it."""
+
+    host = serializers.IntegerField(source="audit.host_id", read_only=True)
+    finished_at = serializers.DateTimeField(source="audit.finished_at", read_only=True)
+    check = CheckBriefSerializer(source="policy_check", read_only=True)
+
+    class Meta:
+        model = Result
+        fields = ["id", "audit", "host", "finished_at", "check", "status", "reason", "evidence"]
+        read_only_fields = fields
+
+
+class ResultDetailSerializer(ResultSerializer):
+    """A result with its check's description, rationale, remediation and compliance (P9)."""
+
+    check = CheckSerializer(source="policy_check", read_only=True)
+
+
+class ScheduleSerializer(ScopedRelatedFields, ValidatedModelSerializer):
+    """Periodic audits of one host or of every host of one group (P3)."""
+
+    scoped_fields = {"host": "group", "group": "pk"}
+
+    class Meta:
+        model = Schedule
+        fields = [
+            "id",
+            "host",
+            "group",
+            "interval_days",
+            "command_timeout",
+            "enabled",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+
+class AlertSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """An alert event (P6): a worse state, regressed checks, or a changed host key."""
+
+    host_name = serializers.CharField(source="host.name", read_only=True)
+
+    class Meta:
+        model = AlertEvent
+        fields = [
+            "id",
+            "host",
+            "host_name",
+            "audit",
+            "kind",
+            "severity",
+            "previous_state",
+            "state",
+            "message",
+            "details",
+            "created_at",
+            "acknowledged_at",
+        ]
+        read_only_fields = fields
+
+
+class ScoreSampleSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A host's four hardening values at one audit (P6, P7)."""
+
+    class Meta:
+        model = ScoreSample
+        fields = ["id", "host", "audit", "time", "failed", "not_applicable", "passed", "score"]
+        read_only_fields = fields
+
+
+class StartAuditSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Options of "audit now"."""
+
+    command_timeout = serializers.FloatField(
+        required=False, min_value=1.0, max_value=3600.0, help_text="seconds per command"
+    )

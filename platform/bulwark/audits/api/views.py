@@ -1,0 +1,150 @@
+"""API views of audits: read audits, results, alerts and history of your groups; schedules
+(admins); "audit now" on a host or a group (operators); acknowledging alerts (operators)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db.models import Model, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
+
+from bulwark.audits import filtersets
+from bulwark.audits.api import serializers
+from bulwark.audits.models import AlertEvent, Audit, Result, Schedule, ScoreSample
+from bulwark.audits.services import start_audits
+from bulwark.inventory.access import can, group_id_of, scope
+from bulwark.inventory.api.base import GroupRolePermission, ScopedViewSet
+from bulwark.inventory.models import Group, Host, Role
+
+
+class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    """Read-only rows of the user's groups (reached through `group_path`)."""
+
+    group_path: ClassVar[str | tuple[str, ...]] = "host__group"
+    permission_classes = [GroupRolePermission]
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return scope(super().get_queryset(), self.request.user, self.group_path)
+
+    def group_of(self, obj: Model) -> int | None:
+        return group_id_of(obj, self.group_path)
+
+
+class AuditViewSet(ScopedReadOnlyViewSet):
+    """Audits of your groups' hosts, each with its counts, score and category summary."""
+
+    queryset = Audit.objects.select_related("host", "requested_by").prefetch_related("categories")
+    serializer_class = serializers.AuditSerializer
+    filterset_class = filtersets.AuditFilterSet
+    ordering_fields = ["created_at", "finished_at", "score", "id"]
+
+
+class ResultViewSet(ScopedReadOnlyViewSet):
+    """Check results (P9): filter by audit, host, date range (`date_after`, `date_before`),
+    `check_id`, `title`, `category`, `status`; the detail adds the check's text."""
+
+    queryset = Result.objects.select_related("audit", "policy_check", "policy_check__policy")
+    filterset_class = filtersets.ResultFilterSet
+    group_path = "audit__host__group"
+    ordering_fields = ["id", "status", "policy_check__check_id"]
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.action == "retrieve":
+            return serializers.ResultDetailSerializer
+        return serializers.ResultSerializer
+
+
+class ScoreSampleViewSet(ScopedReadOnlyViewSet):
+    """Each host's failed / not applied / passed / score at every audit (P6, P7)."""
+
+    queryset = ScoreSample.objects.all()
+    serializer_class = serializers.ScoreSampleSerializer
+    filterset_class = filtersets.ScoreSampleFilterSet
+    ordering_fields = ["time", "score"]
+
+
+class AlertViewSet(ScopedReadOnlyViewSet):
+    """Alerts of your groups' hosts; operators acknowledge them."""
+
+    queryset = AlertEvent.objects.select_related("host")
+    serializer_class = serializers.AlertSerializer
+    filterset_class = filtersets.AlertFilterSet
+    ordering_fields = ["created_at", "severity"]
+    action_roles: ClassVar[dict[str, Role]] = {"acknowledge": Role.OPERATOR}
+
+    @extend_schema(request=None, responses=serializers.AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        """Mark the alert as seen (once; later calls keep the first time)."""
+        alert = self.get_object()
+        AlertEvent.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+            acknowledged_at=timezone.now()
+        )
+        alert.refresh_from_db()
+        return Response(self.get_serializer(alert).data)
+
+
+class ScheduleViewSet(ScopedViewSet):
+    """Periodic audits of a host or a group (P3); admins of the group manage them."""
+
+    queryset = Schedule.objects.select_related("host")
+    serializer_class = serializers.ScheduleSerializer
+    filterset_class = filtersets.ScheduleFilterSet
+    group_path = ("host__group", "group")
+    ordering_fields = ["id", "interval_days"]
+
+
+class _StartAudits(APIView):
+    """Shared by the host and the group "audit now" endpoints."""
+
+    permission_classes = [IsAuthenticated]
+
+    def start(self, request: Request, group_id: int, hosts: QuerySet[Host]) -> Response:
+        if not can(request.user, group_id, Role.OPERATOR):
+            raise PermissionDenied("starting audits needs the operator or admin role")
+        options = serializers.StartAuditSerializer(data=request.data or {})
+        options.is_valid(raise_exception=True)
+        audits = start_audits(
+            list(hosts),
+            trigger=Audit.Trigger.API,
+            command_timeout=options.validated_data.get("command_timeout"),
+            user=request.user,
+        )
+        # In-process (embedded) mode has already run them: report their current state.
+        fresh = Audit.objects.filter(pk__in=[a.pk for a in audits]).select_related("host")
+        body = serializers.AuditSerializer(fresh.prefetch_related("categories"), many=True).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class HostAuditView(_StartAudits):
+    """POST: audit this host now (operators). 404 for hosts outside your groups."""
+
+    @extend_schema(
+        request=serializers.StartAuditSerializer,
+        responses={202: serializers.AuditSerializer(many=True)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        host = get_object_or_404(scope(Host.objects.all(), request.user, "group"), pk=pk)
+        return self.start(request, host.group_id, Host.objects.filter(pk=host.pk))
+
+
+class GroupAuditView(_StartAudits):
+    """POST: audit every host of this group now (operators)."""
+
+    @extend_schema(
+        request=serializers.StartAuditSerializer,
+        responses={202: serializers.AuditSerializer(many=True)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        group = get_object_or_404(scope(Group.objects.all(), request.user, "pk"), pk=pk)
+        return self.start(request, group.pk, Host.objects.filter(group=group).order_by("pk"))

@@ -1,0 +1,97 @@
+"""One FilterSet per audits model, shared by the API and the pages. Results filter as P9 says:
+date range, check id, title, category, status. Related objects are filtered by id without a
+lookup, so no filter tells whether another group's object exists."""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django.db.models import Q, QuerySet
+
+from bulwark.audits.models import AlertEvent, Audit, AuditStatus, Result, Schedule, ScoreSample
+
+
+class AuditFilterSet(filters.FilterSet):
+    """Audits by host, group, status, trigger, date, and whether each is its host's latest."""
+
+    host = filters.NumberFilter(field_name="host_id")
+    group = filters.NumberFilter(field_name="host__group_id")
+    status = filters.MultipleChoiceFilter(choices=AuditStatus.choices)
+    trigger = filters.ChoiceFilter(choices=Audit.Trigger.choices)
+    date = filters.DateFromToRangeFilter(field_name="created_at", label="created between")
+    created = filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    latest = filters.BooleanFilter()
+
+    class Meta:
+        model = Audit
+        fields = ["host", "group", "status", "trigger", "latest"]
+
+
+class ResultFilterSet(filters.FilterSet):
+    """Results (P9): by audit or host, the audit's date, check id, title, category, status."""
+
+    audit = filters.NumberFilter(field_name="audit_id")
+    host = filters.NumberFilter(field_name="audit__host_id")
+    group = filters.NumberFilter(field_name="audit__host__group_id")
+    date = filters.DateFromToRangeFilter(
+        field_name="audit__finished_at", label="audit finished between (date_after, date_before)"
+    )
+    finished = filters.IsoDateTimeFromToRangeFilter(field_name="audit__finished_at")
+    latest = filters.BooleanFilter(field_name="audit__latest", label="only hosts' latest audits")
+    check_id = filters.CharFilter(field_name="policy_check__check_id")
+    title = filters.CharFilter(field_name="policy_check__title", lookup_expr="icontains")
+    category = filters.CharFilter(field_name="policy_check__category")
+    policy = filters.CharFilter(field_name="policy_check__policy__policy_id")
+    status = filters.MultipleChoiceFilter(choices=Result.Status.choices)
+
+    class Meta:
+        model = Result
+        fields = ["audit", "host", "check_id", "title", "category", "status"]
+
+
+class ScheduleFilterSet(filters.FilterSet):
+    """Schedules by host, group (its own, or its hosts') and whether enabled."""
+
+    host = filters.NumberFilter(field_name="host_id")
+    group = filters.NumberFilter(method="filter_group")
+
+    class Meta:
+        model = Schedule
+        fields = ["host", "group", "enabled"]
+
+    def filter_group(
+        self, queryset: QuerySet[Schedule], name: str, value: int
+    ) -> QuerySet[Schedule]:
+        return queryset.filter(Q(group_id=value) | Q(host__group_id=value))
+
+
+class AlertFilterSet(filters.FilterSet):
+    """Alerts by host, group, kind, severity, date and whether acknowledged."""
+
+    host = filters.NumberFilter(field_name="host_id")
+    group = filters.NumberFilter(field_name="host__group_id")
+    kind = filters.ChoiceFilter(choices=AlertEvent.Kind.choices)
+    severity = filters.ChoiceFilter(choices=AlertEvent.Severity.choices)
+    acknowledged = filters.BooleanFilter(method="filter_acknowledged")
+    date = filters.DateFromToRangeFilter(field_name="created_at")
+
+    class Meta:
+        model = AlertEvent
+        fields = ["host", "kind", "severity"]
+
+    def filter_acknowledged(
+        self, queryset: QuerySet[AlertEvent], name: str, value: bool
+    ) -> QuerySet[AlertEvent]:
+        return queryset.filter(acknowledged_at__isnull=not value)
+
+
+class ScoreSampleFilterSet(filters.FilterSet):
+    """Score history (P7) by host, group and time range."""
+
+    host = filters.NumberFilter(field_name="host_id")
+    group = filters.NumberFilter(field_name="host__group_id")
+    time = filters.IsoDateTimeFromToRangeFilter()
+    date = filters.DateFromToRangeFilter(field_name="time")
+
+    class Meta:
+        model = ScoreSample
+        fields = ["host"]

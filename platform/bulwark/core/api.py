@@ -1,0 +1,77 @@
+"""Base classes of the REST API: serializers validate through the model's clean(), pagination.
+
+Validation lives in the models (`clean()`); the API calls it, like NetBox's
+ValidatedModelSerializer, so the admin, the pages and the API refuse the same things with the
+same messages, each naming its field.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
+from rest_framework import permissions, serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+
+class Pagination(LimitOffsetPagination):
+    """`?limit=&offset=`; the default page is API_PAGE_SIZE rows, at most 1000."""
+
+    max_limit = 1000
+
+
+class SuperuserWrites(permissions.BasePermission):
+    """Any signed-in user reads; only superusers change (the catalogue is shared by all)."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in permissions.SAFE_METHODS or bool(
+            user.is_active and user.is_superuser
+        )
+
+
+def as_drf_error(exc: DjangoValidationError) -> serializers.ValidationError:
+    """A model ValidationError as DRF's: field -> messages (non-field ones under
+    `non_field_errors`)."""
+    if hasattr(exc, "error_dict"):
+        detail = {
+            ("non_field_errors" if name == "__all__" else name): messages
+            for name, messages in exc.message_dict.items()
+        }
+        return serializers.ValidationError(detail)
+    return serializers.ValidationError({"non_field_errors": exc.messages})
+
+
+class ValidatedModelSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """Runs the model's full_clean() (field validators, clean(), uniqueness) on a copy of the
+    instance carrying the submitted values, before anything is saved."""
+
+    #: Model fields full_clean() skips (set by the view, or validated elsewhere).
+    clean_exclude: tuple[str, ...] = ()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        model: type[Model] = self.Meta.model
+        many_to_many = {f.name for f in model._meta.many_to_many}
+        plain = {k: v for k, v in attrs.items() if k not in many_to_many}
+        if self.instance is None:
+            instance = model(**self.instance_defaults(), **plain)
+        else:
+            instance = copy.deepcopy(self.instance)  # FK caches live in _state: no sharing
+            for name, value in plain.items():
+                setattr(instance, name, value)
+        try:
+            instance.full_clean(exclude=list(self.clean_exclude) or None)
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from None
+        return attrs
+
+    def instance_defaults(self) -> dict[str, Any]:
+        """Values a new instance gets besides the submitted ones (override: from the view)."""
+        return {}

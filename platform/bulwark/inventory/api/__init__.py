@@ -1,0 +1,1 @@
+"""The REST API of the inventory: groups, hosts, credentials, memberships."""

@@ -1,0 +1,157 @@
+"""Serializers of the inventory. Credential secrets are write-only: accepted, never returned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from bulwark.core.api import ValidatedModelSerializer
+from bulwark.inventory.api.base import ScopedRelatedFields
+from bulwark.inventory.models import Credential, Group, Host, Membership
+
+SECRET_FIELDS = ("secret", "passphrase", "sudo_password")
+
+
+class GroupSerializer(ValidatedModelSerializer):
+    """A group, with the requesting user's role in it."""
+
+    role = serializers.SerializerMethodField(help_text="your role here (admin for superusers)")
+
+    class Meta:
+        model = Group
+        fields = ["id", "name", "description", "warning_below", "critical_below", "role"]
+
+    def get_role(self, group: Group) -> str | None:
+        roles: dict[int, str] | None = self.context.get("roles")
+        if roles is None:
+            return "admin"  # a superuser: no membership needed
+        return roles.get(group.pk)
+
+
+class HostSerializer(ScopedRelatedFields, ValidatedModelSerializer):
+    """A host. OS facts and the latest audit's values are read-only (audits write them)."""
+
+    scoped_fields = {"group": "pk", "credential": "group"}
+    group_name = serializers.CharField(source="group.name", read_only=True)
+
+    class Meta:
+        model = Host
+        fields = [
+            "id",
+            "name",
+            "address",
+            "port",
+            "transport",
+            "group",
+            "group_name",
+            "credential",
+            "host_key",
+            "trust_on_first_use",
+            "warning_below",
+            "critical_below",
+            "state",
+            "latest_score",
+            "latest_passed",
+            "latest_failed",
+            "latest_not_applicable",
+            "last_audit_at",
+            "os_family",
+            "os_distribution",
+            "os_version",
+            "os_name",
+            "kernel",
+            "architecture",
+            "reported_hostname",
+            "created_at",
+        ]
+        read_only_fields = [
+            "state",
+            "latest_score",
+            "latest_passed",
+            "latest_failed",
+            "latest_not_applicable",
+            "last_audit_at",
+            "os_family",
+            "os_distribution",
+            "os_version",
+            "os_name",
+            "kernel",
+            "architecture",
+            "reported_hostname",
+            "created_at",
+        ]
+
+
+def _secret_field(help_text: str, *, allow_blank: bool) -> serializers.CharField:
+    return serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=allow_blank,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text=help_text,
+    )
+
+
+class CredentialSerializer(ScopedRelatedFields, ValidatedModelSerializer):
+    """A credential. `secret`, `passphrase` and `sudo_password` are write-only: leave them out
+    to keep the stored values, send "" to clear a passphrase or sudo password. Responses say
+    only whether each is set."""
+
+    scoped_fields = {"group": "pk", "jump_host": "group"}
+    secret = _secret_field("private key or password (write-only)", allow_blank=False)
+    passphrase = _secret_field("passphrase of the private key (write-only)", allow_blank=True)
+    sudo_password = _secret_field("sudo password; empty: the login one", allow_blank=True)
+    has_secret = serializers.SerializerMethodField()
+    has_passphrase = serializers.SerializerMethodField()
+    has_sudo_password = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Credential
+        fields = [
+            "id",
+            "group",
+            "name",
+            "kind",
+            "username",
+            "secret",
+            "passphrase",
+            "sudo_mode",
+            "sudo_password",
+            "jump_host",
+            "has_secret",
+            "has_passphrase",
+            "has_sudo_password",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_has_secret(self, credential: Credential) -> bool:
+        return bool(credential.secret)
+
+    def get_has_passphrase(self, credential: Credential) -> bool:
+        return bool(credential.passphrase)
+
+    def get_has_sudo_password(self, credential: Credential) -> bool:
+        return bool(credential.sudo_password)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        for name in SECRET_FIELDS:  # belt and braces: write_only already keeps them out
+            data.pop(name, None)
+        return data
+
+
+class MembershipSerializer(ScopedRelatedFields, ValidatedModelSerializer):
+    """A user's role in a group; the user is named by username."""
+
+    scoped_fields = {"group": "pk"}
+    user = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.filter(is_active=True)
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["id", "group", "user", "role"]

@@ -1,0 +1,66 @@
+"""API views of the inventory: groups, hosts, credentials, memberships, scoped to the user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from bulwark.inventory import filtersets
+from bulwark.inventory.access import is_unrestricted, scope
+from bulwark.inventory.api import serializers
+from bulwark.inventory.api.base import GroupRolePermission, ScopedViewSet, SuperuserCreates
+from bulwark.inventory.models import Credential, Group, Host, Membership, Role
+
+
+class GroupViewSet(ScopedViewSet):
+    """Groups you are a member of. Superusers create groups; a group's admins change it."""
+
+    queryset = Group.objects.all()
+    serializer_class = serializers.GroupSerializer
+    filterset_class = filtersets.GroupFilterSet
+    group_path = "pk"
+    permission_classes = [GroupRolePermission, SuperuserCreates]
+    ordering_fields = ["name", "id"]
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        user = self.request.user
+        if not is_unrestricted(user) and user.is_authenticated:
+            context["roles"] = dict(
+                Membership.objects.filter(user=user).values_list("group_id", "role")
+            )
+        return context
+
+
+class HostViewSet(ScopedViewSet):
+    """Hosts of your groups. Admins of a host's group add, change and delete it. Start an audit
+    with POST /api/hosts/{id}/audit/ (operators)."""
+
+    queryset = Host.objects.select_related("group")
+    serializer_class = serializers.HostSerializer
+    filterset_class = filtersets.HostFilterSet
+    ordering_fields = ["name", "address", "latest_score", "last_audit_at", "state", "id"]
+
+
+class CredentialViewSet(ScopedViewSet):
+    """Credentials of your groups; secrets are write-only. Admins of the group manage them."""
+
+    queryset = Credential.objects.all()
+    serializer_class = serializers.CredentialSerializer
+    filterset_class = filtersets.CredentialFilterSet
+    ordering_fields = ["name", "id"]
+
+
+class MembershipViewSet(ScopedViewSet):
+    """Who has which role in the groups you administer."""
+
+    queryset = Membership.objects.select_related("user", "group")
+    serializer_class = serializers.MembershipSerializer
+    filterset_class = filtersets.MembershipFilterSet
+    ordering_fields = ["id", "role"]
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        # Only a group's admins see its members, for reads too.
+        base = Membership.objects.select_related("user", "group")
+        return scope(base, self.request.user, "group", at_least=Role.ADMIN)

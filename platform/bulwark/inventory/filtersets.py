@@ -1,0 +1,69 @@
+"""One FilterSet per inventory model, shared by the API and the pages (P11: score range, group,
+name). Related objects are filtered by id without looking them up, so a filter never tells
+whether another group's object exists: it just matches nothing in the scoped queryset."""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django.db.models import QuerySet
+
+from bulwark.inventory.models import Credential, Group, Host, HostState, Membership, Role
+
+
+class GroupFilterSet(filters.FilterSet):
+    """Groups by name."""
+
+    name = filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Group
+        fields = ["name"]
+
+
+class HostFilterSet(filters.FilterSet):
+    """Hosts by name, address, group, transport, OS, state and latest score (P11)."""
+
+    name = filters.CharFilter(lookup_expr="icontains")
+    address = filters.CharFilter(lookup_expr="iexact")
+    group = filters.NumberFilter(field_name="group_id")
+    group_name = filters.CharFilter(field_name="group__name")
+    credential = filters.NumberFilter(field_name="credential_id")
+    transport = filters.ChoiceFilter(choices=Host.Transport.choices)
+    state = filters.MultipleChoiceFilter(choices=HostState.choices)
+    os_family = filters.CharFilter(lookup_expr="iexact")
+    os_distribution = filters.CharFilter(lookup_expr="iexact")
+    score_min = filters.NumberFilter(field_name="latest_score", lookup_expr="gte")
+    score_max = filters.NumberFilter(field_name="latest_score", lookup_expr="lte")
+    audited = filters.BooleanFilter(method="filter_audited", label="audited at least once")
+    last_audit = filters.IsoDateTimeFromToRangeFilter(field_name="last_audit_at")
+
+    class Meta:
+        model = Host
+        fields = ["name", "address", "group", "transport", "state", "os_family"]
+
+    def filter_audited(self, queryset: QuerySet[Host], name: str, value: bool) -> QuerySet[Host]:
+        return queryset.filter(last_audit_at__isnull=not value)
+
+
+class CredentialFilterSet(filters.FilterSet):
+    """Credentials by group, kind and name (never by secret)."""
+
+    name = filters.CharFilter(lookup_expr="icontains")
+    group = filters.NumberFilter(field_name="group_id")
+    kind = filters.ChoiceFilter(choices=Credential.Kind.choices)
+
+    class Meta:
+        model = Credential
+        fields = ["name", "group", "kind", "username"]
+
+
+class MembershipFilterSet(filters.FilterSet):
+    """Memberships by group, user name and role."""
+
+    group = filters.NumberFilter(field_name="group_id")
+    user = filters.CharFilter(field_name="user__username")
+    role = filters.ChoiceFilter(choices=Role.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["group", "user", "role"]

@@ -1,0 +1,1 @@
+"""Report queries, daily aggregates, PDF/JSON/CSV reports and Prometheus metrics."""

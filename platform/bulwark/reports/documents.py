@@ -1,0 +1,223 @@
+"""The seven reports (P12-P18) as documents: title, filters, columns, rows, chart, summary.
+
+One document feeds the PDF, the JSON and the CSV, so the three always carry the same numbers.
+Values are what a reader sees: host scores with 2 decimals, category shares as whole percents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from bulwark.reports import queries
+from bulwark.reports.filters import FilterError, Filters
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What to draw: a bar, pie or line chart of named series over labels."""
+
+    kind: str  # "bar", "pie" or "line"
+    labels: list[str]
+    series: dict[str, list[float]]
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report, ready to render in any format."""
+
+    kind: str
+    title: str
+    generated_at: dt.datetime
+    filters: list[tuple[str, str]]
+    columns: list[str]
+    rows: list[list[Any]]
+    chart: Chart | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.kind,
+            "title": self.title,
+            "generated_at": self.generated_at.isoformat(),
+            "filters": dict(self.filters),
+            "columns": self.columns,
+            "rows": self.rows,
+            "summary": self.summary,
+        }
+
+
+def percent(score: float | None) -> int | None:
+    """A category share as Pandora shows it: whole percent, halves up (14/60 -> 23)."""
+    return None if score is None else math.floor(score + 0.5)
+
+
+def when(moment: dt.datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _host_rows(hosts: list[queries.HostScore]) -> list[list[Any]]:
+    return [
+        [h.name, h.group, when(h.last_audit_at), h.score, h.passed, h.failed, h.not_applicable]
+        for h in hosts
+    ]
+
+
+_HOST_COLUMNS = ["host", "group", "last audit", "score", "passed", "failed", "not applicable"]
+
+
+def worst_hosts(user: Any, f: Filters) -> Report:
+    hosts = queries.worst_hosts(user, f)
+    return _report(
+        "worst-hosts",
+        f"Top {f.limit} hosts with the worst score",
+        f,
+        _HOST_COLUMNS,
+        _host_rows(hosts),
+        Chart("bar", [h.name for h in hosts], {"score": [h.score or 0.0 for h in hosts]}),
+    )
+
+
+def failed_checks(user: Any, f: Filters) -> Report:
+    checks = queries.most_failed_checks(user, f)
+    title = f"Top {f.limit} most frequently failed checks"
+    return _report(
+        "failed-checks",
+        title + (f" in {f.category}" if f.category else ""),
+        f,
+        ["check", "title", "hosts failing", "category", "description"],
+        [[c.check_id, c.title, c.hosts, c.category, c.description] for c in checks],
+        Chart("bar", [c.check_id for c in checks], {"hosts failing": [c.hosts for c in checks]}),
+    )
+
+
+def category(user: Any, f: Filters) -> Report:
+    if not f.category:
+        raise FilterError("category: this report needs a category")
+    counts = queries.category_results(user, f)
+    total = counts.passed + counts.failed + counts.not_applicable
+    rows = [
+        [label, value, percent(value * 100 / total) if total else None]
+        for label, value in (
+            ("passed", counts.passed),
+            ("failed", counts.failed),
+            ("not applicable", counts.not_applicable),
+        )
+    ]
+    return _report(
+        "category",
+        f"Results of category {f.category}",
+        f,
+        ["status", "results", "share %"],
+        rows,
+        Chart("pie", [r[0] for r in rows], {"results": [r[1] for r in rows]}),
+        {"score %": percent(counts.score), "passed": counts.passed, "failed": counts.failed},
+    )
+
+
+def categories(user: Any, f: Filters) -> Report:
+    found = queries.categories(user, f)[: f.limit]
+    return _report(
+        "categories",
+        f"Top {f.limit} categories by failed checks",
+        f,
+        ["category", "failed", "passed", "not applicable", "score %"],
+        [[c.category, c.failed, c.passed, c.not_applicable, percent(c.score)] for c in found],
+        Chart("bar", [c.category for c in found], {"failed": [c.failed for c in found]}),
+    )
+
+
+def host_checks(user: Any, f: Filters) -> Report:
+    if not f.host_id:
+        raise FilterError("host: this report needs a host")
+    results = queries.host_checks(user, f)
+    counts = {s: sum(1 for r in results if r.status == s) for s in ("passed", "failed")}
+    na = len(results) - counts["passed"] - counts["failed"]
+    return _report(
+        "host-checks",
+        "Security checks of a host",
+        f,
+        ["check", "title", "category", "status"],
+        [[r.check_id, r.title, r.category, r.status.replace("_", " ")] for r in results],
+        Chart("pie", ["passed", "failed", "not applicable"], {"checks": [*counts.values(), na]}),
+        {"passed": counts["passed"], "failed": counts["failed"], "not applicable": na},
+    )
+
+
+def scoring(user: Any, f: Filters) -> Report:
+    hosts = queries.scoring(user, f)
+    scores = [h.score for h in hosts if h.score is not None]
+    return _report(
+        "scoring",
+        "Scoring: the latest score of each host",
+        f,
+        _HOST_COLUMNS,
+        _host_rows(hosts),
+        Chart("bar", [h.name for h in hosts][:60], {"score": scores[:60]}),
+        {
+            "hosts": len(hosts),
+            "average score": round(sum(scores) / len(scores), 2) if scores else None,
+        },
+    )
+
+
+def evolution(user: Any, f: Filters) -> Report:
+    points = queries.evolution(user, f)
+    return _report(
+        "evolution",
+        "Evolution: passed and failed checks, averaged per day",
+        f,
+        ["day", "hosts audited", "passed", "failed", "not applicable", "score"],
+        [
+            [p.day.isoformat(), p.hosts, p.passed, p.failed, p.not_applicable, p.score]
+            for p in points
+        ],
+        Chart(
+            "line",
+            [p.day.isoformat() for p in points],
+            {"passed": [p.passed for p in points], "failed": [p.failed for p in points]},
+        ),
+    )
+
+
+def _report(
+    kind: str,
+    title: str,
+    f: Filters,
+    columns: list[str],
+    rows: list[list[Any]],
+    chart: Chart | None,
+    summary: dict[str, Any] | None = None,
+) -> Report:
+    return Report(kind, title, timezone.now(), f.describe(), columns, rows, chart, summary or {})
+
+
+BUILDERS: dict[str, Callable[[Any, Filters], Report]] = {
+    "worst-hosts": worst_hosts,  # P12
+    "failed-checks": failed_checks,  # P13
+    "category": category,  # P14
+    "categories": categories,  # P15
+    "host-checks": host_checks,  # P16
+    "scoring": scoring,  # P17
+    "evolution": evolution,  # P18
+}
+
+TITLES = {
+    "worst-hosts": "Top N hosts with the worst score",
+    "failed-checks": "Top N most frequently failed checks",
+    "category": "Results of one category",
+    "categories": "Categories ranked by failures",
+    "host-checks": "Security checks of a host",
+    "scoring": "Scoring: latest score of each host",
+    "evolution": "Evolution: passed and failed per day",
+}
+
+
+def build(kind: str, user: Any, f: Filters) -> Report:
+    """The report `kind` for the user and filters; KeyError for an unknown kind."""
+    return BUILDERS[kind](user, f)

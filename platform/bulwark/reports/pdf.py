@@ -1,0 +1,202 @@
+"""Rendering a report document to PDF with reportlab: header, filters, chart, table.
+
+Every text that reaches a Paragraph is escaped: host names and check titles are data, and
+reportlab's Paragraph would otherwise read `<...>` in them as markup.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.charts.barcharts import HorizontalBarChart
+from reportlab.graphics.charts.legends import Legend
+from reportlab.graphics.charts.linecharts import HorizontalLineChart
+from reportlab.graphics.charts.piecharts import Pie
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from bulwark.reports.documents import Chart, Report, when
+
+PAGE = landscape(A4)
+WIDTH = PAGE[0] - 30 * mm
+PALETTE = [colors.HexColor(c) for c in ("#2e7d32", "#c62828", "#9e9e9e", "#1565c0", "#ef6c00")]
+STATUS_COLOURS = {"passed": PALETTE[0], "failed": PALETTE[1], "not applicable": PALETTE[2]}
+MAX_TEXT = 400  # characters of a cell shown in the PDF (descriptions can be long)
+WEIGHTS = {"title": 3.0, "description": 3.0, "host": 2.0, "category": 2.0}
+CHUNK = 100  # rows per table (see _table)
+
+
+def render(report: Report) -> bytes:
+    """The report as a PDF document."""
+    styles = getSampleStyleSheet()
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=PAGE,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=report.title,
+        author="Bulwark",
+    )
+    story: list[Flowable] = [
+        Paragraph(escape(report.title), styles["Title"]),
+        Paragraph(f"Generated {escape(when(report.generated_at))}", styles["Normal"]),
+        Paragraph(
+            " &nbsp; ".join(f"<b>{escape(k)}</b>: {escape(v)}" for k, v in report.filters),
+            styles["Normal"],
+        ),
+    ]
+    if report.summary:
+        story.append(
+            Paragraph(
+                " &nbsp; ".join(
+                    f"<b>{escape(str(k))}</b>: {escape(_text(v))}"
+                    for k, v in report.summary.items()
+                ),
+                styles["Normal"],
+            )
+        )
+    story.append(Spacer(1, 6 * mm))
+    if report.chart and report.chart.labels:
+        story += [chart(report.chart), Spacer(1, 6 * mm)]
+    story += _table(report, styles)
+    document.build(story)
+    return buffer.getvalue()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _table(report: Report, styles: Any) -> list[Flowable]:
+    if not report.rows:
+        return [Paragraph("No data for these filters.", styles["Italic"])]
+    cell = styles["BodyText"]
+    cell.fontSize, cell.leading = 8, 10
+    widths = _widths(report)
+    # Text longer than its column wraps in a Paragraph (escaped); the rest stays a plain
+    # string, which reportlab draws without parsing and much faster.
+    room = [int(w / 4.2) for w in widths]  # characters of Helvetica 8 a column holds
+    rows = [
+        [
+            Paragraph(escape(text[:MAX_TEXT]), cell) if len(text) > fits else text
+            for text, fits in zip((_text(v) for v in row), room, strict=True)
+        ]
+        for row in report.rows
+    ]
+    # Tables of CHUNK rows: reportlab re-measures a table's remaining rows at every page
+    # break, so one 10,000-row table costs quadratic time; chunks keep it linear.
+    return [_chunk(report.columns, rows[i : i + CHUNK], widths) for i in range(0, len(rows), CHUNK)]
+
+
+def _chunk(columns: list[str], rows: list[list[Any]], widths: list[float]) -> Flowable:
+    table = Table([list(columns), *rows], repeatRows=1, colWidths=widths)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), "Helvetica", 8),
+                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eceff1")),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#b0bec5")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def _widths(report: Report) -> list[float]:
+    """Text columns (titles, descriptions) get the room; numbers stay narrow."""
+    weights = [WEIGHTS.get(c, 1.0) for c in report.columns]
+    unit = WIDTH / sum(weights)
+    return [w * unit for w in weights]
+
+
+def chart(spec: Chart) -> Drawing:
+    """A reportlab drawing of the chart."""
+    if spec.kind == "pie":
+        return _pie(spec)
+    if spec.kind == "line":
+        return _line(spec)
+    return _bar(spec)
+
+
+def _short(label: str, size: int = 28) -> str:
+    return label if len(label) <= size else label[: size - 1] + "…"
+
+
+def _bar(spec: Chart) -> Drawing:
+    labels = spec.labels[:30]
+    height = max(120.0, 14.0 * len(labels) + 40)
+    drawing = Drawing(WIDTH, height)
+    bars = HorizontalBarChart()
+    bars.x, bars.y = 160, 20
+    bars.width, bars.height = WIDTH - 220, height - 40
+    bars.data = [list(values[: len(labels)]) for values in spec.series.values()]
+    bars.categoryAxis.categoryNames = [_short(label) for label in labels]
+    bars.categoryAxis.labels.fontSize = 7
+    bars.categoryAxis.reverseDirection = True  # the first row on top, as in the table
+    bars.valueAxis.valueMin = 0
+    bars.valueAxis.labels.fontSize = 7
+    bars.bars[0].fillColor = PALETTE[3]
+    bars.barLabelFormat = "%g"
+    bars.barLabels.fontSize = 6
+    bars.barLabels.boxAnchor = "w"
+    drawing.add(bars)
+    return drawing
+
+
+def _pie(spec: Chart) -> Drawing:
+    drawing = Drawing(WIDTH, 170)
+    values = next(iter(spec.series.values()))
+    pie = Pie()
+    pie.x, pie.y, pie.width, pie.height = 40, 10, 150, 150
+    shown = [(label, v) for label, v in zip(spec.labels, values, strict=True) if v]
+    pie.data = [v for _, v in shown] or [1]
+    pie.labels = [f"{label} ({v:g})" for label, v in shown] or ["no results"]
+    pie.simpleLabels = True
+    pie.sideLabels = True
+    for index, (label, _) in enumerate(shown):
+        pie.slices[index].fillColor = STATUS_COLOURS.get(label, PALETTE[index % len(PALETTE)])
+    drawing.add(pie)
+    return drawing
+
+
+def _line(spec: Chart) -> Drawing:
+    drawing = Drawing(WIDTH, 200)
+    lines = HorizontalLineChart()
+    lines.x, lines.y, lines.width, lines.height = 40, 40, WIDTH - 160, 150
+    lines.data = [list(values) for values in spec.series.values()]
+    step = max(1, len(spec.labels) // 12)
+    lines.categoryAxis.categoryNames = [
+        label[5:] if i % step == 0 else "" for i, label in enumerate(spec.labels)
+    ]
+    lines.categoryAxis.labels.fontSize = 7
+    lines.categoryAxis.labels.angle = 45
+    lines.categoryAxis.labels.boxAnchor = "ne"
+    lines.valueAxis.valueMin = 0
+    lines.valueAxis.labels.fontSize = 7
+    for index, name in enumerate(spec.series):
+        lines.lines[index].strokeColor = STATUS_COLOURS.get(name, PALETTE[index])
+        lines.lines[index].strokeWidth = 1.5
+    drawing.add(lines)
+    legend = Legend()
+    legend.x, legend.y = WIDTH - 100, 150
+    legend.fontSize = 8
+    legend.colorNamePairs = [
+        (STATUS_COLOURS.get(name, PALETTE[i]), name) for i, name in enumerate(spec.series)
+    ]
+    drawing.add(legend)
+    return drawing

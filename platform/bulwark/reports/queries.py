@@ -1,0 +1,342 @@
+"""The report queries: every number of every page, report, widget and metric comes from here.
+
+Each takes the user (everything is scoped to their groups) and Filters (group, day range,
+options). "State" queries read each host's latest audit, kept on Host and in LatestCheckCount,
+and count the hosts whose latest audit finished in the range; "history" queries read the
+daily aggregates. None scans all results or all audits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
+
+from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
+from bulwark.inventory.access import scope
+from bulwark.inventory.models import Group, Host
+from bulwark.policies.models import Check
+from bulwark.reports.filters import Filters
+from bulwark.reports.models import DailyGroupSummary, DailyHostSummary, LatestCheckCount
+from bulwark.reports.rows import (
+    CategoryCounts,
+    CheckFailures,
+    DayPoint,
+    GroupScore,
+    HostCheck,
+    HostScore,
+    Overview,
+)
+
+__all__ = [
+    "CategoryCounts",
+    "CheckFailures",
+    "DayPoint",
+    "GroupScore",
+    "HostCheck",
+    "HostScore",
+    "Overview",
+]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+# -- hosts --------------------------------------------------------------------------------------
+
+
+def visible_hosts(user: Any, f: Filters) -> QuerySet[Host]:
+    """The hosts the user sees, of the filter's group: audited or not."""
+    hosts = scope(Host.objects.all(), user, "group")
+    return hosts.filter(group_id=f.group_id) if f.group_id else hosts
+
+
+def audited_hosts(user: Any, f: Filters) -> QuerySet[Host]:
+    """The visible hosts whose latest audit finished within the range."""
+    return visible_hosts(user, f).filter(last_audit_at__gte=f.start, last_audit_at__lt=f.end)
+
+
+_HOST_FIELDS = (
+    "pk",
+    "name",
+    "group__name",
+    "address",
+    "last_audit_at",
+    "latest_score",
+    "latest_passed",
+    "latest_failed",
+    "latest_not_applicable",
+)
+
+
+def _host_scores(rows: QuerySet[Host]) -> list[HostScore]:
+    return [HostScore(*row) for row in rows.values_list(*_HOST_FIELDS)]
+
+
+def worst_hosts(user: Any, f: Filters) -> list[HostScore]:
+    """P12: the N hosts with the lowest latest score."""
+    rows = audited_hosts(user, f).filter(latest_score__isnull=False)
+    return _host_scores(rows.order_by("latest_score", "name")[: f.limit])
+
+
+def hosts_by_failures(user: Any, f: Filters) -> list[HostScore]:
+    """P10: the N hosts failing the most checks in their latest audit."""
+    rows = audited_hosts(user, f).filter(latest_failed__gt=0)
+    return _host_scores(rows.order_by("-latest_failed", "name")[: f.limit])
+
+
+def host_list(
+    user: Any,
+    f: Filters,
+    *,
+    name: str = "",
+    score_min: float | None = None,
+    score_max: float | None = None,
+    include_never_audited: bool = False,
+) -> QuerySet[Host]:
+    """P11: hosts with their OS, group, address, state, score and last audit. Without
+    `include_never_audited`, only hosts audited within the range."""
+    hosts = visible_hosts(user, f) if include_never_audited else audited_hosts(user, f)
+    if name:
+        hosts = hosts.filter(Q(name__icontains=name) | Q(address__icontains=name))
+    if score_min is not None:
+        hosts = hosts.filter(latest_score__gte=score_min)
+    if score_max is not None:
+        hosts = hosts.filter(latest_score__lte=score_max)
+    return hosts.select_related("group").order_by("name")
+
+
+def scoring(user: Any, f: Filters) -> list[HostScore]:
+    """P17: each host's latest score within the range, by host name."""
+    if f.end > timezone.now():
+        # The range reaches today: a host's latest audit in it is its latest audit, kept on
+        # Host (the daily path below gives the same rows, slower).
+        rows = audited_hosts(user, f).filter(latest_score__isnull=False)
+        return _host_scores(rows.order_by("name"))
+    return scoring_from_history(user, f)
+
+
+def scoring_from_history(user: Any, f: Filters) -> list[HostScore]:
+    """P17 from DailyHostSummary: the last day of each host within the range."""
+    hosts = visible_hosts(user, f)
+    days = DailyHostSummary.objects.filter(
+        host__in=hosts, day__gte=f.start_day, day__lte=f.end_day, score__isnull=False
+    )
+    if connection.vendor == "postgresql":
+        last = days.order_by("host_id", "-day").distinct("host_id")
+    else:
+        last = days.filter(
+            day=DailyHostSummary.objects.filter(
+                host_id=OuterRef("host_id"),
+                day__gte=f.start_day,
+                day__lte=f.end_day,
+                score__isnull=False,
+            )
+            .order_by("-day")
+            .values("day")[:1]
+        )
+    rows = last.values_list(
+        "host_id",
+        "host__name",
+        "host__group__name",
+        "host__address",
+        "audit__finished_at",
+        "score",
+        "passed",
+        "failed",
+        "not_applicable",
+    )
+    return sorted((HostScore(*row) for row in rows), key=lambda h: h.name)
+
+
+# -- checks and categories ----------------------------------------------------------------------
+
+
+def check_counts(user: Any, f: Filters) -> QuerySet[LatestCheckCount]:
+    """Counter rows of the hosts whose latest audit is in the range, scoped."""
+    rows = scope(LatestCheckCount.objects.all(), user, "group").filter(
+        day__gte=f.start_day, day__lte=f.end_day
+    )
+    if f.group_id:
+        rows = rows.filter(group_id=f.group_id)
+    if f.category:
+        rows = rows.filter(category=f.category)
+    return rows
+
+
+def most_failed_checks(user: Any, f: Filters) -> list[CheckFailures]:
+    """P13: the N checks failing on the most hosts (of the category, if one is given)."""
+    top = (
+        check_counts(user, f)
+        .values("policy_check_id")
+        .annotate(hosts=Sum("failed"))
+        .filter(hosts__gt=0)
+        .order_by("-hosts", "policy_check_id")[: f.limit]
+    )
+    counts = {row["policy_check_id"]: row["hosts"] for row in top}
+    checks = Check.objects.in_bulk(list(counts))
+    return [
+        CheckFailures(
+            pk,
+            checks[pk].check_id,
+            checks[pk].title,
+            checks[pk].description,
+            checks[pk].category,
+            hosts,
+        )
+        for pk, hosts in counts.items()
+    ]
+
+
+def categories(user: Any, f: Filters) -> list[CategoryCounts]:
+    """P15 and the P10 summary: every category, most failures first."""
+    rows = (
+        check_counts(user, f)
+        .values("category")
+        .annotate(p=Sum("passed"), fl=Sum("failed"), na=Sum("not_applicable"))
+        .order_by("-fl", "category")
+    )
+    found = [CategoryCounts(r["category"], r["p"], r["fl"], r["na"]) for r in rows]
+    return [c for c in found if c.passed or c.failed or c.not_applicable]
+
+
+def category_results(user: Any, f: Filters) -> CategoryCounts:
+    """P14: results by status for one category (f.category)."""
+    sums = check_counts(user, f).aggregate(
+        p=Sum("passed"), fl=Sum("failed"), na=Sum("not_applicable")
+    )
+    return CategoryCounts(f.category, sums["p"] or 0, sums["fl"] or 0, sums["na"] or 0)
+
+
+def category_names(user: Any, f: Filters) -> list[str]:
+    """The categories present in the range (for filter choices)."""
+    return sorted({c.category for c in categories(user, f.but(category=""))})
+
+
+# -- one host, one audit ------------------------------------------------------------------------
+
+
+def host_checks(user: Any, f: Filters) -> list[HostCheck]:
+    """P16: the checks of f.host_id's latest audit, by category and status if given."""
+    host = visible_hosts(user, f).filter(pk=f.host_id).first()
+    if host is None:
+        return []
+    audit = Audit.objects.filter(host=host, latest=True).first()
+    if audit is None or not (f.start <= (audit.finished_at or f.end) < f.end):
+        return []
+    return audit_results(user, audit.pk, category=f.category, status=f.status)
+
+
+def audit_results(
+    user: Any, audit_id: int, *, category: str = "", status: str = "", text: str = ""
+) -> list[HostCheck]:
+    """P9: the results of one audit, filtered by category, status, id or title text."""
+    results = scope(Result.objects.filter(audit_id=audit_id), user, "audit__host__group")
+    if category:
+        results = results.filter(policy_check__category=category)
+    if status:
+        results = results.filter(status=status)
+    if text:
+        results = results.filter(
+            Q(policy_check__check_id__icontains=text) | Q(policy_check__title__icontains=text)
+        )
+    rows = results.order_by("policy_check__policy__policy_id", "policy_check_id").values_list(
+        "pk",
+        "audit_id",
+        "policy_check__check_id",
+        "policy_check__title",
+        "policy_check__category",
+        "status",
+        "policy_check__policy__policy_id",
+    )
+    return [HostCheck(*row) for row in rows]
+
+
+def audit_categories(user: Any, audit_id: int) -> list[CategoryCounts]:
+    """P9: the category summary (✓, ✗, %) of one audit, most failures first."""
+    rows = scope(CategorySummary.objects.filter(audit_id=audit_id), user, "audit__host__group")
+    return [
+        CategoryCounts(r.category, r.passed, r.failed, r.not_applicable)
+        for r in rows.order_by("-failed", "category")
+    ]
+
+
+def score_history(user: Any, host_id: int, f: Filters) -> list[ScoreSample]:
+    """P7/P8: a host's score at each audit within the range, oldest first."""
+    samples = scope(ScoreSample.objects.filter(host_id=host_id), user, "host__group")
+    return list(samples.filter(time__gte=f.start, time__lt=f.end).order_by("time"))
+
+
+# -- history ------------------------------------------------------------------------------------
+
+
+def evolution(user: Any, f: Filters) -> list[DayPoint]:
+    """P18: per day, the hosts audited and their passed, failed, not applicable and score
+    averaged, from the per-group daily sums."""
+    rows = scope(DailyGroupSummary.objects.all(), user, "group").filter(
+        day__gte=f.start_day, day__lte=f.end_day, hosts__gt=0
+    )
+    if f.group_id:
+        rows = rows.filter(group_id=f.group_id)
+    points = []
+    for r in (
+        rows.values("day")
+        .annotate(
+            h=Sum("hosts"),
+            p=Sum("passed"),
+            fl=Sum("failed"),
+            na=Sum("not_applicable"),
+            sh=Sum("scored_hosts"),
+            ss=Sum("score_sum"),
+        )
+        .order_by("day")
+    ):
+        hosts = r["h"]
+        points.append(
+            DayPoint(
+                r["day"],
+                hosts,
+                round(r["p"] / hosts, 2),
+                round(r["fl"] / hosts, 2),
+                round(r["na"] / hosts, 2),
+                round(r["ss"] / r["sh"], 2) if r["sh"] else None,
+            )
+        )
+    return points
+
+
+# -- the dashboard ------------------------------------------------------------------------------
+
+
+def group_scores(user: Any, f: Filters) -> list[GroupScore]:
+    """P10: each visible group's hosts, audited hosts and average latest score."""
+    in_range = Q(hosts__last_audit_at__gte=f.start, hosts__last_audit_at__lt=f.end)
+    groups = scope(Group.objects.all(), user, "pk")
+    if f.group_id:
+        groups = groups.filter(pk=f.group_id)
+    rows = groups.annotate(
+        n=Count("hosts"),
+        audited=Count("hosts", filter=in_range),
+        average=Avg("hosts__latest_score", filter=in_range),
+    ).order_by("name")
+    return [GroupScore(g.pk, g.name, g.n, g.audited, _round(g.average)) for g in rows]
+
+
+def overview(user: Any, f: Filters) -> Overview:
+    """P10: fleet totals and average, per group, categories, worst hosts, top failed checks,
+    and the passed/failed evolution."""
+    groups = group_scores(user, f)
+    audited = audited_hosts(user, f).aggregate(n=Count("pk"), avg=Avg("latest_score"))
+    return Overview(
+        total_hosts=sum(g.hosts for g in groups),
+        audited_hosts=audited["n"],
+        average_score=_round(audited["avg"]),
+        groups=groups,
+        categories=categories(user, f),
+        hosts_by_failures=hosts_by_failures(user, f),
+        most_failed=most_failed_checks(user, f),
+        evolution=evolution(user, f),
+    )

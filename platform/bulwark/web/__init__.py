@@ -1,0 +1,1 @@
+"""The pages a person sees: dashboard, hosts, audits, results, widgets, reports."""

@@ -1,0 +1,68 @@
+"""Forms of the pages: the host-list filters, the widget editor, the report picker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from bulwark.inventory.access import scope
+from bulwark.inventory.models import Group
+from bulwark.reports.documents import TITLES
+from bulwark.web.models import Widget
+
+
+def visible_groups(user: Any) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=scope(Group.objects.all(), user, "pk"), required=False, empty_label="all groups"
+    )
+
+
+class HostFilterForm(forms.Form):
+    """P11 filters: name, group, score range, and "all" to include never-audited hosts."""
+
+    name = forms.CharField(required=False, max_length=200)
+    group = forms.ModelChoiceField(queryset=Group.objects.none(), required=False)
+    score_min = forms.FloatField(required=False, min_value=0, max_value=100, label="score from")
+    score_max = forms.FloatField(required=False, min_value=0, max_value=100, label="score to")
+    all = forms.BooleanField(required=False, label="all (incl. never audited)")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"] = visible_groups(user)
+
+
+class WidgetForm(forms.ModelForm):
+    """Add or edit a widget; only the user's own groups can be chosen."""
+
+    class Meta:
+        model = Widget
+        fields = ["title", "background", "data_type", "group", "days", "limit", "category"]
+        widgets = {"background": forms.TextInput(attrs={"type": "color"})}
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"] = visible_groups(user)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("data_type") == Widget.DataType.CATEGORY_CHECKS and not data.get("category"):
+            self.add_error("category", "this data type needs a category")
+        return data
+
+
+class ReportForm(forms.Form):
+    """Pick a report, its format and filters; submitted to the download redirect."""
+
+    type = forms.ChoiceField(choices=list(TITLES.items()))
+    format = forms.ChoiceField(choices=[("pdf", "PDF"), ("json", "JSON"), ("csv", "CSV")])
+    group = forms.ModelChoiceField(queryset=Group.objects.none(), required=False)
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    limit = forms.IntegerField(required=False, min_value=1, max_value=1000, initial=10)
+    category = forms.CharField(required=False, max_length=200, help_text="for one category")
+    host = forms.IntegerField(required=False, min_value=1, help_text="host id, for its checks")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["group"] = visible_groups(user)

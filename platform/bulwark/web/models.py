@@ -1,0 +1,52 @@
+"""Dashboard widgets (P19): each user's own, with what they show and for which group/range."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+from bulwark.inventory.models import Group
+
+
+class Widget(models.Model):
+    """One widget on one user's dashboard."""
+
+    class DataType(models.TextChoices):
+        EVOLUTION = "evolution", "evolution (passed and failed per day)"
+        SCORING = "scoring", "scoring by date"
+        WORST_HOSTS = "worst_hosts", "top-N hosts with the worst score"
+        CATEGORY_CHECKS = "category_checks", "top-N checks failed in a category"
+        FAILED_CHECKS = "failed_checks", "top-N most frequently failed checks"
+        CATEGORIES = "categories", "failures by category"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bulwark_widgets"
+    )
+    title = models.CharField(max_length=100)
+    background = models.CharField(
+        max_length=7,
+        default="#ffffff",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "a colour like #1a2b3c")],
+    )
+    data_type = models.CharField(max_length=20, choices=DataType.choices)
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.CASCADE, help_text="empty: all groups"
+    )
+    days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(3660)],
+        help_text="the last N days, up to today",
+    )
+    limit = models.PositiveSmallIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(50)], help_text="N"
+    )
+    category = models.CharField(max_length=200, blank=True, help_text="for checks in a category")
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.title

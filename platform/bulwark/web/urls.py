@@ -1,0 +1,31 @@
+"""Routes of the pages (mounted at the site root) and /metrics."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from bulwark.reports.metrics import metrics_view
+from bulwark.web.views import dashboard, hosts
+
+app_name = "web"
+
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="web/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("hosts/", hosts.host_list, name="hosts"),
+    path("hosts/<int:pk>/", hosts.host_detail, name="host"),
+    path("hosts/<int:pk>/audit/", hosts.audit_now, name="audit-now"),
+    path("audits/<int:pk>/", hosts.audit_detail, name="audit"),
+    path("audits/<int:audit_pk>/results/<int:pk>/", hosts.result_detail, name="result"),
+    path("widgets/new/", dashboard.widget_edit, name="widget-new"),
+    path("widgets/<int:pk>/", dashboard.widget_edit, name="widget-edit"),
+    path("widgets/<int:pk>/delete/", dashboard.widget_delete, name="widget-delete"),
+    path("reports/", dashboard.reports, name="reports"),
+    path("metrics", metrics_view, name="metrics"),
+]

@@ -1,0 +1,159 @@
+"""Hosts (P11 list, P8 page, "audit now") and audits (P9 page, one result's detail)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from bulwark.audits.models import Audit, Result
+from bulwark.audits.services import start_audits
+from bulwark.inventory.access import can, scope
+from bulwark.inventory.models import Host, Role
+from bulwark.reports import queries
+from bulwark.reports.filters import STATUSES as RESULT_STATUSES
+from bulwark.reports.filters import FilterError, default_filters, parse_filters
+from bulwark.web import charts
+from bulwark.web.forms import HostFilterForm
+from bulwark.web.views.dashboard import bad_filter
+
+PAGE_SIZE = 50
+
+
+@login_required
+def host_list(request: HttpRequest) -> HttpResponse:
+    form = HostFilterForm(request.GET or None, user=request.user)
+    try:
+        f = parse_filters(request.GET, request.user, default_limit=10)
+    except FilterError as exc:
+        return bad_filter(request, exc)
+    options: dict[str, object] = {}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        f = f.but(group_id=data["group"].pk if data["group"] else None)
+        options = {
+            "name": data["name"],
+            "score_min": data["score_min"],
+            "score_max": data["score_max"],
+            "include_never_audited": data["all"],
+        }
+    hosts = queries.host_list(request.user, f, **options)  # type: ignore[arg-type]
+    page = Paginator(hosts, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "web/host_list.html",
+        {"form": form, "page": page, "f": f, "query": query.urlencode()},
+    )
+
+
+@login_required
+def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    host = get_object_or_404(
+        scope(Host.objects.select_related("group"), request.user, "group"), pk=pk
+    )
+    try:
+        f = parse_filters(request.GET, request.user) if request.GET else default_filters(365)
+    except FilterError as exc:
+        return bad_filter(request, exc)
+    history = queries.score_history(request.user, host.pk, f)
+    audits = scope(Audit.objects.filter(host=host), request.user, "host__group")[:20]
+    context = {
+        "host": host,
+        "f": f,
+        "history_chart": charts.line_chart(
+            [timezone_label(s.time) for s in history],
+            {"score": [s.score for s in history]},
+            top=100,
+            width=1200,
+            height=220,
+        ),
+        "audits": audits,
+        "latest": next((a for a in audits if a.latest), None)
+        or Audit.objects.filter(host=host, latest=True).first(),
+        "can_audit": can(request.user, host.group_id, Role.OPERATOR),
+        "report_query": urlencode({"host": host.pk, **f.as_query()}),
+    }
+    return render(request, "web/host_detail.html", context)
+
+
+def timezone_label(moment: object) -> str:
+    from django.utils import timezone
+
+    return timezone.localtime(moment).strftime("%Y-%m-%d")  # type: ignore[arg-type]
+
+
+@login_required
+@require_POST
+def audit_now(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start an audit of the host (operators and admins of its group)."""
+    host = get_object_or_404(
+        scope(Host.objects.select_related("group"), request.user, "group"), pk=pk
+    )
+    if not can(request.user, host.group_id, Role.OPERATOR):
+        raise PermissionDenied("only operators of this group may start audits")
+    (audit,) = start_audits([host], trigger=Audit.Trigger.MANUAL, user=request.user)
+    messages.success(request, f"Audit {audit.pk} of {host.name} is {audit.status}.")
+    return redirect("web:host", pk=host.pk)
+
+
+@login_required
+def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    audit = get_object_or_404(
+        scope(Audit.objects.select_related("host__group"), request.user, "host__group"), pk=pk
+    )
+    category = request.GET.get("category", "").strip()
+    status = request.GET.get("status", "").strip()
+    if status not in RESULT_STATUSES:
+        status = ""
+    text = request.GET.get("q", "").strip()[:200]
+    summary = queries.audit_categories(request.user, audit.pk)
+    results = queries.audit_results(
+        request.user, audit.pk, category=category, status=status, text=text
+    )
+    others = scope(
+        Audit.objects.filter(host_id=audit.host_id, status="done"), request.user, "host__group"
+    ).order_by("-finished_at")[:50]
+    context = {
+        "audit": audit,
+        "host": audit.host,
+        "summary": summary,
+        "results": results,
+        "others": others,
+        "categories": sorted(c.category for c in summary),
+        "statuses": RESULT_STATUSES,
+        "chosen": {"category": category, "status": status, "q": text},
+    }
+    return render(request, "web/audit_detail.html", context)
+
+
+@login_required
+def result_detail(request: HttpRequest, audit_pk: int, pk: int) -> HttpResponse:
+    result = get_object_or_404(
+        scope(
+            Result.objects.select_related("policy_check__policy", "audit__host"),
+            request.user,
+            "audit__host__group",
+        ),
+        pk=pk,
+        audit_id=audit_pk,
+    )
+    check = result.policy_check
+    context = {
+        "result": result,
+        "check": check,
+        "audit": result.audit,
+        "host": result.audit.host,
+        # Evidence is host output: shown as JSON text, auto-escaped by the template.
+        "evidence": json.dumps(result.evidence, indent=2, ensure_ascii=False),
+        "compliance": sorted(check.compliance.items()),
+    }
+    return render(request, "web/result_detail.html", context)

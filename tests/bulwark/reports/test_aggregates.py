@@ -1,0 +1,99 @@
+"""The aggregates follow every stored audit, group move and deletion, and equal what a scan
+of the latest results would give."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.db.models import Sum
+
+from bulwark.audits.models import Result
+from bulwark.inventory.models import Group, Host
+from bulwark.reports.models import (
+    CountedAudit,
+    DailyGroupSummary,
+    DailyHostSummary,
+    LatestCheckCount,
+)
+from tests.bulwark.audits.outcomes import audit_with, check_ids, make_outcome
+from tests.bulwark.reports.fleet import ACCOUNTS, Fleet, record, statuses
+
+
+def counters() -> Counter[tuple[int, int, str]]:
+    """(group, check, status) -> hosts, from the counters."""
+    out: Counter[tuple[int, int, str]] = Counter()
+    for row in LatestCheckCount.objects.all():
+        for status in ("passed", "failed", "not_applicable"):
+            if getattr(row, status):
+                out[(row.group_id, row.policy_check_id, status)] += getattr(row, status)
+    return out
+
+
+def scanned() -> Counter[tuple[int, int, str]]:
+    """The same, by scanning every result of every latest audit."""
+    rows = Result.objects.filter(audit__latest=True).values_list(
+        "audit__host__group_id", "policy_check_id", "status"
+    )
+    return Counter(rows)
+
+
+def test_the_store_path_keeps_the_counters(catalogue: None, local_host: Host) -> None:
+    ids = check_ids()
+    first = audit_with(local_host, make_outcome(failed=ids[:3]))
+    second = audit_with(local_host, make_outcome(failed=ids[1:5], not_applicable=ids[5:7]))
+    assert counters() == scanned()
+    assert CountedAudit.objects.get(host=local_host).audit_id == second.pk
+    day = DailyHostSummary.objects.get(host=local_host)  # both audits today: one row, the last
+    assert (day.audit_id, day.failed, day.score) == (second.pk, 4, second.score)
+    sums = DailyGroupSummary.objects.get(group=local_host.group)
+    assert (sums.hosts, sums.failed, sums.not_applicable) == (1, 4, 2)
+    assert first.pk != second.pk
+
+
+def test_a_host_moving_group_moves_its_counts(fleet: Fleet) -> None:
+    host = fleet.hosts["web-1"]
+    host.group = fleet.groups["db"]
+    host.save()
+    assert counters() == scanned()
+    web = LatestCheckCount.objects.filter(group=fleet.groups["web"], category=ACCOUNTS)
+    assert web.aggregate(n=Sum("failed"))["n"] == 0
+
+
+def test_deleting_a_host_takes_its_counts_out(fleet: Fleet) -> None:
+    Host.objects.filter(pk=fleet.hosts["db-1"].pk).delete()
+    assert counters() == scanned()
+    assert not CountedAudit.objects.filter(host_id=fleet.hosts["db-1"].pk).exists()
+
+
+def test_a_second_audit_the_same_day_replaces_the_day(fleet: Fleet) -> None:
+    host = fleet.hosts["web-1"]
+    before = DailyGroupSummary.objects.get(group=fleet.groups["web"], day=_today())
+    record(host, statuses(fleet.checks, {ACCOUNTS: (12, 0)}), fleet.audits["web-1"].finished_at)
+    after = DailyGroupSummary.objects.get(group=fleet.groups["web"], day=_today())
+    assert after.hosts == before.hosts
+    assert after.passed == before.passed + 2 and after.failed == before.failed - 2
+    assert counters() == scanned()
+
+
+def test_counters_stay_right_through_a_history(fleet: Fleet) -> None:
+    """Several audits of several hosts, a move and a deletion: still equal to a scan."""
+    db = fleet.groups["db"]
+    extra = Group.objects.create(name="extra")
+    for index in range(3):
+        record(
+            fleet.hosts["db-1"],
+            statuses(fleet.checks, {ACCOUNTS: (index * 10, 60 - index * 10)}),
+            fleet.audits["db-1"].finished_at,
+        )
+    moved = fleet.hosts["vault-1"]
+    moved.group = extra
+    moved.save()
+    Host.objects.filter(pk=fleet.hosts["web-1"].pk).delete()
+    assert counters() == scanned()
+    assert LatestCheckCount.objects.filter(group=db).exists()
+
+
+def _today():
+    from django.utils import timezone
+
+    return timezone.localdate()
