@@ -101,6 +101,7 @@ class HostAdmin(GroupScopedAdmin):
     fieldsets = [
         (None, {"fields": ["name", "group", "address", "port", "transport", "credential"]}),
         ("Host key", {"fields": ["host_key", "trust_on_first_use"]}),
+        ("WinRM", {"fields": ["winrm_auth", "winrm_allow_http", "ca_certificates"]}),
         ("Thresholds", {"fields": ["warning_below", "critical_below"]}),
         (
             "Latest audit",

@@ -1,18 +1,22 @@
 """Turn a Host row into a live workers Transport: the one place credentials are decrypted.
 
-The plaintext lives only in the SSHTarget (whose secret fields are repr=False) for the length
+The plaintext lives only in the SSHTarget or WinRMTarget (secret fields repr=False) for the length
 of an audit: never logged, never in task arguments, never in an error message.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
 
 from bulwark.core.fields import reveal
 from bulwark.inventory.models import Credential, Host
 from workers.transports.base import Transport, TransportError
 from workers.transports.local import LocalTransport
 from workers.transports.ssh import SSHTarget, SSHTransport, SudoMode
+from workers.transports.winrm import WinRMAuth, WinRMTarget, WinRMTransport
 
 
 class ConnectionRefused(TransportError):
@@ -34,7 +38,8 @@ def open_connection(host: Host, *, connect_timeout: float = 10.0) -> Connection:
     if host.transport == Host.Transport.LOCAL:
         return Connection(LocalTransport())
     if host.transport == Host.Transport.WINRM:
-        raise ConnectionRefused("the WinRM transport is not available yet")
+        winrm = winrm_target(host, connect_timeout=connect_timeout)
+        return Connection(WinRMTransport(winrm), [winrm.password] if winrm.password else [])
     target = ssh_target(host, connect_timeout=connect_timeout)
     return Connection(SSHTransport(target), target.secrets() + _key_text(target))
 
@@ -70,6 +75,41 @@ def ssh_target(host: Host, *, connect_timeout: float = 10.0, jump: bool = True) 
     except ValueError as exc:
         # SSHTarget's messages name fields, never their values.
         raise ConnectionRefused(f"host {host.name}: {exc}") from None
+
+
+def winrm_target(host: Host, *, connect_timeout: float = 10.0) -> WinRMTarget:
+    credential = host.credential
+    if credential is None or credential.kind != Credential.Kind.WINRM:
+        raise ConnectionRefused(f"host {host.name} needs a WinRM credential")
+    password = reveal(credential.secret)
+    if not password:
+        raise ConnectionRefused(f"credential {credential.name} has no secret")
+    try:
+        return WinRMTarget(
+            host=host.address,
+            user=credential.username,
+            password=password,
+            port=host.port,
+            auth=WinRMAuth(host.winrm_auth),
+            https=not host.winrm_allow_http,
+            allow_http=host.winrm_allow_http,
+            ca_bundle=_ca_bundle(host),
+            connect_timeout=connect_timeout,
+        )
+    except ValueError as exc:
+        raise ConnectionRefused(f"host {host.name}: {exc}") from None
+
+
+def _ca_bundle(host: Host) -> str | None:
+    """The host's trusted CAs as a file (pywinrm takes a path). CA certificates are public, so
+    they are written in clear under the data folder, one file per host, refreshed each time."""
+    if not host.ca_certificates.strip():
+        return None
+    folder = Path(settings.DATA_DIR) / "ca"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"host-{host.pk}.pem"
+    path.write_text(host.ca_certificates)
+    return str(path)
 
 
 def _key_text(target: SSHTarget) -> list[str]:

@@ -192,6 +192,18 @@ class Host(models.Model):
     trust_on_first_use = models.BooleanField(
         default=False, help_text="pin the key the host presents at its first audit"
     )
+    # WinRM hosts: HTTPS with certificate validation unless plain HTTP is explicitly allowed.
+    winrm_auth = models.CharField(
+        max_length=10,
+        choices=[("ntlm", "NTLM"), ("basic", "Basic"), ("kerberos", "Kerberos")],
+        default="ntlm",
+    )
+    winrm_allow_http = models.BooleanField(
+        default=False, help_text="WinRM over plain HTTP (5985) instead of HTTPS"
+    )
+    ca_certificates = models.TextField(
+        blank=True, help_text="PEM CA certificates trusted for this host's WinRM HTTPS"
+    )
     warning_below = models.FloatField(
         null=True, blank=True, validators=[validate_percent], help_text="empty: the group's"
     )
@@ -244,6 +256,8 @@ class Host(models.Model):
                 f"a {credential.get_kind_display()} credential cannot log in over "
                 f"{self.get_transport_display()}"
             )
+        if self.ca_certificates and "-----BEGIN CERTIFICATE-----" not in self.ca_certificates:
+            errors["ca_certificates"] = "not a PEM certificate (-----BEGIN CERTIFICATE-----)"
         try:
             _check_thresholds(self.warning_below, self.critical_below)
         except ValidationError as exc:

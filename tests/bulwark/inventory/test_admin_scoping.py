@@ -141,7 +141,7 @@ def test_roles_decide_what_the_admin_allows(
     host = world.a.local
     change = f"/admin/inventory/host/{host.pk}/change/"
     form = {"name": "renamed", "group": world.a.group.pk, "address": "localhost", "port": 22}
-    form |= {"transport": "local"}
+    form |= {"transport": "local", "winrm_auth": "ntlm"}  # winrm_auth: the WinRM fieldset's
     viewer = login("a_viewer")
     assert viewer.get(change).status_code == 200  # read-only view
     assert viewer.post(change, form).status_code == 403
