@@ -7,32 +7,25 @@ timeout, TCP_NODELAY), and every paramiko or socket failure becomes one of base.
 from __future__ import annotations
 
 import contextlib
-import io
-import re
 import shlex
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 
 import paramiko
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from paramiko.ssh_exception import IncompatiblePeer
 
 from workers.transports.base import (
     AuthenticationFailed,
-    HostKeyChanged,
-    HostKeyUnknown,
     RemoteProcess,
     Transport,
     TransportError,
     TransportTimeout,
     Unreachable,
 )
+from workers.transports.ssh_keys import load_private_key, parse_pins, verify_host_key
 
 STDERR_CAP = 64 * 1024
 # Written by the sudo wrappers below when sudo will not run our command; never host output.
@@ -112,7 +105,7 @@ class SSHTarget:
         for timeout in (self.connect_timeout, self.banner_timeout, self.auth_timeout):
             if timeout <= 0:
                 raise ValueError("timeouts must be positive")
-        _parse_pins(self)  # fail early on a malformed pin
+        parse_pins(self)  # fail early on a malformed pin
 
     @property
     def sudo_secret(self) -> str | None:
@@ -285,7 +278,7 @@ class SSHTransport(Transport):
                 self.seen_host_key = line
             else:
                 self.seen_jump_host_key = line
-            _verify_host_key(target, key, role)
+            verify_host_key(target, key, role)
             _authenticate(ssh, target, role)
             if target.keepalive_interval > 0:
                 ssh.set_keepalive(target.keepalive_interval)
@@ -456,7 +449,7 @@ def _offer_standard_curve25519_name(ssh: paramiko.Transport) -> None:
 def _prefer_pinned_key_types(ssh: paramiko.Transport, target: SSHTarget) -> None:
     """Ask first for the key types we pinned, so a host with several keys shows a pinned one."""
     wanted: list[str] = []
-    for key in _parse_pins(target):
+    for key in parse_pins(target):
         name = key.get_name()
         wanted += ["rsa-sha2-512", "rsa-sha2-256", name] if name == "ssh-rsa" else [name]
     options = ssh.get_security_options()
@@ -464,132 +457,8 @@ def _prefer_pinned_key_types(ssh: paramiko.Transport, target: SSHTarget) -> None
     options.key_types = tuple(dict.fromkeys([k for k in wanted if k in available] + available))
 
 
-def _parse_pins(target: SSHTarget) -> list[paramiko.PKey]:
-    """The keys pinned for this target: bare key lines, and known_hosts lines naming it."""
-    lines = (target.host_key or "").splitlines()
-    if target.known_hosts_file:
-        try:
-            lines += Path(target.known_hosts_file).read_text().splitlines()
-        except OSError as exc:
-            raise ValueError(f"cannot read known_hosts file: {exc.strerror}") from exc
-    name = target.host if target.port == 22 else f"[{target.host}]:{target.port}"
-    keys: list[paramiko.PKey] = []
-    for raw in lines:
-        fields = raw.split()
-        if not fields or fields[0].startswith(("#", "@")):
-            continue  # comments; @cert-authority and @revoked are not supported
-        bare = len(fields) >= 2 and fields[1].startswith("AAAA")
-        entry = _known_hosts_entry(f"{name} {raw.strip()}" if bare else raw.strip())
-        if bare or _host_matches(name, entry.hostnames):
-            keys.append(entry.key)
-    return keys
-
-
-def _known_hosts_entry(line: str) -> paramiko.hostkeys.HostKeyEntry:
-    try:
-        entry = paramiko.hostkeys.HostKeyEntry.from_line(line)
-    except (paramiko.SSHException, ValueError) as exc:
-        raise ValueError(f"malformed host key line: {line[:60]!r}") from exc
-    if entry is None or entry.key is None:
-        raise ValueError(f"malformed or unsupported host key line: {line[:60]!r}")
-    return entry
-
-
-def _host_matches(name: str, patterns: list[str]) -> bool:
-    """OpenSSH known_hosts matching: hashed names, `*` and `?` wildcards, `!` negations."""
-    matched = False
-    for pattern in patterns:
-        negated = pattern.startswith("!")
-        pattern = pattern.removeprefix("!")
-        if pattern.startswith("|1|"):
-            hit = paramiko.HostKeys.hash_host(name, pattern) == pattern
-        else:
-            glob = re.escape(pattern.lower()).replace(r"\*", ".*").replace(r"\?", ".")
-            hit = re.fullmatch(glob, name.lower()) is not None
-        if hit and negated:
-            return False
-        matched = matched or hit
-    return matched
-
-
-def _verify_host_key(target: SSHTarget, key: paramiko.PKey, role: str) -> None:
-    pins = _parse_pins(target)
-    seen = key.fingerprint
-    where = f"{role} {target.address}"
-    if any(pin.asbytes() == key.asbytes() for pin in pins):
-        return
-    if pins:
-        expected = ", ".join(dict.fromkeys(pin.fingerprint for pin in pins))
-        raise HostKeyChanged(
-            f"host key of {where} has CHANGED: pinned {expected}, presented "
-            f"{key.get_name()} {seen}; refusing to log in (possible interception)",
-            expected=expected,
-            seen=seen,
-        )
-    if not target.trust_on_first_use:
-        raise HostKeyUnknown(
-            f"host key of {where} is not pinned (presented {key.get_name()} {seen}); "
-            "pin it or allow trust on first use"
-        )
-
-
-def _load_private_key(target: SSHTarget, role: str) -> paramiko.PKey | None:
-    """Load any OpenSSH or PEM ed25519/ECDSA/RSA key, decrypting it in memory."""
-    if target.private_key_file is not None:
-        try:
-            data = Path(target.private_key_file).read_bytes()
-        except OSError as exc:
-            raise TransportError(
-                f"cannot read the private key file for {role} {target.address}: {exc.strerror}",
-                permanent=True,
-            ) from exc
-    elif target.private_key is not None:
-        data = target.private_key.encode()
-    else:
-        return None
-    password = target.passphrase.encode() if target.passphrase else None
-    problem = f"private key for {role} {target.address}"
-    try:
-        try:
-            loaded = _load_crypto_key(data, password)
-        except TypeError:
-            if password is None:
-                raise AuthenticationFailed(
-                    f"the {problem} is encrypted: give its passphrase"
-                ) from None
-            loaded = _load_crypto_key(data, None)  # a passphrase for a plain key: ignore it
-    except ValueError:
-        raise AuthenticationFailed(
-            f"cannot read the {problem}: malformed, or the passphrase is wrong"
-        ) from None
-    except UnsupportedAlgorithm:
-        raise TransportError(f"the {problem} has an unsupported type", permanent=True) from None
-    key_class: type[paramiko.PKey]
-    if isinstance(loaded, ed25519.Ed25519PrivateKey):
-        key_class = paramiko.Ed25519Key
-    elif isinstance(loaded, ec.EllipticCurvePrivateKey):
-        key_class = paramiko.ECDSAKey
-    elif isinstance(loaded, rsa.RSAPrivateKey):
-        key_class = paramiko.RSAKey
-    else:
-        raise TransportError(f"the {problem} is not ed25519, ECDSA or RSA", permanent=True)
-    # paramiko reads every type from the OpenSSH format; the text never leaves memory.
-    text = loaded.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption(),
-    ).decode()
-    return key_class.from_private_key(io.StringIO(text))
-
-
-def _load_crypto_key(data: bytes, password: bytes | None) -> object:
-    if b"-----BEGIN OPENSSH PRIVATE KEY-----" in data:
-        return serialization.load_ssh_private_key(data, password)
-    return serialization.load_pem_private_key(data, password)
-
-
 def _authenticate(ssh: paramiko.Transport, target: SSHTarget, role: str) -> None:
-    key = _load_private_key(target, role)
+    key = load_private_key(target, role)
     where = f"{target.user}@{target.address} ({role})"
     tried: list[str] = []
     for method in ("publickey", "password"):
