@@ -221,6 +221,9 @@ def fill(args: argparse.Namespace) -> None:
                     "latest_not_applicable",
                     "state",
                     "created_at",
+                    "ca_certificates",
+                    "winrm_auth",
+                    "winrm_allow_http",
                 ],
                 [
                     (
@@ -244,6 +247,9 @@ def fill(args: argparse.Namespace) -> None:
                         0,
                         "unknown",
                         "now",
+                        "",
+                        "ntlm",
+                        False,
                     )
                     for h in range(hosts)
                 ],

@@ -149,20 +149,38 @@ def host_checks(user: Any, f: Filters) -> Report:
     )
 
 
+# The scoring report lists hosts in pages of this many (`page`, from 1), in every format: a
+# whole fleet in one PDF (10,000 hosts, ~200 pages) takes seconds to draw; a page of 250 hosts
+# (~6 PDF pages) is drawn in well under 200 ms. The summary covers every host of the range.
+SCORING_PAGE = 250
+
+
 def scoring(user: Any, f: Filters) -> Report:
     hosts = queries.scoring(user, f)
     scores = [h.score for h in hosts if h.score is not None]
+    pages = max(1, math.ceil(len(hosts) / SCORING_PAGE))
+    if f.page > pages:
+        raise FilterError(f"page: out of range (the report has {pages})")
+    first = (f.page - 1) * SCORING_PAGE
+    shown = hosts[first : first + SCORING_PAGE]
+    title = "Scoring: the latest score of each host"
+    summary: dict[str, Any] = {
+        "hosts": len(hosts),
+        "average score": round(sum(scores) / len(scores), 2) if scores else None,
+    }
+    if pages > 1:
+        last = first + len(shown)
+        title += f", hosts {first + 1}-{last} of {len(hosts)} (page {f.page} of {pages})"
+        summary |= {"page": f.page, "pages": pages, "hosts per page": SCORING_PAGE}
+    page_scores = [h.score for h in shown if h.score is not None]
     return _report(
         "scoring",
-        "Scoring: the latest score of each host",
+        title,
         f,
         _HOST_COLUMNS,
-        _host_rows(hosts),
-        Chart("bar", [h.name for h in hosts][:60], {"score": scores[:60]}),
-        {
-            "hosts": len(hosts),
-            "average score": round(sum(scores) / len(scores), 2) if scores else None,
-        },
+        _host_rows(shown),
+        Chart("bar", [h.name for h in shown][:60], {"score": page_scores[:60]}),
+        summary,
     )
 
 

@@ -37,6 +37,7 @@ class Filters:
     category: str = ""
     host_id: int | None = None
     status: str = ""
+    page: int = 1  # of reports listing every host (scoring): pages of SCORING_PAGE hosts
 
     @property
     def start(self) -> dt.datetime:
@@ -79,6 +80,7 @@ class Filters:
             ("host", self.host_id),
             ("category", self.category),
             ("status", self.status),
+            ("page", self.page if self.page > 1 else None),
         ):
             if value:
                 query[key] = str(value)
@@ -95,8 +97,9 @@ def default_filters(days: int = DEFAULT_DAYS) -> Filters:
 
 
 def parse_filters(query: Mapping[str, str], user: Any, *, default_limit: int = 10) -> Filters:
-    """Filters from `group`, `from`, `to` (YYYY-MM-DD) or `days`, `limit`, `category`, `host`
-    and `status`. A group or host the user cannot see is refused like one that does not exist."""
+    """Filters from `group`, `from`, `to` (YYYY-MM-DD) or `days`, `limit`, `category`, `host`,
+    `status` and `page`. A group or host the user cannot see is refused like one that does not
+    exist."""
     today = timezone.localdate()
     days = _int(query.get("days"), "days", DEFAULT_DAYS, 1, 3660)
     end = _date(query.get("to"), "to") or today
@@ -120,6 +123,7 @@ def parse_filters(query: Mapping[str, str], user: Any, *, default_limit: int = 1
         category=(query.get("category") or "").strip()[:200],
         host_id=host_id,
         status=status,
+        page=_int(query.get("page"), "page", 1, 1, None),
     )
 
 

@@ -62,6 +62,11 @@ class ReportForm(forms.Form):
     limit = forms.IntegerField(required=False, min_value=1, max_value=1000, initial=10)
     category = forms.CharField(required=False, max_length=200, help_text="for one category")
     host = forms.IntegerField(required=False, min_value=1, help_text="host id, for its checks")
+    page = forms.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="scoring: hosts come in pages of 250 (1: the first 250 by name)",
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -99,18 +99,20 @@ def test_a_transient_error_is_retried_three_times_then_recorded(
 def test_a_permanent_error_is_recorded_at_once_without_retry(
     catalogue: None, group: Group, make_credential: Callable[..., Credential]
 ) -> None:
-    windows = Host.objects.create(
-        name="win",
-        address="10.0.0.9",
-        port=5986,
-        transport="winrm",
+    # An SSH host saved (bypassing clean()) with a WinRM credential: refused before any
+    # network traffic, a permanent error. Tests never aim at addresses outside this machine.
+    mismatched = Host.objects.create(
+        name="mismatched",
+        address="127.0.0.1",
+        port=1,
+        transport="ssh",
         group=group,
         credential=make_credential(kind="winrm", username="Administrator"),
     )
-    (audit,) = services.start_audits([windows])
+    (audit,) = services.start_audits([mismatched])
     audit.refresh_from_db()
     assert (audit.status, audit.attempts) == (AuditStatus.ERROR, 1)
-    assert "WinRM transport is not available" in audit.error_reason
+    assert "is not an SSH credential" in audit.error_reason
 
 
 @pytest.mark.django_db(transaction=True)

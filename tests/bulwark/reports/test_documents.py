@@ -140,3 +140,31 @@ def test_an_api_token_works_and_stays_scoped(fleet: Fleet) -> None:
     assert "vault-1" not in response.content.decode() and "web-1" in response.content.decode()
     wrong = Client().get("/api/reports/scoring.json", HTTP_AUTHORIZATION="Token nope")
     assert wrong.status_code == 401
+
+
+def test_the_scoring_report_comes_in_pages_of_hosts(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full fleet is listed in pages of SCORING_PAGE hosts, the same in every format; the
+    summary counts every host."""
+    from bulwark.reports import documents
+
+    client = client_for(fleet, "root")
+    whole = get(client, "scoring", "json", "").json()
+    assert len(whole["rows"]) >= 3 and "page" not in whole["summary"]
+    monkeypatch.setattr(documents, "SCORING_PAGE", 2)
+    pages = -(-len(whole["rows"]) // 2)
+    rows = []
+    for page in range(1, pages + 1):
+        data = get(client, "scoring", "json", f"page={page}").json()
+        assert data["summary"]["hosts"] == whole["summary"]["hosts"]
+        assert data["summary"]["average score"] == whole["summary"]["average score"]
+        assert (data["summary"]["page"], data["summary"]["pages"]) == (page, pages)
+        assert f"(page {page} of {pages})" in data["title"]
+        table = list(csv.reader(io.StringIO(get(client, "scoring", "csv", f"page={page}").text)))
+        assert len(table) >= len(data["rows"]) + 1
+        rows += data["rows"]
+    assert rows == whole["rows"]
+    last = get(client, "scoring", "pdf", f"page={pages}")
+    assert whole["rows"][-1][0] in pdf_text(last.content)
+    assert get(client, "scoring", "json", f"page={pages + 1}").status_code == 400

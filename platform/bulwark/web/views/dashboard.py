@@ -93,6 +93,7 @@ def reports(request: HttpRequest) -> HttpResponse:
             "limit": data["limit"] or "",
             "category": data["category"],
             "host": data["host"] or "",
+            "page": data["page"] or "",
         }
         url = reverse("report", kwargs={"kind": data["type"], "fmt": data["format"]})
         return HttpResponseRedirect(f"{url}?{urlencode({k: v for k, v in query.items() if v})}")

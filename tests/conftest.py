@@ -1,0 +1,50 @@
+"""Suite-wide guard: tests talk only to this machine and to the test hosts' own namespaces.
+
+This workplace watches for traffic to any other address (private ranges included), so a test
+that would connect elsewhere fails at once instead, naming the address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+ALLOWED = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", "::1/128", "10.77.0.0/16")]
+
+
+def _check(address: Any) -> None:
+    if not isinstance(address, tuple) or not address:
+        return  # a Unix socket path
+    host = address[0]
+    if host == "localhost":
+        return
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        raise OSError(f"test connected to {host!r}: tests resolve no outside names") from None
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if not any(ip in network for network in ALLOWED):
+        raise OSError(f"test connected to {ip}: only loopback and test hosts are allowed")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def only_local_network() -> Iterator[None]:
+    original_connect, original_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def connect(self: socket.socket, address: Any) -> None:
+        _check(address)
+        original_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        _check(address)
+        return original_connect_ex(self, address)
+
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect, socket.socket.connect_ex = original_connect, original_connect_ex  # type: ignore[method-assign]
