@@ -28,17 +28,10 @@ import yaml
 from tests.hosts.pslex import LexError, read_call
 from tests.hosts.windows_commands import run_command, secedit_export
 from workers.engine.collector_ps import decode_stage
+from workers.engine.windows import HIVES, VIEWS
 
-VIEWS = ("64", "32")
-HIVE_ALIASES = {
-    "HKEY_LOCAL_MACHINE": "LocalMachine",
-    "HKLM": "LocalMachine",
-    "HKEY_CLASSES_ROOT": "ClassesRoot",
-    "HKEY_CURRENT_CONFIG": "CurrentConfig",
-    "HKEY_USERS": "Users",
-    "HKEY_CURRENT_USER": "CurrentUser",
-    "HKCU": "CurrentUser",
-}
+# The fixture names hives as the engine does (the W4 names, mapped to .NET hive names).
+HIVE_ALIASES = HIVES
 
 
 @dataclass

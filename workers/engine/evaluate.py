@@ -12,6 +12,7 @@ decoded with replacement characters is reported as not readable rather than gues
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from workers.engine.categories import category_of
@@ -140,14 +141,7 @@ class RuleEvaluator:
     # f: ------------------------------------------------------------------------------------------
 
     def _file_list(self, rule: RuleDefinition) -> Outcome:
-        invalid: Outcome | None = None
-        for path in rule.locations:
-            outcome = self._file(rule, path)
-            if outcome.result is Result.FOUND:
-                return outcome
-            if outcome.result is Result.INVALID and invalid is None:
-                invalid = outcome
-        return invalid or Outcome(Result.NOT_FOUND, location=rule.locations[-1])
+        return _first_found(rule, self._file)
 
     def _file(self, rule: RuleDefinition, path: str) -> Outcome:
         fact = self._fact(FileRequest(path, content=rule.pattern is not None))
@@ -190,14 +184,7 @@ class RuleEvaluator:
     # d: ------------------------------------------------------------------------------------------
 
     def _directory_list(self, rule: RuleDefinition) -> Outcome:
-        invalid: Outcome | None = None
-        for path in rule.locations:
-            outcome = self._directory(rule, path)
-            if outcome.result is Result.FOUND:
-                return outcome
-            if outcome.result is Result.INVALID and invalid is None:
-                invalid = outcome
-        return invalid or Outcome(Result.NOT_FOUND, location=rule.locations[-1])
+        return _first_found(rule, self._directory)
 
     def _directory(self, rule: RuleDefinition, path: str) -> Outcome:
         if rule.filename is None:
@@ -338,6 +325,21 @@ class RuleEvaluator:
         decided = next((o for o in outcomes if o.result is Result.FOUND), None)
         decided = decided or next((o for o in outcomes if o.result is not Result.INVALID), None)
         return _located(decided or outcomes[0], key)
+
+
+def _first_found(
+    rule: RuleDefinition, evaluate_one: Callable[[RuleDefinition, str], Outcome]
+) -> Outcome:
+    """W4 comma lists (§4.1, §4.2): the first FOUND wins; otherwise the first INVALID, if any,
+    otherwise NOT_FOUND. W5 has a single location, for which this is the plain result."""
+    invalid: Outcome | None = None
+    for path in rule.locations:
+        outcome = evaluate_one(rule, path)
+        if outcome.result is Result.FOUND:
+            return outcome
+        if outcome.result is Result.INVALID and invalid is None:
+            invalid = outcome
+    return invalid or Outcome(Result.NOT_FOUND, location=rule.locations[-1])
 
 
 def _located(outcome: Outcome, location: str) -> Outcome:
