@@ -1,4 +1,5 @@
-"""The test-host harness: sshd targets in namespaces on this machine (see DESIGN.md "Test hosts").
+"""The test-host harness: sshd targets in namespaces on this machine (CONTRIBUTING.md, "Test
+layers").
 
 `harness` starts and stops hosts, `delay_proxy` adds latency in front of one, `fixtures` is the
 pytest plugin (`test_hosts`). Windows hosts are simulated: `winrm_server` speaks WS-Management

@@ -1,5 +1,6 @@
 """Per-check scenarios: for every check of our rulesets, a host where it passes and one where
-it fails (CONVENTIONS.md §15). Scenarios live in tests/rulesets/scenarios/<policy stem>.yml:
+it fails (CONTRIBUTING.md, "Adding a check"). Scenarios live in
+tests/rulesets/scenarios/<policy stem>.yml:
 
     base: {files: {"/etc/os-release": "..."}}      # merged into every scenario (optional)
     checks:

@@ -63,7 +63,8 @@ def rows() -> list[Row]:
 
 @pytest.fixture(scope="module")
 def machine(ours: PolicyDefinition, wazuh: PolicyDefinition) -> AuditOutcome:
-    # As root, like the agent: several files both policies read are root-only (sca-format §10 E2).
+    # As root, like the agent: several files both policies read are root-only
+    # (docs/policy-format.md E2).
     if os.geteuid() != 0:
         reason = "the machine audit runs as root"
         if os.environ.get("CI") == "true":

@@ -1,8 +1,8 @@
 """CIS Controls v8 categories: which of the 18 controls a check falls in.
 
-Order of evidence (DESIGN.md): the check's `cis_csc_v8` safeguard, else a v7 safeguard
-(`cis_csc_v7`, or the older unversioned `cis_csc`) mapped to its v8 control, else an explicit
-`category:`, else "Uncategorised".
+Order of evidence (docs/policy-format.md §14): the check's `cis_csc_v8` safeguard, else a v7
+safeguard (`cis_csc_v7`, or the older unversioned `cis_csc`) mapped to its v8 control, else an
+explicit `category:`, else "Uncategorised".
 """
 
 from __future__ import annotations

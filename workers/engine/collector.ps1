@@ -239,7 +239,7 @@ $BwkKinds = @{
     DWord = 'REG_DWORD'; QWord = 'REG_QWORD'; Binary = 'REG_BINARY'; None = 'REG_NONE'
 }
 
-# r: one key in the 64-bit view, then the 32-bit view (sca-format.md §4.5).
+# r: one key in the 64-bit view, then the 32-bit view (docs/policy-format.md §4.5).
 function _r([string]$n, [string]$hive, [string]$sub) {
     $sub = _x $sub
     $out = New-Object Text.StringBuilder

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 
 class Dialect(enum.Enum):
-    """Which Wazuh engine's semantics a policy is written for (sca-format.md §13)."""
+    """Which Wazuh engine's semantics a policy is written for (docs/policy-format.md §13)."""
 
     W4 = "4.x"  # `title`, list-style compliance; OS_Regex unless regex_type: pcre2
     W5 = "5.x"  # `name`, map-style compliance, mitre; PCRE2 caseless
@@ -57,7 +57,7 @@ class PatternDefinition:
 
 @dataclass(frozen=True)
 class RuleDefinition:
-    """One rule string of a check, split per sca-format.md §2.
+    """One rule string of a check, split per docs/policy-format.md §2.
 
     `locations` holds the paths (f:, d:, comma lists split), the command (c:, one element),
     the process pattern text (p:, one element) or the registry key (r:, one element).
@@ -70,7 +70,7 @@ class RuleDefinition:
     locations: tuple[str, ...]
     filename: str | None = None
     pattern: PatternDefinition | None = None
-    # c: W4 parses the command into argv without a shell (sca-format.md §4.4).
+    # c: W4 parses the command into argv without a shell (docs/policy-format.md §4.4).
     argv: tuple[str, ...] = ()
 
 

@@ -1,6 +1,6 @@
 """Evaluation: facts in, check results out. Pure: no I/O, no clock, nothing but the inputs.
 
-Each rule gives FOUND / NOT_FOUND / INVALID (/ NOT_RUN in W5) per sca-format.md §4, each
+Each rule gives FOUND / NOT_FOUND / INVALID (/ NOT_RUN in W5) per docs/policy-format.md §4, each
 check's condition aggregates its rules (§5, with W4's short-circuit order), and a policy whose
 requirements do not hold is not applicable as a whole (§6).
 

@@ -34,7 +34,7 @@ class CommandRequest:
     """Run argv without a shell, stdin from /dev/null, stdout and stderr merged.
 
     `line` is set for Windows hosts only: the command text as the rule wrote it, which a
-    Windows agent hands to CreateProcess unchanged after %VAR% expansion (sca-format §4.4);
+    Windows agent hands to CreateProcess unchanged after %VAR% expansion (policy-format §4.4);
     argv (W4's tokenizer, which eats backslashes) is then used for nothing but naming.
     """
 
@@ -121,7 +121,7 @@ class ProcessListFact:
 class RegistryValue:
     name: str
     type: str  # REG_SZ, REG_DWORD, ...
-    data: str  # already rendered as sca-format.md §4.5 says
+    data: str  # already rendered as docs/policy-format.md §4.5 says
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Wazuh's three pattern dialects compiled to Python `re` (sca-format.md §8).
+"""Wazuh's three pattern dialects compiled to Python `re` (docs/policy-format.md §8).
 
 OS_Regex (W4 default), PCRE2 (W4 `regex_type: pcre2`, and all of W5) and OS_Match (W4 `d:` file
 names without `r:`). Every compile is cached, so a policy's patterns are translated once.
@@ -58,7 +58,7 @@ def _char_class(chars: str, *, negate: bool = False) -> str:
 
 _DIGITS = "0123456789"
 _WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" + _DIGITS + "-@_"
-# The exact 25 characters of \p, in byte order (sca-format.md §8.2).
+# The exact 25 characters of \p, in byte order (docs/policy-format.md §8.2).
 PUNCTUATION = "!\"#$%&'()*+,-.:;<=>?[]{|}"
 
 # Every escape OS_Regex knows, as the Python source of a one-character class or literal. All of
@@ -139,7 +139,7 @@ def _lex_osregex(pattern: str) -> list[list[_Token]]:
 
 
 def _alternative_source(tokens: list[_Token]) -> str:
-    """Translate one alternative to Python regex source (sca-format.md §8.4)."""
+    """Translate one alternative to Python regex source (docs/policy-format.md §8.4)."""
     # ^ and $ are anchors only at the very ends of an alternative; elsewhere they are literal.
     begin = bool(tokens) and tokens[0].bare == "^"
     if begin:
@@ -210,7 +210,7 @@ class _OsRegex:
 
 @functools.lru_cache(maxsize=16384)
 def compile_osregex(pattern: str) -> CompiledRegex:
-    """Compile an OS_Regex pattern (sca-format.md §8.2, §8.4); raise RegexError like Wazuh."""
+    """Compile an OS_Regex pattern (policy-format §8.2, §8.4); raise RegexError like Wazuh."""
     _check_size(pattern)
     sources = [_alternative_source(tokens) for tokens in _lex_osregex(pattern)]
     alternatives: list[_Alternative] = []
@@ -335,7 +335,7 @@ class _Pcre2:
 
 @functools.lru_cache(maxsize=16384)
 def compile_pcre2(pattern: str, *, caseless: bool) -> CompiledRegex:
-    """Compile a PCRE2 pattern (sca-format.md §8.5).
+    """Compile a PCRE2 pattern (docs/policy-format.md §8.5).
 
     caseless=False is W4 `regex_type: pcre2` (options 0); caseless=True is W5, which also sets
     MULTILINE (it only changes `$` before a trailing newline, as subjects are single lines).
@@ -374,7 +374,7 @@ def _osmatch_alternative(alt: str) -> str:
 
 @functools.lru_cache(maxsize=16384)
 def compile_osmatch(pattern: str) -> CompiledMatch:
-    """Compile an OS_Match expression (sca-format.md §8.6): no escapes, no classes."""
+    """Compile an OS_Match expression (docs/policy-format.md §8.6): no escapes, no classes."""
     _check_size(pattern)
     negate = pattern.startswith("!")
     body = pattern[1:] if negate else pattern

@@ -1,9 +1,9 @@
 """Content patterns (`r:`, `n:`, literals joined by ` && `) evaluated against lines of text.
 
-W4 works line by line with the minterm arithmetic of sca-format.md E13 (FOUND=1, NOT_FOUND=0,
-INVALID=2, a negated INVALID=3, the line value is the product). W5 checks a pattern made of one
-negated minterm over the whole content ("no line matches"), otherwise line by line, and any
-error in a numeric comparison makes the whole rule invalid.
+W4 works line by line with the minterm arithmetic of docs/policy-format.md E13 (FOUND=1,
+NOT_FOUND=0, INVALID=2, a negated INVALID=3, the line value is the product). W5 checks a
+pattern made of one negated minterm over the whole content ("no line matches"), otherwise line
+by line, and any error in a numeric comparison makes the whole rule invalid.
 """
 
 from __future__ import annotations

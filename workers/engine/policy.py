@@ -1,8 +1,8 @@
 """Policy YAML files loaded into PolicyDefinition, every problem located by file, line and check.
 
-Errors refuse the policy (what W4 rejects, sca-format.md §1, plus Bulwark's stricter rules) and
-are all reported, not only the first; warnings are the defects of §10 that still load. The
-dialect is detected per §13 unless the file or the caller names it.
+Errors refuse the policy (what W4 rejects, docs/policy-format.md §1, plus Bulwark's stricter
+rules) and are all reported, not only the first; warnings are the defects of §10 that still
+load. The dialect is detected per §13 unless the file or the caller names it.
 """
 
 from __future__ import annotations

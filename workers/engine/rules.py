@@ -1,4 +1,4 @@
-"""Rule strings of an SCA check, split per dialect (sca-format.md §2, §3, §4.4, §7, §10).
+"""Rule strings of an SCA check, split per dialect (docs/policy-format.md §2, §3, §4.4, §7, §10).
 
 Pure text work: `parse_rule` turns one rule into a RuleDefinition, `parse_pattern` a content
 pattern into minterms, `tokenize_command` a command into the argv Wazuh's `w_strtok` builds, and

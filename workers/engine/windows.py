@@ -32,7 +32,7 @@ from workers.engine.facts import (
     UnavailableFact,
 )
 
-# The hive names W4 accepts (sca-format.md §4.5), case-sensitive, to .NET RegistryHive names.
+# The hive names W4 accepts (docs/policy-format.md §4.5), case-sensitive, to .NET hive names.
 HIVES = {
     "HKEY_LOCAL_MACHINE": "LocalMachine",
     "HKLM": "LocalMachine",

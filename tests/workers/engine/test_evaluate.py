@@ -1,4 +1,4 @@
-"""Evaluation semantics of sca-format.md §3-§7, each 4.x/5.x difference in both dialects."""
+"""Evaluation semantics of docs/policy-format.md §3-§7, each 4.x/5.x difference in both dialects."""
 
 from __future__ import annotations
 

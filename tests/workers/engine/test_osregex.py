@@ -1,4 +1,5 @@
-"""OS_Regex, PCRE2 and OS_Match as Wazuh runs them: the shared vectors and sca-format.md §8."""
+"""OS_Regex, PCRE2 and OS_Match as Wazuh runs them: the shared vectors and
+docs/policy-format.md §8."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Rule strings: the grammar of sca-format.md §2-§3, the W4 argv tokenizer (§4.4), variables (§7)
-and the lint of §10, in both dialects wherever they differ."""
+"""Rule strings: the grammar of docs/policy-format.md §2-§3, the W4 argv tokenizer (§4.4),
+variables (§7) and the lint of §10, in both dialects wherever they differ."""
 
 from __future__ import annotations
 

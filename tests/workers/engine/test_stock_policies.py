@@ -1,5 +1,5 @@
 """The 149 stock Wazuh policies (77 for 4.x, 72 for 5.x) load without errors, and the defects the
-loader warns about are exactly those counted in sca-format.md §10 and §12.
+loader warns about are exactly those counted in docs/policy-format.md §10 and §12.
 
 The 5.x counts are our own findings (the spec gives none): the 4.x defects that W5's rewrite
 fixed are gone (d:->, n: without compare, non-standard operators, OS_Regex-only syntax), the
