@@ -9,7 +9,6 @@ arrow typos are still there, and 6 regexes in 3 checks do not compile in PCRE2.
 from __future__ import annotations
 
 import csv
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,6 @@ from workers.engine.policy import LoadResult, find_cross_policy_duplicates, load
 class StockSet:
     base: Path
     results: dict[str, LoadResult]  # by path relative to the set's folder
-    seconds: float
 
     @property
     def warnings(self) -> list[PolicyProblem]:
@@ -39,11 +37,10 @@ class StockSet:
 
 
 def _load_set(base: Path) -> StockSet:
-    started = time.perf_counter()
     results = {
         path.relative_to(base).as_posix(): load_policy(path) for path in sorted(base.rglob("*.yml"))
     }
-    return StockSet(base, results, time.perf_counter() - started)
+    return StockSet(base, results)
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +60,7 @@ def test_all_149_stock_policies_load_without_errors(stock: dict[str, StockSet]) 
     assert dialects == {"4x": {Dialect.W4: 77}, "5x": {Dialect.W5: 72}}
 
 
-def test_loading_all_of_them_takes_seconds(stock: dict[str, StockSet]) -> None:
-    # About 5 s on a shared 2-core machine; the bound only catches a regression in kind (the
-    # cyclic GC left running during composition made it 13 s).
-    assert sum(s.seconds for s in stock.values()) < 30
+# How long loading them takes is a figure of bench/engine.py, not an assertion here.
 
 
 @pytest.mark.parametrize(
