@@ -2,13 +2,14 @@
 #   make demo   the platform on the embedded default: admin user, this machine and (as root) a
 #               lab of SSH test hosts audited, then the web server on DEMO_ADDR until Ctrl-C
 #   make test   lint, import contracts, type checks and the whole test suite
+#   make test-fast  the inner loop: the tests not marked slow, no lint (about a minute)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_ADDR ?= 127.0.0.1:8000
 
-.PHONY: demo test setup lint clean
+.PHONY: demo test test-fast setup lint clean
 
 setup: $(STAMP)
 
@@ -29,6 +30,9 @@ lint: setup
 
 test: lint
 	$(VENV)/bin/pytest
+
+test-fast: setup
+	$(VENV)/bin/pytest -m "not slow" -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

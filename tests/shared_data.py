@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
+from tests.require import require
 
 REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").exists())
 
@@ -13,9 +13,5 @@ REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml"
 def shared_data_dir() -> Path:
     """The shared data folder; when it is missing, fail under CI=true, else skip the test."""
     folder = Path(os.environ.get("BULWARK_SHARED_DATA") or REPO.parent / "shared" / "data")
-    if not folder.is_dir():
-        reason = f"shared data folder {folder} is missing (set BULWARK_SHARED_DATA)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require(folder.is_dir(), f"shared data folder {folder} is missing (set BULWARK_SHARED_DATA)")
     return folder

@@ -7,22 +7,18 @@ failure: CI must never pass by skipping the hosts.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.hosts.harness import TestHosts, unavailable_reason
+from tests.require import require
 
 
 def require_test_hosts() -> None:
     """Skip the calling test when hosts cannot run here; fail instead under CI."""
     reason = unavailable_reason()
-    if reason is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"test hosts are required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+    require(reason is None, f"test hosts: {reason}")
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,8 @@ from tests.rulesets.hardened import (
 )
 from tests.rulesets.scenarios import ROOT, load_scenarios
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 
 @pytest.fixture(scope="module")
 def merged() -> MergedSpec:

@@ -8,22 +8,21 @@ import os
 
 import pytest
 
+from tests.require import require
 from tests.rulesets.differences import load
 from tests.rulesets.scenarios import ROOT
 from workers.audit import run
 from workers.engine.evaluate import PolicyStatus
 from workers.transports.local import LocalTransport
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 POLICY_FILES = sorted((ROOT / "rulesets" / "linux").glob("*.yml"))
 
 
 @pytest.mark.root
 def test_all_linux_policies_audit_this_machine_in_one_collector_execution() -> None:
-    if os.geteuid() != 0:
-        reason = "the machine audit runs as root, like the agent"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+    require(os.geteuid() == 0, "the machine audit runs as root, like the agent")
     policies = [load(path) for path in POLICY_FILES]
     with LocalTransport() as transport:
         outcome = run(transport, policies)

@@ -9,6 +9,7 @@ import os
 import pytest
 
 from tests.hosts.harness import TestHosts
+from tests.require import require
 from tests.rulesets.differences import (
     CLASSES,
     DIFFERENCES,
@@ -30,6 +31,8 @@ from tests.shared_data import shared_data_dir
 from workers.audit import AuditOutcome
 from workers.engine.definitions import PolicyDefinition
 from workers.engine.evaluate import CheckStatus, PolicyStatus
+
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
 
 pytest_plugins = ("tests.hosts.fixtures",)
 
@@ -65,11 +68,7 @@ def rows() -> list[Row]:
 def machine(ours: PolicyDefinition, wazuh: PolicyDefinition) -> AuditOutcome:
     # As root, like the agent: several files both policies read are root-only
     # (docs/policy-format.md E2).
-    if os.geteuid() != 0:
-        reason = "the machine audit runs as root"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+    require(os.geteuid() == 0, "the machine audit runs as root")
     return audit_machine([ours, wazuh])
 
 

@@ -29,6 +29,8 @@ from workers.engine.evaluate import PolicyStatus
 from workers.engine.policy import load_policy
 from workers.transports.winrm import WinRMTransport
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 POLICY_FILES = sorted((ROOT / "rulesets" / "windows").glob("*.yml"))
 SCENARIOS = Path(__file__).resolve().parent / "windows_scenarios"
 OVERLAY_KEYS = {"registry", "audit_policy", "secedit"}

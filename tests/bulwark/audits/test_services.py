@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,6 +16,7 @@ from bulwark.audits.store import store_outcome
 from bulwark.inventory.models import Host
 from tests.bulwark.audits.outcomes import check_ids, make_outcome
 from tests.bulwark.conftest import using_postgres
+from tests.require import require
 
 
 def _expire(audit: Audit) -> None:
@@ -40,11 +40,8 @@ def test_of_two_claims_of_one_audit_one_wins(
 def test_concurrent_claims_on_postgres_have_one_winner(
     local_host: Host, queued_audit: Callable[[Host], Audit]
 ) -> None:
-    if not using_postgres():
-        reason = "SQLite's in-memory test database is not shared between threads"
-        if os.environ.get("CI") == "true":  # CI runs the suite on PostgreSQL (.ci/run)
-            pytest.fail(f"{reason}: CI must set DATABASE_URL to PostgreSQL", pytrace=False)
-        pytest.skip(reason)
+    # CI runs the suite on PostgreSQL (.ci/run).
+    require(using_postgres(), "SQLite's in-memory test database is not shared between threads")
     audit = queued_audit(local_host)
     barrier = threading.Barrier(8)
     wins: list[object] = []

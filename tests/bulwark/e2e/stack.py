@@ -20,29 +20,26 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import pytest
 from cryptography.fernet import Fernet
+
+from tests.require import require
 
 ROOT = Path(__file__).resolve().parents[3]
 PYTHON = sys.executable
 ADMIN_PASSWORD = "e2e-Admin-pw-31"
 
 
-def require(variable: str, what: str) -> str:
+def require_env(variable: str, what: str) -> str:
     """The value of `variable`; skip without it, except in CI where it is a failure."""
     value = os.environ.get(variable, "")
-    if value:
-        return value
-    reason = f"{what}: set {variable} (.ci/run does)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must provide it", pytrace=False)
-    pytest.skip(reason)
+    require(value, f"{what}: set {variable} (.ci/run does)")
+    return value
 
 
 def postgres_server_url() -> str:
-    url = require("DATABASE_URL", "needs PostgreSQL")
-    if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql"):
-        require("NO_SUCH_VARIABLE", f"needs PostgreSQL, DATABASE_URL is {urlsplit(url).scheme}")
+    url = require_env("DATABASE_URL", "needs PostgreSQL")
+    scheme = urlsplit(url).scheme
+    require(scheme in ("postgres", "postgresql", "pgsql"), f"needs PostgreSQL, not {scheme}")
     return url
 
 
@@ -68,7 +65,7 @@ def redis_broker_url() -> str:
     """BULWARK_TEST_BROKER_URL, emptied of any earlier test's messages."""
     import redis
 
-    url = require("BULWARK_TEST_BROKER_URL", "needs a Redis broker")
+    url = require_env("BULWARK_TEST_BROKER_URL", "needs a Redis broker")
     redis.Redis.from_url(url).flushdb()
     return url
 

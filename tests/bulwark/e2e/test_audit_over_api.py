@@ -22,6 +22,8 @@ from tests.bulwark.e2e.stack import (
 )
 from tests.hosts.harness import HostSpec, TestHost, TestHosts
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 pytest_plugins = ("tests.hosts.fixtures",)
 
 

@@ -13,8 +13,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.bulwark.e2e.stack import ROOT, Api, free_port
 from tests.hosts.fixtures import require_test_hosts
+
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
 
 
 def _netns() -> str:

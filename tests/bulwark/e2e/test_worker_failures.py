@@ -8,9 +8,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from celery import Celery
 
 from tests.bulwark.e2e.stack import Stack, postgres_database, redis_broker_url, wait_for_audit
+
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
 
 LEASE = 10  # seconds: the settings' minimum
 

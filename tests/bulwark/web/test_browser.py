@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 
 from tests.bulwark.reports.fleet import PASSWORD, Fleet, build
+from tests.require import require
+
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -46,10 +49,7 @@ def _missing() -> str:
 @pytest.fixture
 def browser() -> Iterator[Any]:
     reason = _missing()
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser tests: {reason}")
-        pytest.skip(reason)
+    require(not reason, f"browser tests: {reason}")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -19,6 +19,8 @@ from tests.shared_data import shared_data_dir
 from workers.engine.definitions import Dialect, PolicyProblem
 from workers.engine.policy import LoadResult, find_cross_policy_duplicates, load_policy
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 
 @dataclass(frozen=True)
 class StockSet:
