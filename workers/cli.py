@@ -254,7 +254,7 @@ def audit(args: argparse.Namespace) -> int:
     try:
         with transport:
             outcome = run(transport, policies, command_timeout=args.timeout)
-            seen = getattr(transport, "seen_host_key", None)
+            seen = transport.seen_host_keys().host
             if args.trust_on_first_use and seen:
                 print(f"host key (pin it): {seen}", file=sys.stderr)
     except TransportError as exc:

@@ -110,6 +110,15 @@ class RemoteProcess(ABC):
         """Stop the process; safe to call more than once."""
 
 
+@dataclass(frozen=True)
+class SeenHostKeys:
+    """The host keys a connection was presented, as OpenSSH public key lines (None: not seen,
+    or a protocol without host keys). Callers pin them on first use."""
+
+    host: str | None = None
+    jump: str | None = None
+
+
 @dataclass
 class Transport(ABC):
     """A connection to one host. Counts the processes it starts (tests and benchmarks read it).
@@ -167,6 +176,10 @@ class Transport(ABC):
             process.kill()
             return CommandResult(b"".join(chunks), b"", None, timed_out=True)
         return CommandResult(b"".join(chunks), stderr, status, truncated=truncated)
+
+    def seen_host_keys(self) -> SeenHostKeys:
+        """The keys this connection was presented so far; none unless the protocol has them."""
+        return SeenHostKeys()
 
     def close(self) -> None:  # noqa: B027 - optional hook, most transports have something to close
         """Release the connection."""

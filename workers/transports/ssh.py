@@ -20,6 +20,7 @@ from paramiko.ssh_exception import IncompatiblePeer
 from workers.transports.base import (
     AuthenticationFailed,
     RemoteProcess,
+    SeenHostKeys,
     Transport,
     TransportError,
     TransportTimeout,
@@ -286,6 +287,9 @@ class SSHTransport(Transport):
             ssh.close()
             raise
         return ssh
+
+    def seen_host_keys(self) -> SeenHostKeys:
+        return SeenHostKeys(self.seen_host_key, self.seen_jump_host_key)
 
     def _start(self, command: str) -> RemoteProcess:
         self.connect()

@@ -25,7 +25,6 @@ from bulwark.inventory.models import Host
 from bulwark.policies.services import PolicyRefused, enabled_definitions
 from workers import audit as audit_runtime
 from workers.transports.base import HostKeyChanged, TransportError
-from workers.transports.ssh import SSHTransport
 
 log = logging.getLogger(__name__)
 
@@ -179,11 +178,8 @@ def run_audit(audit_id: int) -> float | None:
         secrets = connection.secrets
         with connection.transport as transport:
             outcome = audit_runtime.run(transport, policies, command_timeout=timeout)
-        seen = (
-            SeenKeys(transport.seen_host_key, transport.seen_jump_host_key)
-            if isinstance(transport, SSHTransport)
-            else None
-        )
+        keys = transport.seen_host_keys()
+        seen = SeenKeys(keys.host, keys.jump)
     except HostKeyChanged as exc:
         _host_key_changed(won, host, redact(str(exc), secrets), exc.seen)
         return None

@@ -204,7 +204,7 @@ def test_it_refuses_a_changed_host_key_naming_both_fingerprints(host: TestHost) 
 def test_trust_on_first_use_returns_the_key_to_pin(host: TestHost) -> None:
     with SSHTransport(host.ssh_target(host_key=None, trust_on_first_use=True)) as transport:
         assert transport.run("true").exit_status == 0
-        seen = transport.seen_host_key
+        seen = transport.seen_host_keys().host
     assert seen is not None and host.host_key_line.startswith(seen)
     with SSHTransport(host.ssh_target(host_key=seen)) as pinned:
         assert pinned.run("true").exit_status == 0
@@ -402,9 +402,9 @@ def test_a_jump_host_reaches_the_target_and_pins_both_keys(test_hosts: TestHosts
         with SSHTransport(target) as transport:
             assert transport.run("hostname").stdout == b"inner\n"
             assert transport.channels_opened == 1
-            assert transport.seen_jump_host_key and jump.host_key_line.startswith(
-                transport.seen_jump_host_key
-            )
+            seen = transport.seen_host_keys()
+            assert seen.jump and jump.host_key_line.startswith(seen.jump)
+            assert seen.host and inner.host_key_line.startswith(seen.host)
         wrong_jump = inner.ssh_target(jump=jump.ssh_target(host_key=inner.host_key_line))
         with pytest.raises(HostKeyChanged, match="jump host"):
             SSHTransport(wrong_jump).run("true")
