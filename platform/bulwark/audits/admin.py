@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from bulwark.audits.models import (
     AlertEvent,
@@ -18,7 +17,7 @@ from bulwark.audits.models import (
     Schedule,
     ScoreSample,
 )
-from bulwark.audits.services import start_audits
+from bulwark.audits.services import acknowledge_alerts, audit_now
 from bulwark.inventory.admin_scoping import GroupScopedAdmin, ScopedInline
 from bulwark.inventory.models import Host, Role
 from bulwark.policies.admin import ReadOnlyAdmin
@@ -26,10 +25,11 @@ from bulwark.policies.admin import ReadOnlyAdmin
 
 @admin.action(description="Audit these hosts again now", permissions=["audit"])
 def audit_again(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Audit]) -> None:
-    allowed = modeladmin.rows_for(request, queryset, Role.OPERATOR)
-    hosts = Host.objects.filter(audits__in=allowed).distinct()
-    audits = start_audits(hosts, trigger="manual", user=request.user)
+    hosts = Host.objects.filter(audits__in=queryset).distinct()
+    audits, refused = audit_now(request.user, hosts)
     messages.info(request, f"{len(audits)} audit(s) queued")
+    if refused:
+        messages.warning(request, f"{refused} skipped: starting audits needs the operator role")
 
 
 class ScopedReadOnlyAdmin(GroupScopedAdmin, ReadOnlyAdmin):
@@ -105,8 +105,7 @@ class ScoreSampleAdmin(ScopedReadOnlyAdmin):
 
 @admin.action(description="Acknowledge", permissions=["audit"])
 def acknowledge(modeladmin: Any, request: HttpRequest, queryset: QuerySet[AlertEvent]) -> None:
-    allowed = modeladmin.rows_for(request, queryset, Role.OPERATOR)
-    count = allowed.filter(acknowledged_at__isnull=True).update(acknowledged_at=timezone.now())
+    count = acknowledge_alerts(modeladmin.rows_for(request, queryset, Role.OPERATOR))
     messages.info(request, f"{count} alert(s) acknowledged")
 
 

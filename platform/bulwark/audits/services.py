@@ -12,16 +12,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from bulwark.audits import alerts
-from bulwark.audits.models import ACTIVE, Audit, AuditStatus
+from bulwark.audits.models import ACTIVE, AlertEvent, Audit, AuditStatus, Schedule
 from bulwark.audits.store import Claim, SeenKeys, store_outcome
 from bulwark.core.crypto import SecretUnreadable
 from bulwark.core.redaction import redact
+from bulwark.inventory.access import scope
 from bulwark.inventory.connections import open_connection
-from bulwark.inventory.models import Host
+from bulwark.inventory.models import Host, Role
 from bulwark.policies.services import PolicyRefused, enabled_definitions
 from workers import audit as audit_runtime
 from workers.transports.base import HostKeyChanged, TransportError
@@ -70,6 +71,44 @@ def _start(host: Host, trigger: str, timeout: float, user: object | None) -> Aud
     # Only the id travels: the worker reads everything else, credentials included, itself.
     audit_host.delay_on_commit(audit.pk)
     return audit
+
+
+def audit_now(
+    user: object,
+    hosts: QuerySet[Host],
+    *,
+    trigger: str = Audit.Trigger.MANUAL,
+    command_timeout: float | None = None,
+) -> tuple[list[Audit], int]:
+    """ "Audit now" by a person, from any page, admin action or API call: the one place that
+    checks the operator role. Starts the hosts of groups where `user` is an operator or admin
+    (superusers: all) and returns (their audits, how many hosts were refused)."""
+    allowed = scope(hosts, user, "group", at_least=Role.OPERATOR)
+    refused = hosts.count() - allowed.count()
+    return start_audits(
+        allowed, trigger=trigger, command_timeout=command_timeout, user=user
+    ), refused
+
+
+def start_schedule(schedule_id: int) -> list[Audit]:
+    """The audits of one schedule when it comes due: its host, or every host of its group.
+    A disabled or deleted schedule starts nothing."""
+    schedule = Schedule.objects.filter(pk=schedule_id, enabled=True).first()
+    if schedule is None:
+        return []
+    if schedule.host_id is not None:
+        hosts = Host.objects.filter(pk=schedule.host_id)
+    else:
+        hosts = Host.objects.filter(group_id=schedule.group_id)
+    return start_audits(
+        hosts, trigger=Audit.Trigger.SCHEDULE, command_timeout=schedule.command_timeout
+    )
+
+
+def acknowledge_alerts(events: QuerySet[AlertEvent]) -> int:
+    """Mark alerts as seen, compare-and-set: one already acknowledged keeps its first time.
+    Returns how many this call acknowledged. Callers pass only alerts the user may operate."""
+    return events.filter(acknowledged_at__isnull=True).update(acknowledged_at=timezone.now())
 
 
 # -- transitions --------------------------------------------------------------------------------

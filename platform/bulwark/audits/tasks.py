@@ -37,20 +37,7 @@ def reap_expired_leases() -> int:
 @shared_task(name="audits.run_schedule", ignore_result=True)
 def run_schedule(schedule_id: int) -> int:
     """Start the audits of one schedule (fired by celery beat)."""
-    from bulwark.audits.models import Schedule
-    from bulwark.inventory.models import Host
-
-    schedule = Schedule.objects.filter(pk=schedule_id, enabled=True).first()
-    if schedule is None:
-        return 0
-    if schedule.host_id is not None:
-        hosts = Host.objects.filter(pk=schedule.host_id)
-    else:
-        hosts = Host.objects.filter(group_id=schedule.group_id)
-    audits = services.start_audits(
-        hosts, trigger="schedule", command_timeout=schedule.command_timeout
-    )
-    return len(audits)
+    return len(services.start_schedule(schedule_id))
 
 
 @shared_task(name="audits.post_alert", ignore_result=True)

@@ -17,27 +17,25 @@ from bulwark.inventory.forms import CredentialForm
 from bulwark.inventory.models import Credential, Group, Host, Membership, Role
 
 
-def _start(request: HttpRequest, hosts: QuerySet[Host], skipped: int) -> None:
+def _start(request: HttpRequest, hosts: QuerySet[Host]) -> None:
     # The one upward import of the inventory (an admin action starts audits); allowed by the
     # layers contract in pyproject.toml.
-    from bulwark.audits.services import start_audits
+    from bulwark.audits.services import audit_now
 
-    audits = start_audits(hosts, trigger="manual", user=request.user)
+    audits, refused = audit_now(request.user, hosts)
     messages.info(request, f"{len(audits)} audit(s) queued")
-    if skipped:
-        messages.warning(request, f"{skipped} skipped: starting audits needs the operator role")
+    if refused:
+        messages.warning(request, f"{refused} skipped: starting audits needs the operator role")
 
 
 @admin.action(description="Audit now", permissions=["audit"])
 def audit_hosts_now(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Host]) -> None:
-    allowed = modeladmin.rows_for(request, queryset, Role.OPERATOR)
-    _start(request, allowed, queryset.count() - allowed.count())
+    _start(request, queryset)
 
 
 @admin.action(description="Audit every host of the group now", permissions=["audit"])
 def audit_groups_now(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Group]) -> None:
-    allowed = modeladmin.rows_for(request, queryset, Role.OPERATOR)
-    _start(request, Host.objects.filter(group__in=allowed), queryset.count() - allowed.count())
+    _start(request, Host.objects.filter(group__in=queryset))
 
 
 @admin.register(Group)

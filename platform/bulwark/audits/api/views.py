@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -21,8 +20,8 @@ from rest_framework.views import APIView
 from bulwark.audits import filtersets
 from bulwark.audits.api import serializers
 from bulwark.audits.models import AlertEvent, Audit, Result, Schedule, ScoreSample
-from bulwark.audits.services import start_audits
-from bulwark.inventory.access import can, group_id_of, scope
+from bulwark.audits.services import acknowledge_alerts, audit_now
+from bulwark.inventory.access import group_id_of, scope
 from bulwark.inventory.api.base import GroupRolePermission, ScopedViewSet
 from bulwark.inventory.models import Group, Host, Role
 
@@ -87,9 +86,7 @@ class AlertViewSet(ScopedReadOnlyViewSet):
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         """Mark the alert as seen (once; later calls keep the first time)."""
         alert = self.get_object()
-        AlertEvent.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
-            acknowledged_at=timezone.now()
-        )
+        acknowledge_alerts(AlertEvent.objects.filter(pk=alert.pk))
         alert.refresh_from_db()
         return Response(self.get_serializer(alert).data)
 
@@ -109,17 +106,17 @@ class _StartAudits(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    def start(self, request: Request, group_id: int, hosts: QuerySet[Host]) -> Response:
-        if not can(request.user, group_id, Role.OPERATOR):
-            raise PermissionDenied("starting audits needs the operator or admin role")
+    def start(self, request: Request, hosts: QuerySet[Host]) -> Response:
         options = serializers.StartAuditSerializer(data=request.data or {})
         options.is_valid(raise_exception=True)
-        audits = start_audits(
-            list(hosts),
+        audits, refused = audit_now(
+            request.user,
+            hosts,
             trigger=Audit.Trigger.API,
             command_timeout=options.validated_data.get("command_timeout"),
-            user=request.user,
         )
+        if refused:  # the hosts of one group share its roles: none of them was started
+            raise PermissionDenied("starting audits needs the operator or admin role")
         # In-process (embedded) mode has already run them: report their current state.
         fresh = Audit.objects.filter(pk__in=[a.pk for a in audits]).select_related("host")
         body = serializers.AuditSerializer(fresh.prefetch_related("categories"), many=True).data
@@ -135,7 +132,7 @@ class HostAuditView(_StartAudits):
     )
     def post(self, request: Request, pk: int) -> Response:
         host = get_object_or_404(scope(Host.objects.all(), request.user, "group"), pk=pk)
-        return self.start(request, host.group_id, Host.objects.filter(pk=host.pk))
+        return self.start(request, Host.objects.filter(pk=host.pk))
 
 
 class GroupAuditView(_StartAudits):
@@ -147,4 +144,4 @@ class GroupAuditView(_StartAudits):
     )
     def post(self, request: Request, pk: int) -> Response:
         group = get_object_or_404(scope(Group.objects.all(), request.user, "pk"), pk=pk)
-        return self.start(request, group.pk, Host.objects.filter(group=group).order_by("pk"))
+        return self.start(request, Host.objects.filter(group=group).order_by("pk"))

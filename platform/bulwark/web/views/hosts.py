@@ -13,8 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from bulwark.audits import services
 from bulwark.audits.models import Audit, Result
-from bulwark.audits.services import start_audits
 from bulwark.inventory.access import can, scope
 from bulwark.inventory.models import Host, Role
 from bulwark.reports import queries
@@ -98,9 +98,10 @@ def audit_now(request: HttpRequest, pk: int) -> HttpResponse:
     host = get_object_or_404(
         scope(Host.objects.select_related("group"), request.user, "group"), pk=pk
     )
-    if not can(request.user, host.group_id, Role.OPERATOR):
+    audits, refused = services.audit_now(request.user, Host.objects.filter(pk=host.pk))
+    if refused:
         raise PermissionDenied("only operators of this group may start audits")
-    (audit,) = start_audits([host], trigger=Audit.Trigger.MANUAL, user=request.user)
+    (audit,) = audits
     messages.success(request, f"Audit {audit.pk} of {host.name} is {audit.status}.")
     return redirect("web:host", pk=host.pk)
 
