@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from workers.audit import collect  # noqa: E402
-from workers.engine.collector import CollectorLimits  # noqa: E402
+from workers.collect.session import CollectorLimits  # noqa: E402
 from workers.engine.definitions import PolicyDefinition, RuleType  # noqa: E402
 from workers.engine.evaluate import evaluate_check  # noqa: E402
 from workers.engine.facts import Facts, RegistryFact, RegistryRequest, RegistryValue  # noqa: E402

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from workers.engine.collector import CollectorLimits, CollectorSession
+from workers.collect.session import CollectorLimits, CollectorSession
 from workers.engine.definitions import PolicyDefinition
 from workers.engine.evaluate import (
     CheckEvaluation,

@@ -1,7 +1,7 @@
 """A reference reader for the request calls the PowerShell collector generates.
 
 It reads arguments the way PowerShell's tokenizer reads them, independently of how
-collector_ps.quote() writes them: a single-quoted literal ends at any of PowerShell's five
+powershell.quote() writes them: a single-quoted literal ends at any of PowerShell's five
 single-quote characters unless the next character is one too (then that one is kept);
 `(_s '<base64>')` is UTF-8 decoded; anything else is a bare word. The test server uses it to
 check every request against the stage's JSON header, so quoting bugs surface as wrong answers.

@@ -15,7 +15,7 @@ from tests.hosts.windows_machine import WindowsMachine
 from tests.hosts.winrm_support import PASSWORD, PKI, USER, target
 from tests.shared_data import shared_data_dir
 from workers.audit import AuditOutcome, run
-from workers.engine.collector_ps import COMMAND
+from workers.collect.powershell import COMMAND
 from workers.engine.evaluate import CheckStatus, PolicyStatus
 from workers.engine.policy import load_policy, load_policy_text
 from workers.transports.winrm import WinRMTransport

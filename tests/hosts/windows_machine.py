@@ -27,7 +27,7 @@ import yaml
 
 from tests.hosts.pslex import LexError, read_call
 from tests.hosts.windows_commands import run_command, secedit_export
-from workers.engine.collector_ps import decode_stage
+from workers.collect.powershell import decode_stage
 from workers.engine.windows import HIVES, VIEWS
 
 # The fixture names hives as the engine does (the W4 names, mapped to .NET hive names).
@@ -260,7 +260,7 @@ class WindowsMachine:
 
 
 def expected_call(request: dict[str, Any]) -> list[str]:
-    """The call collector_ps must have written for this header entry."""
+    """The call workers.collect.powershell must have written for this header entry."""
     kind = request["kind"]
     if kind == "file":
         return ["_f", request["path"], "1" if request["content"] else "0"]

@@ -1,7 +1,7 @@
 """The transport interface: how the audit runtime runs one script on a host.
 
 A transport opens a connection to one host and starts processes there. The collector uses a
-single process per audit and talks to it over stdin/stdout in stages (see engine/collector.py),
+single process per audit and talks to it over stdin/stdout in stages (see collect/session.py),
 so the interface is a streaming one; `run()` is the one-shot convenience built on it.
 """
 

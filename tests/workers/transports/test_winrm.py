@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.hosts.winrm_support import PASSWORD, PKI, target
-from workers.engine.collector_ps import COMMAND, render_stage
+from workers.collect.powershell import COMMAND, render_stage
 from workers.transports.base import (
     AuthenticationFailed,
     CertificateRejected,

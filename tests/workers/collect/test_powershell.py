@@ -21,8 +21,8 @@ from tests.hosts.windows_machine import WindowsMachine, expected_call
 from tests.shared_data import REPO, shared_data_dir
 from tests.workers.engine.conftest import make_policy
 from workers.audit import host_info
-from workers.engine import collector_ps
-from workers.engine.collector import parse_answer
+from workers.collect import powershell
+from workers.collect.session import parse_answer
 from workers.engine.definitions import Dialect
 from workers.engine.evaluate import CheckStatus, evaluate_policy
 from workers.engine.facts import (
@@ -102,7 +102,7 @@ def windows_requests(policy_path: Path) -> list[FactRequest]:
 
 
 def render(requests: list[FactRequest], first: bool = True) -> str:
-    return collector_ps.render_script(
+    return powershell.render_script(
         enumerate(requests, 1),
         boundary="BWK-0123",
         stage=1,
@@ -114,7 +114,7 @@ def render(requests: list[FactRequest], first: bool = True) -> str:
 
 def assert_calls_match_header(script: str) -> int:
     """Every call, read back by the reference tokenizer, says what the JSON header says."""
-    header = collector_ps.decode_stage(_line(script))
+    header = powershell.decode_stage(_line(script))
     assert header is not None
     calls = {}
     for statement in script.split("\n"):
@@ -136,7 +136,7 @@ def _line(script: str) -> str:
 
 
 def test_the_prologue_is_valid_powershell() -> None:
-    assert_valid_powershell(collector_ps.PROLOGUE)
+    assert_valid_powershell(powershell.PROLOGUE)
 
 
 def test_every_function_a_stage_calls_is_defined_once_by_the_first_stage() -> None:
@@ -152,7 +152,7 @@ def test_every_function_a_stage_calls_is_defined_once_by_the_first_stage() -> No
     called = {read_call(s)[0] for s in later.split("\n") if s.startswith("try { ")}
     called |= {"_emit", "_s"}
     for name in called:
-        assert collector_ps.PROLOGUE.count(f"function {name}(") == 1, name
+        assert powershell.PROLOGUE.count(f"function {name}(") == 1, name
     assert "$B = 'BWK-0123'; $C = 1000; $K = 30000" in first and "function _f(" in first
     assert "$B =" not in later and "function " not in later
     assert later.rstrip().endswith("_emit 'END' '1' $null")
@@ -182,7 +182,7 @@ def test_the_script_for_every_windows_policy_parses_and_quotes_exactly() -> None
         try:
             assert_valid_powershell(script)
             assert assert_calls_match_header(script) == len(requests)
-            line = collector_ps.render_stage(
+            line = powershell.render_stage(
                 enumerate(requests, 1),
                 boundary="BWK-0",
                 stage=1,
@@ -198,7 +198,7 @@ def test_the_script_for_every_windows_policy_parses_and_quotes_exactly() -> None
 
 def test_tricky_text_is_quoted_so_powershell_reads_it_back_exactly() -> None:
     for text in TRICKY:
-        literal = collector_ps.quote(text)
+        literal = powershell.quote(text)
         statement = f"_c '1' {literal}"
         assert_valid_powershell(statement)
         assert read_args(statement) == ["_c", "1", text], text
@@ -233,7 +233,7 @@ def test_windows_commands_keep_the_rule_text_and_its_backslashes() -> None:
 
 def test_argv_without_a_rule_text_becomes_a_windows_command_line() -> None:
     request = CommandRequest(("auditpol.exe", "/get", "/subcategory:Logon Events", 'a"b'))
-    assert collector_ps.command_line(request) == (
+    assert powershell.command_line(request) == (
         'auditpol.exe /get "/subcategory:Logon Events" a\\"b'
     )
 

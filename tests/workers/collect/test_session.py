@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.engine.collector import CollectorLimits, CollectorSession
+from workers.collect.session import CollectorLimits, CollectorSession
 from workers.engine.facts import (
     CommandFact,
     CommandRequest,

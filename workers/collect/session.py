@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from workers.engine import collector_ps, collector_sh
+from workers.collect import powershell, sh
 from workers.engine.facts import (
     CommandFact,
     CommandRequest,
@@ -65,8 +65,8 @@ class CollectorSession:
     ) -> None:
         self._transport = transport
         windows = transport.platform == "windows"
-        self._renderer = collector_ps if windows else collector_sh
-        self._command = command or (collector_ps.COMMAND if windows else "sh -s")
+        self._renderer = powershell if windows else sh
+        self._command = command or (powershell.COMMAND if windows else "sh -s")
         self.limits = limits or CollectorLimits()
         self.boundary = "BWK-" + random_tokens.token_hex(16)
         self._process: RemoteProcess | None = None

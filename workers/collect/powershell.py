@@ -6,7 +6,7 @@ The decoded stage script starts with a comment line `# bulwark-stage <JSON>` tha
 stage's requests (id, kind, path/line/key) in machine-readable form: the WS-Management test
 server answers from it, and a log of the script says what was asked. The first stage also
 sets $B/$C/$K and defines the functions of collector.ps1. Answers are framed exactly like the
-sh collector's, so engine/collector.py parses both the same way.
+sh collector's, so collect/session.py parses both the same way.
 """
 
 from __future__ import annotations
