@@ -13,6 +13,20 @@ from typing import Any
 
 import pytest
 
+# Tests that audit whole machines or real hosts (seconds each), in modules other suites own;
+# `make test-fast` leaves them out. Suites of their own say `pytestmark = pytest.mark.slow`.
+SLOW = (
+    "tests/workers/test_ssh_audit.py",
+    "tests/workers/test_audit.py::test_cis_debian12_audit_is_one_execution_and_stable",
+    "tests/bulwark/audits/test_ssh_audits.py",
+    "tests/bulwark/audits/test_commands.py",
+    "tests/bulwark/audits/test_services.py::test_a_reaped_audit_runs_again",
+    "tests/bulwark/audits/test_tasks.py::test_a_local_host_is_audited_end_to_end",
+    "tests/bulwark/audits/test_tasks.py::test_a_group_schedule_is_a_beat_task",
+    "tests/bulwark/inventory/test_admin.py::test_audit_now_",
+    "tests/workers/collect/test_powershell.py::test_the_script_for_every_windows_policy",
+)
+
 ALLOWED = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", "::1/128", "10.77.0.0/16")]
 
 
@@ -48,3 +62,9 @@ def only_local_network() -> Iterator[None]:
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
     yield
     socket.socket.connect, socket.socket.connect_ex = original_connect, original_connect_ex  # type: ignore[method-assign]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
