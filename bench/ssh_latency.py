@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.hosts.delay_proxy import DelayProxy  # noqa: E402
-from tests.hosts.harness import HostSpec, TestHost, TestHosts  # noqa: E402
-from tests.hosts.namespace_transport import NamespaceTransport  # noqa: E402
+from lab.delay_proxy import DelayProxy  # noqa: E402
+from lab.harness import HostSpec, TestHost, TestHosts  # noqa: E402
+from lab.namespace_transport import NamespaceTransport  # noqa: E402
 from workers.audit import run  # noqa: E402
 from workers.engine.definitions import PolicyDefinition, RuleType  # noqa: E402
 from workers.engine.policy import load_policy  # noqa: E402

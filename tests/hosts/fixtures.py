@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.hosts.harness import TestHosts, unavailable_reason
+from lab.harness import TestHosts, unavailable_reason
 from tests.require import require
 
 

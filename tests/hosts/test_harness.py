@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hosts.delay_proxy import DelayProxy
-from tests.hosts.harness import (
+from lab.delay_proxy import DelayProxy
+from lab.harness import (
     HostSpec,
     TestHost,
     TestHosts,

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.hosts.harness import TestHosts
+from lab.harness import TestHosts
 from tests.rulesets.hardened import hardened_host_spec
 from tests.rulesets.scenarios import ROOT
 from workers.audit import AuditOutcome, run

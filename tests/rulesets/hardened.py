@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.hosts.harness import HostSpec
+from lab.harness import HostSpec
 from tests.rulesets.scenarios import host_spec, load_scenarios
 
 DPKG_SETUP = re.compile(

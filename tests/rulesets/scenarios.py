@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from tests.hosts.harness import HostSpec, TestUser
+from lab.harness import HostSpec, TestUser
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"

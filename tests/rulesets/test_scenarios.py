@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hosts.harness import TestHosts
+from lab.harness import TestHosts
 from tests.rulesets.scenarios import ROOT, host_spec, load_scenarios, scenario_file
 from workers.audit import run
 from workers.engine.definitions import PolicyDefinition

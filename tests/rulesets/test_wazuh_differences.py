@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.hosts.harness import TestHosts
+from lab.harness import TestHosts
 from tests.require import require
 from tests.rulesets.differences import (
     CLASSES,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hosts.harness import HostSpec, TestHost, TestHosts, TestUser
-from tests.hosts.namespace_transport import NamespaceTransport
+from lab.harness import HostSpec, TestHost, TestHosts, TestUser
+from lab.namespace_transport import NamespaceTransport
 from tests.shared_data import shared_data_dir
 from workers.audit import run
 from workers.engine.definitions import PolicyDefinition

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from bulwark.audits import services
 from bulwark.audits.models import AlertEvent, Audit, AuditStatus, Result
 from bulwark.inventory.models import Credential, Group, Host
-from tests.hosts.harness import HostSpec, TestHost, TestHosts, TestUser
+from lab.harness import HostSpec, TestHost, TestHosts, TestUser
 
 pytest_plugins = ("tests.hosts.fixtures",)
 

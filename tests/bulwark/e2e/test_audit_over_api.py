@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from lab.harness import HostSpec, TestHost, TestHosts
 from tests.bulwark.e2e.stack import (
     Api,
     Stack,
@@ -20,7 +21,6 @@ from tests.bulwark.e2e.stack import (
     redis_broker_url,
     wait_for_audit,
 )
-from tests.hosts.harness import HostSpec, TestHost, TestHosts
 
 pytestmark = pytest.mark.slow  # make test-fast leaves it out
 

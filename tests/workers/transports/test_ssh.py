@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from tests.hosts.harness import HostSpec, TestHost, TestHosts, TestUser
+from lab.harness import HostSpec, TestHost, TestHosts, TestUser
 from workers.transports.base import (
     AuthenticationFailed,
     HostKeyChanged,

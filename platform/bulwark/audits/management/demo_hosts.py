@@ -1,4 +1,4 @@
-"""The demo's lab: a few SSH test hosts with different hardening (tests/hosts/harness.py), each
+"""The demo's lab: a few SSH test hosts with different hardening (lab/harness.py), each
 registered with a credential, its pinned host key and a group schedule. Needs root; the hosts
 live as long as the process that started them (`manage.py demo_setup --serve`)."""
 
@@ -106,7 +106,7 @@ def _login_defs(aging: dict[str, str], **values: str) -> str:
 def specs() -> list[Any]:
     """Three hosts: hardened (sudo user, strict sshd, sysctls, password aging), the harness's
     defaults, and a weak legacy box."""
-    from tests.hosts.harness import HostSpec, TestUser
+    from lab.harness import HostSpec, TestUser
 
     return [
         HostSpec(
@@ -137,15 +137,15 @@ def specs() -> list[Any]:
 def unavailable() -> str | None:
     """Why the lab cannot run here, or None."""
     try:
-        from tests.hosts.harness import unavailable_reason
-    except ImportError:  # an install without the tests folder (the container image)
-        return "the test-host harness (tests/hosts/) is not installed"
+        from lab.harness import unavailable_reason
+    except ImportError:  # an install without the lab (the container image)
+        return "the lab of test hosts (lab/) is not installed"
     return unavailable_reason()
 
 
 def start_lab() -> tuple[Any, list[Host]]:
     """Start the lab hosts and register them; returns (the TestHosts to close, the hosts)."""
-    from tests.hosts.harness import TestHosts
+    from lab.harness import TestHosts
 
     manager = TestHosts()
     try:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from tests.hosts.overlay import _build_overlay, _check_path
+from lab.overlay import _build_overlay, _check_path
 
 if TYPE_CHECKING:
     from workers.transports.ssh import SSHTarget

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from tests.hosts.harness import TestHost
+from lab.harness import TestHost
 from workers.transports.base import RemoteProcess
 from workers.transports.local import LocalProcess, LocalTransport
 

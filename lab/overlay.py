@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 if TYPE_CHECKING:
-    from tests.hosts.harness import HostSpec
+    from lab.harness import HostSpec
 
 
 ETC = Path("/etc")
