@@ -125,6 +125,8 @@ class PolicyDefinition:
     references: tuple[str, ...] = ()
     regex_engine: RegexEngine = RegexEngine.OSREGEX
     file: str = ""
+    # Bulwark extension: name, version and profile of the benchmark the checks cite.
+    benchmark: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,7 @@ class _Load:
             name = self.text(policy.get("name")) or policy_id
             description, file = self.text(policy.get("description")), self.text(policy.get("file"))
         references = self.strings(policy.get("references"), "policy references", None)
+        benchmark = self.benchmark(policy.get("benchmark"))
         engine = self.regex_engine(policy.get("regex_type"), RegexEngine.OSREGEX, None)
         requirements = self.load_requirements(top.get("requirements"), engine)
         checks = self.load_checks(top.get("checks"), root, engine)
@@ -326,6 +327,7 @@ class _Load:
             references=references,
             regex_engine=engine,
             file=file,
+            benchmark=benchmark,
         )
 
     def explicit_dialect(self, top: dict[str, Node], policy: dict[str, Node]) -> Dialect | None:
@@ -354,6 +356,21 @@ class _Load:
                 node, check, "regex-type-unknown", f"regex_type {_show(node)}: W4 uses OS_Regex"
             )
         return RegexEngine.OSREGEX
+
+    def benchmark(self, node: Node | None) -> dict[str, str]:
+        """Bulwark extension `policy.benchmark`: the benchmark (name, version, profile) that the
+        policy's CIS numbers, titles and levels follow."""
+        if node is None:
+            return {}
+        if not isinstance(node, MappingNode):
+            self.warn(node, None, "bad-benchmark", "policy benchmark: expected a mapping")
+            return {}
+        fields = self.mapping(node)
+        known = ("name", "version", "profile")
+        unknown = sorted(set(fields) - set(known))
+        if unknown:
+            self.warn(node, None, "bad-benchmark", f"policy benchmark: unknown keys {unknown}")
+        return {key: self.text(fields[key]) for key in known if key in fields}
 
     def load_variables(self, node: Node | None) -> None:
         if node is None or (isinstance(node, ScalarNode) and node.tag == _NULL):

@@ -413,6 +413,38 @@ checks:
     assert problems(result) == [(9, "1", "bad-level"), (10, "1", "bad-category")]
 
 
+def test_it_keeps_the_benchmark_a_policy_states_and_warns_on_a_malformed_one() -> None:
+    checks = """\
+checks:
+  - id: "c1"
+    name: "t"
+    condition: all
+    rules: ['f:/etc/passwd']
+"""
+    stated = (
+        W5_HEAD
+        + """\
+  benchmark:
+    name: "CIS Demo Benchmark"
+    version: "2.0.0"
+    profile: "Level 1 - Server"
+"""
+        + checks
+    )
+    policy = loaded(stated)
+    assert policy.benchmark == {
+        "name": "CIS Demo Benchmark",
+        "version": "2.0.0",
+        "profile": "Level 1 - Server",
+    }
+    assert loaded(W5_HEAD + checks).benchmark == {}
+    # The warning names the line: the scalar given for the mapping, or the unknown key.
+    for bad, line in (('  benchmark: "2.0.0"\n', 4), ("  benchmark:\n    edition: x\n", 5)):
+        result = load(W5_HEAD + bad + checks)
+        assert result.policy is not None
+        assert problems(result, "warnings") == [(line, None, "bad-benchmark")]
+
+
 # -- variables -------------------------------------------------------------------------------------
 
 
