@@ -24,7 +24,7 @@ from tests.rulesets.scenarios import ROOT
 from workers.engine.definitions import CheckDefinition, Condition, PolicyDefinition
 from workers.engine.policy import load_policy
 
-OPENSSH = "bulwark_openssh"
+OPENSSH = "bulwark_openssh_cis"
 
 # (check id, CIS id, what differs) -> why we keep it. Reviewed by hand; keep it short (<= 20).
 ACCEPTED: dict[tuple[str, str, str], str] = {

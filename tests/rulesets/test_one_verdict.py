@@ -1,6 +1,6 @@
 """One verdict per CIS recommendation across our Linux policies.
 
-Checks of Debian 12, Ubuntu 22.04, Ubuntu 24.04 and the OpenSSH baseline that name the same CIS
+Checks of Debian 12, Ubuntu 22.04, Ubuntu 24.04 and the OpenSSH CIS policy that name the same CIS
 recommendation (same title, number aside) must judge it with the same condition and rules, so a
 host gets the same verdict whichever policy audits it. A real platform difference is listed in
 PLATFORM_DIFFERENCES with its reason. Divergences written before this test existed and not yet
@@ -18,7 +18,7 @@ from tests.rulesets.scenarios import ROOT
 from workers.engine.definitions import CheckDefinition
 from workers.engine.policy import load_policy
 
-POLICIES = ("bulwark_debian12", "bulwark_ubuntu2204", "bulwark_ubuntu2404", "bulwark_openssh")
+POLICIES = ("bulwark_debian12", "bulwark_ubuntu2204", "bulwark_ubuntu2404", "bulwark_openssh_cis")
 BACKLOG = Path(__file__).with_name("not_yet_unified.txt")
 
 # Normalised title -> why the policies rightly judge it differently.
