@@ -20,6 +20,7 @@ from tests.rulesets.cis_references import (
     linux_benchmark,
     normalise_title,
 )
+from tests.rulesets.coverage import reference_level
 from tests.rulesets.scenarios import ROOT
 from workers.engine.definitions import CheckDefinition, Condition, PolicyDefinition
 from workers.engine.policy import load_policy
@@ -58,10 +59,8 @@ def _policies() -> list[PolicyDefinition]:
 
 
 def _expected_level(benchmark: Benchmark, item_id: str, windows: bool) -> int | None:
-    item = benchmark.items[item_id]
-    if windows and "NG" in item.levels:
-        return 2  # the policies' header: NG items count as level 2
-    return benchmark.level(item, "windows" if windows else "server")
+    # The policies' headers: NG and BL items count as level 2.
+    return reference_level(benchmark, benchmark.items[item_id], windows)
 
 
 def _problems(
@@ -99,7 +98,8 @@ def test_every_cis_number_title_and_level_matches_the_stated_benchmark(policy_id
     benchmark = benchmark_for(policy_id)
     assert benchmark is not None
     # The policy states the version its numbers refer to, and it is the reference's.
-    assert policy.benchmark.get("version") == benchmark.version, policy.benchmark
+    assert policy.benchmark is not None
+    assert policy.benchmark.version == benchmark.version, policy.benchmark
     problems = _report(policy, [benchmark], policy_id in WINDOWS_REFERENCES)
     assert not problems, "\n".join(problems)
 

@@ -18,6 +18,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from workers.engine.definitions import (
+    BenchmarkDefinition,
     CheckDefinition,
     Condition,
     Dialect,
@@ -357,20 +358,34 @@ class _Load:
             )
         return RegexEngine.OSREGEX
 
-    def benchmark(self, node: Node | None) -> dict[str, str]:
-        """Bulwark extension `policy.benchmark`: the benchmark (name, version, profile) that the
-        policy's CIS numbers, titles and levels follow."""
+    def benchmark(self, node: Node | None) -> BenchmarkDefinition | None:
+        """Bulwark extension `policy.benchmark`: name, version, profile, and `uncovered`, the
+        benchmark's automated items without a check, as `level_1:` and `level_2:` lists."""
         if node is None:
-            return {}
+            return None
         if not isinstance(node, MappingNode):
             self.warn(node, None, "bad-benchmark", "policy benchmark: expected a mapping")
-            return {}
+            return None
         fields = self.mapping(node)
-        known = ("name", "version", "profile")
-        unknown = sorted(set(fields) - set(known))
+        unknown = sorted(set(fields) - {"name", "version", "profile", "uncovered"})
         if unknown:
             self.warn(node, None, "bad-benchmark", f"policy benchmark: unknown keys {unknown}")
-        return {key: self.text(fields[key]) for key in known if key in fields}
+        uncovered: dict[int, tuple[str, ...]] = {}
+        levels = fields.get("uncovered")
+        if isinstance(levels, MappingNode):
+            for key, value in self.mapping(levels).items():
+                if key not in ("level_1", "level_2"):
+                    self.warn(levels, None, "bad-benchmark", f"uncovered: unknown key {key!r}")
+                    continue
+                uncovered[int(key[-1])] = self.strings(value, "uncovered items", None)
+        elif levels is not None:
+            self.warn(levels, None, "bad-benchmark", "uncovered: expected level_1/level_2 lists")
+        return BenchmarkDefinition(
+            name=self.text(fields.get("name")),
+            version=self.text(fields.get("version")),
+            profile=self.text(fields.get("profile")),
+            uncovered=uncovered,
+        )
 
     def load_variables(self, node: Node | None) -> None:
         if node is None or (isinstance(node, ScalarNode) and node.tag == _NULL):

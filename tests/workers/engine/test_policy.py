@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from workers.engine.definitions import (
+    BenchmarkDefinition,
     Condition,
     Dialect,
     MintermKind,
@@ -432,12 +433,24 @@ checks:
         + checks
     )
     policy = loaded(stated)
-    assert policy.benchmark == {
-        "name": "CIS Demo Benchmark",
-        "version": "2.0.0",
-        "profile": "Level 1 - Server",
-    }
-    assert loaded(W5_HEAD + checks).benchmark == {}
+    assert policy.benchmark == BenchmarkDefinition(
+        "CIS Demo Benchmark", "2.0.0", "Level 1 - Server"
+    )
+    assert loaded(W5_HEAD + checks).benchmark is None
+    listed = loaded(
+        W5_HEAD
+        + """\
+  benchmark:
+    name: "CIS Demo Benchmark"
+    version: "2.0.0"
+    uncovered:
+      level_1: ["1.1.1", "1.2"]
+      level_2: []
+"""
+        + checks
+    )
+    assert listed.benchmark is not None
+    assert listed.benchmark.uncovered == {1: ("1.1.1", "1.2"), 2: ()}
     # The warning names the line: the scalar given for the mapping, or the unknown key.
     for bad, line in (('  benchmark: "2.0.0"\n', 4), ("  benchmark:\n    edition: x\n", 5)):
         result = load(W5_HEAD + bad + checks)
