@@ -111,6 +111,17 @@ class RequirementsDefinition:
 
 
 @dataclass(frozen=True)
+class BenchmarkDefinition:
+    """Bulwark extension `policy.benchmark`: the benchmark whose numbers, titles and levels the
+    checks cite, and its automated recommendations that no check covers yet, per level."""
+
+    name: str
+    version: str
+    profile: str = ""
+    uncovered: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PolicyDefinition:
     """One loaded, valid policy file."""
 
@@ -125,6 +136,7 @@ class PolicyDefinition:
     references: tuple[str, ...] = ()
     regex_engine: RegexEngine = RegexEngine.OSREGEX
     file: str = ""
+    benchmark: BenchmarkDefinition | None = None
 
 
 @dataclass(frozen=True)

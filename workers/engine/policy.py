@@ -18,6 +18,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from workers.engine.definitions import (
+    BenchmarkDefinition,
     CheckDefinition,
     Condition,
     Dialect,
@@ -309,6 +310,7 @@ class _Load:
             name = self.text(policy.get("name")) or policy_id
             description, file = self.text(policy.get("description")), self.text(policy.get("file"))
         references = self.strings(policy.get("references"), "policy references", None)
+        benchmark = self.benchmark(policy.get("benchmark"))
         engine = self.regex_engine(policy.get("regex_type"), RegexEngine.OSREGEX, None)
         requirements = self.load_requirements(top.get("requirements"), engine)
         checks = self.load_checks(top.get("checks"), root, engine)
@@ -326,6 +328,7 @@ class _Load:
             references=references,
             regex_engine=engine,
             file=file,
+            benchmark=benchmark,
         )
 
     def explicit_dialect(self, top: dict[str, Node], policy: dict[str, Node]) -> Dialect | None:
@@ -354,6 +357,35 @@ class _Load:
                 node, check, "regex-type-unknown", f"regex_type {_show(node)}: W4 uses OS_Regex"
             )
         return RegexEngine.OSREGEX
+
+    def benchmark(self, node: Node | None) -> BenchmarkDefinition | None:
+        """Bulwark extension `policy.benchmark`: name, version, profile, and `uncovered`, the
+        benchmark's automated items without a check, as `level_1:` and `level_2:` lists."""
+        if node is None:
+            return None
+        if not isinstance(node, MappingNode):
+            self.warn(node, None, "bad-benchmark", "policy benchmark: expected a mapping")
+            return None
+        fields = self.mapping(node)
+        unknown = sorted(set(fields) - {"name", "version", "profile", "uncovered"})
+        if unknown:
+            self.warn(node, None, "bad-benchmark", f"policy benchmark: unknown keys {unknown}")
+        uncovered: dict[int, tuple[str, ...]] = {}
+        levels = fields.get("uncovered")
+        if isinstance(levels, MappingNode):
+            for key, value in self.mapping(levels).items():
+                if key not in ("level_1", "level_2"):
+                    self.warn(levels, None, "bad-benchmark", f"uncovered: unknown key {key!r}")
+                    continue
+                uncovered[int(key[-1])] = self.strings(value, "uncovered items", None)
+        elif levels is not None:
+            self.warn(levels, None, "bad-benchmark", "uncovered: expected level_1/level_2 lists")
+        return BenchmarkDefinition(
+            name=self.text(fields.get("name")),
+            version=self.text(fields.get("version")),
+            profile=self.text(fields.get("profile")),
+            uncovered=uncovered,
+        )
 
     def load_variables(self, node: Node | None) -> None:
         if node is None or (isinstance(node, ScalarNode) and node.tag == _NULL):

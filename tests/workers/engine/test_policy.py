@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from workers.engine.definitions import (
+    BenchmarkDefinition,
     Condition,
     Dialect,
     MintermKind,
@@ -411,6 +412,50 @@ checks:
 """
     )
     assert problems(result) == [(9, "1", "bad-level"), (10, "1", "bad-category")]
+
+
+def test_it_keeps_the_benchmark_a_policy_states_and_warns_on_a_malformed_one() -> None:
+    checks = """\
+checks:
+  - id: "c1"
+    name: "t"
+    condition: all
+    rules: ['f:/etc/passwd']
+"""
+    stated = (
+        W5_HEAD
+        + """\
+  benchmark:
+    name: "CIS Demo Benchmark"
+    version: "2.0.0"
+    profile: "Level 1 - Server"
+"""
+        + checks
+    )
+    policy = loaded(stated)
+    assert policy.benchmark == BenchmarkDefinition(
+        "CIS Demo Benchmark", "2.0.0", "Level 1 - Server"
+    )
+    assert loaded(W5_HEAD + checks).benchmark is None
+    listed = loaded(
+        W5_HEAD
+        + """\
+  benchmark:
+    name: "CIS Demo Benchmark"
+    version: "2.0.0"
+    uncovered:
+      level_1: ["1.1.1", "1.2"]
+      level_2: []
+"""
+        + checks
+    )
+    assert listed.benchmark is not None
+    assert listed.benchmark.uncovered == {1: ("1.1.1", "1.2"), 2: ()}
+    # The warning names the line: the scalar given for the mapping, or the unknown key.
+    for bad, line in (('  benchmark: "2.0.0"\n', 4), ("  benchmark:\n    edition: x\n", 5)):
+        result = load(W5_HEAD + bad + checks)
+        assert result.policy is not None
+        assert problems(result, "warnings") == [(line, None, "bad-benchmark")]
 
 
 # -- variables -------------------------------------------------------------------------------------
