@@ -39,7 +39,9 @@ SCRIPT = """
     });
     count.textContent=shown+' shown';
   }
-  [status,host,text].forEach(function(el){el.addEventListener('input',apply);});
+  [status,host,text].forEach(function(el){
+    el.addEventListener('input',apply);el.addEventListener('change',apply);
+  });
   apply();
 })();
 """

@@ -144,11 +144,14 @@ class Run:
         return str(uuid.uuid5(NAMESPACE, "|".join([base, *parts])))
 
 
+def aware(moment: datetime) -> datetime:
+    """A naive moment is taken as UTC (the platform stores UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def iso(moment: datetime) -> str:
-    """RFC 3339 with a time zone (OSCAL and SARIF require one); naive means UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.isoformat()
+    """RFC 3339 with a time zone (OSCAL and SARIF require one)."""
+    return aware(moment).isoformat()
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -19,6 +19,7 @@ from workers.exports.model import (
     CheckResult,
     HostReport,
     Run,
+    aware,
     iso,
 )
 
@@ -150,7 +151,7 @@ def assessment_results(run: Run, plan_href: str = PLAN_HREF) -> dict[str, Any]:
                     "related-observations": [{"observation-uuid": observation_uuid}],
                 }
             )
-    started = [h.audited_at for h in run.hosts if h.audited_at is not None]
+    started = [aware(h.audited_at) for h in run.hosts if h.audited_at is not None]
     result_entry: dict[str, Any] = {
         "uuid": run.uuid("result"),
         "title": run.title,
