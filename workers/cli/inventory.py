@@ -190,8 +190,9 @@ def _yaml_group(inventory: _Inventory, name: str, body: Any) -> None:
     unknown = set(body) - {"hosts", "vars", "children"}
     if unknown:
         raise InventoryError(f"{where}: unknown keys {', '.join(sorted(map(str, unknown)))}")
-    group.vars.update({str(k): _scalar(v, where) for k, v in (body.get("vars") or {}).items()})
-    for host, variables in (body.get("hosts") or {}).items():
+    variables_of_group = _mapping(body, "vars", where)
+    group.vars.update({str(k): _scalar(v, where) for k, v in variables_of_group.items()})
+    for host, variables in _mapping(body, "hosts", where).items():
         if variables is not None and not isinstance(variables, dict):
             raise InventoryError(f"{where}: host {host}: variables must be a mapping")
         values = {str(k): _scalar(v, f"{where} host {host}") for k, v in (variables or {}).items()}
@@ -201,9 +202,16 @@ def _yaml_group(inventory: _Inventory, name: str, body: Any) -> None:
             raise InventoryError(f"{where}: {exc}") from None
         for each in names:
             inventory.add_host(each, name, values, f"{inventory.path}: host {each}")
-    for child, child_body in (body.get("children") or {}).items():
+    for child, child_body in _mapping(body, "children", where).items():
         group.children.append(str(child))
         _yaml_group(inventory, str(child), child_body)
+
+
+def _mapping(body: dict[Any, Any], key: str, where: str) -> dict[Any, Any]:
+    value = body.get(key) or {}
+    if not isinstance(value, dict):
+        raise InventoryError(f"{where}: {key} must be a mapping, got {type(value).__name__}")
+    return value
 
 
 def _scalar(value: Any, where: str) -> str:
