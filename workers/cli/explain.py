@@ -36,15 +36,20 @@ CONDITIONS = {
 
 
 def pattern_words(pattern: PatternDefinition) -> str:
+    # Quoted as written (no repr): a reader compares these with the policy file.
     parts = []
     for term in pattern.minterms:
         if term.kind is MintermKind.REGEX:
-            words = f"matches the regex {term.text!r}"
+            verb = "does not match" if term.negated else "matches"
+            parts.append(f"{verb} the regex '{term.text}'")
         elif term.kind is MintermKind.NUMERIC:
-            words = f"has a number captured by {term.text!r} that compares {term.compare_text}"
+            has = "has no" if term.negated else "has a"
+            parts.append(
+                f"{has} number captured by '{term.text}' that compares {term.compare_text}"
+            )
         else:
-            words = f"is exactly {term.text!r}"
-        parts.append(("NOT " if term.negated else "") + words)
+            verb = "is not" if term.negated else "is"
+            parts.append(f"{verb} exactly '{term.text}'")
     return "a line that " + " and ".join(parts)
 
 
@@ -54,14 +59,14 @@ def rule_words(rule: RuleDefinition) -> str:
     if rule.type is RuleType.FILE:
         text = f"file {where}" + (has or " exists")
     elif rule.type is RuleType.DIRECTORY:
-        named = f" a file whose name matches {rule.filename!r}" if rule.filename else " entries"
+        named = f" a file whose name matches '{rule.filename}'" if rule.filename else " entries"
         text = f"directory {where} holds{named}" + (f" that{has}" if has else "")
     elif rule.type is RuleType.COMMAND:
         text = f"the output of command `{where}`" + (has or " is produced")
     elif rule.type is RuleType.PROCESS:
-        text = f"a running process matches {where!r}"
+        text = f"a running process matches '{where}'"
     else:
-        value = f" value {rule.filename!r}" if rule.filename else ""
+        value = f" value '{rule.filename}'" if rule.filename else ""
         text = f"registry key {where}{value}" + (has.replace(" has", " holds") or " exists")
     return ("NOT: " if rule.negated else "") + text
 
