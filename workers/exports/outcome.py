@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from workers.audit import AuditOutcome
 from workers.engine.evaluate import CheckEvaluation, RuleEvidence
 from workers.exports.model import CheckResult, HostReport
 
 
-def evidence_line(evidence: RuleEvidence) -> str:
-    """One line per evaluated rule: the rule, its result, where and what it found."""
-    text = f"{evidence.rule} -> {evidence.result}"
-    if evidence.location:
-        text += f" at {evidence.location}"
-    if evidence.line:
-        text += f": {evidence.line}"
-    if evidence.reason:
-        text += f" ({evidence.reason})"
+def evidence_line(evidence: RuleEvidence | Mapping[str, Any]) -> str:
+    """One line per evaluated rule: the rule, its result, where and what it found. Takes the
+    engine's RuleEvidence or its stored form (as_dict(), the platform's Result.evidence)."""
+    data = evidence.as_dict() if isinstance(evidence, RuleEvidence) else evidence
+    text = f"{data.get('rule', '?')} -> {data.get('result', '?')}"
+    if data.get("location"):
+        text += f" at {data['location']}"
+    if data.get("line"):
+        text += f": {data['line']}"
+    if data.get("reason"):
+        text += f" ({data['reason']})"
     return text
 
 
