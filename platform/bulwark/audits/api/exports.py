@@ -8,19 +8,17 @@ DRF views, so the API's authentication and throttling apply; content negotiation
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from bulwark.audits.exports import audit_run, group_run
 from bulwark.audits.models import Audit
+from bulwark.core.api import SuffixNegotiation
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
 from workers import exports
@@ -30,16 +28,6 @@ from workers.exports.oscal import render_plan
 
 KINDS = ("junit", "sarif", "oscal", "html")
 KIND_PATTERN = "|".join(KINDS)
-
-
-class SuffixNegotiation(BaseContentNegotiation):
-    """The URL's suffix decides the format; errors are JSON whatever the Accept header says."""
-
-    def select_parser(self, request: Any, parsers: Any) -> Any:
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
-        return renderers[0], renderers[0].media_type
 
 
 def document_response(run: Run, kind: str, stem: str, request: Request) -> HttpResponse:
