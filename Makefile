@@ -13,7 +13,7 @@ DEMO_ADDR ?= 127.0.0.1:8000
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt deploy/setup.sh
+$(STAMP): requirements.txt requirements-dev.txt requirements-trestle.txt deploy/setup.sh
 	PYTHON=$(PYTHON) sh deploy/setup.sh
 	touch $(STAMP)
 

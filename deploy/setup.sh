@@ -28,6 +28,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+.venv/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-trestle.txt
 # platform/ is a source root (not a package): put it on the virtualenv's path, after the
 # standard library, so tools that import `bulwark` (lint-imports, celery, gunicorn) find it.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')

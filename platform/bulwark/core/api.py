@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model
 from rest_framework import permissions, serializers
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -22,6 +23,18 @@ class Pagination(LimitOffsetPagination):
     """`?limit=&offset=`; the default page is API_PAGE_SIZE rows, at most 1000."""
 
     max_limit = 1000
+
+
+class SuffixNegotiation(BaseContentNegotiation):
+    """For endpoints whose URL suffix names the document (reports, exports): the Accept header
+    is not consulted, so it never turns a download into a 406; errors render with the view's
+    first renderer (JSON)."""
+
+    def select_parser(self, request: Any, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        return renderers[0], renderers[0].media_type
 
 
 class SuperuserWrites(permissions.BasePermission):

@@ -168,3 +168,19 @@ def test_the_scoring_report_comes_in_pages_of_hosts(
     last = get(client, "scoring", "pdf", f"page={pages}")
     assert whole["rows"][-1][0] in pdf_text(last.content)
     assert get(client, "scoring", "json", f"page={pages + 1}").status_code == 400
+
+
+def test_reports_are_api_views_in_the_openapi_schema(fleet: Fleet) -> None:
+    client = client_for(fleet, "alice")
+    schema = client.get("/api/schema/?format=json").json()
+    (path,) = [p for p in schema["paths"] if p.startswith("/api/reports/")]
+    operation = schema["paths"][path]["get"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert {"kind", "fmt", "group", "from", "to", "days", "limit", "host", "status"} <= names
+    kinds = next(p for p in operation["parameters"] if p["name"] == "kind")["schema"]["enum"]
+    assert sorted(kinds) == sorted(BUILDERS)
+    # The suffix decides the format: an Accept header for something else is not a 406.
+    pdf = client.get("/api/reports/scoring.pdf", HTTP_ACCEPT="text/html")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    # Writes are not reports.
+    assert client.post("/api/reports/scoring.json").status_code == 405

@@ -204,3 +204,15 @@ def _fields(widget: Widget) -> dict[str, object]:
         "limit": widget.limit,
         "category": widget.category,
     }
+
+
+def test_audit_page_links_to_every_export_and_they_download(fleet: Fleet) -> None:
+    client = login(fleet, "alice")
+    audit = fleet.audits["db-1"]
+    body = page(client, f"/audits/{audit.pk}/")
+    for kind in ("html", "junit", "sarif", "oscal"):
+        url = f"/api/audits/{audit.pk}/export.{kind}"
+        assert f'href="{url}"' in body
+        # The session that shows the page also downloads the export.
+        assert client.get(url).status_code == 200, url
+    assert f'href="/api/audits/{audit.pk}/export.oscal?document=plan"' in body

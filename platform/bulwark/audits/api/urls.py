@@ -3,9 +3,9 @@ hosts and groups (here: starting audits is the audits app's service)."""
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
-from bulwark.audits.api import views
+from bulwark.audits.api import exports, views
 
 ROUTES = [
     ("audits", views.AuditViewSet, "audit"),
@@ -18,4 +18,19 @@ ROUTES = [
 urlpatterns = [
     path("hosts/<int:pk>/audit/", views.HostAuditView.as_view(), name="host-audit"),
     path("groups/<int:pk>/audit/", views.GroupAuditView.as_view(), name="group-audit"),
+    re_path(
+        rf"^audits/(?P<pk>[0-9]+)/export\.(?P<kind>{exports.KIND_PATTERN})$",
+        exports.AuditExportView.as_view(),
+        name="audit-export",
+    ),
+    re_path(
+        rf"^hosts/(?P<pk>[0-9]+)/export\.(?P<kind>{exports.KIND_PATTERN})$",
+        exports.HostExportView.as_view(),
+        name="host-export",
+    ),
+    re_path(
+        rf"^groups/(?P<pk>[0-9]+)/export\.(?P<kind>{exports.KIND_PATTERN})$",
+        exports.GroupExportView.as_view(),
+        name="group-export",
+    ),
 ]
