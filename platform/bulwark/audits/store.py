@@ -161,7 +161,13 @@ def _insert_results(audit_id: int, rows: list[ResultRow]) -> None:
     columns = "audit_id, policy_check_id, status, reason, evidence"
     statement = f"COPY {Result._meta.db_table} ({columns}) FROM STDIN"
     dumps = json.dumps
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+    # The raw psycopg COPY bypasses Django's error translation: wrap it, so a refused row or a
+    # lost connection is a django.db error that the audit's handling knows.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(statement) as copy,
+    ):
         for check_pk, status, reason, evidence in rows:
             copy.write_row((audit_id, check_pk, status, reason, dumps(evidence)))
 
