@@ -158,7 +158,19 @@ AUDIT_COMMAND_TIMEOUT = env_float("AUDIT_COMMAND_TIMEOUT", 150.0, minimum=1.0)
 AUDIT_LEASE_SECONDS = env_int("AUDIT_LEASE_SECONDS", 1800, minimum=10)
 AUDIT_MAX_RETRIES = env_int("AUDIT_MAX_RETRIES", 3, minimum=0)
 AUDIT_RETRY_BACKOFF = env_float("AUDIT_RETRY_BACKOFF", 30.0, minimum=0.0)
+AUDIT_RETRY_BACKOFF_MAX = env_float("AUDIT_RETRY_BACKOFF_MAX", 600.0, minimum=0.0)
 AUDIT_REAP_INTERVAL = env_float("AUDIT_REAP_INTERVAL", 60.0, minimum=1.0)
+# The database is the truth, the broker only a wake-up call: an audit queued this long without
+# being claimed (its message lost: broker restarted empty, publish failed) is enqueued again.
+AUDIT_REQUEUE_AFTER = env_float("AUDIT_REQUEUE_AFTER", 300.0, minimum=1.0)
+# Wall-clock budget of one attempt (connect, collect, evaluate): a host that trickles output
+# forever is cut off. Below the lease, so the lease never expires under a live worker.
+AUDIT_MAX_SECONDS = env_float("AUDIT_MAX_SECONDS", AUDIT_LEASE_SECONDS * 2 / 3, minimum=1.0)
+if AUDIT_MAX_SECONDS >= AUDIT_LEASE_SECONDS:
+    raise ConfigurationError(
+        f"AUDIT_MAX_SECONDS ({AUDIT_MAX_SECONDS:g}) must be below AUDIT_LEASE_SECONDS "
+        f"({AUDIT_LEASE_SECONDS}): the lease must outlive the longest attempt"
+    )
 SCORE_WARNING_BELOW = env_float("SCORE_WARNING_BELOW", 80.0, minimum=0.0)
 SCORE_CRITICAL_BELOW = env_float("SCORE_CRITICAL_BELOW", 50.0, minimum=0.0)
 if SCORE_CRITICAL_BELOW > SCORE_WARNING_BELOW:
@@ -189,6 +201,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # audits are long and acked late: take one at a time
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers and beat outlive a broker restart: reconnect for ever (None), never exit.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Publishing (web's "audit now", the reaper) gives up quickly when the broker is down: the
+# audit is already in the database and the reaper re-drives it (services.enqueue).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
 # Redis redelivers an unacknowledged message after this; keep it above the lease so a running
 # audit is not handed to a second worker while its lease still holds.
 CELERY_BROKER_TRANSPORT_OPTIONS = {

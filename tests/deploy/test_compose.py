@@ -78,3 +78,11 @@ def test_every_setting_read_from_the_environment_is_documented() -> None:
     compose = (ROOT / "docker-compose.yml").read_text()
     used |= set(re.findall(r"\$\{([A-Z0-9_]+)", compose))
     assert used - documented == set()
+
+
+def test_redis_keeps_its_queue_across_a_restart_on_a_volume() -> None:
+    compose = _compose()
+    redis = compose["services"]["redis"]
+    command = redis["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert redis["volumes"] == ["redisdata:/data"] and "redisdata" in compose["volumes"]

@@ -7,7 +7,7 @@ import os
 import selectors
 import signal
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workers.transports.base import RemoteProcess, Transport, TransportTimeout
 
@@ -72,6 +72,12 @@ class LocalProcess(RemoteProcess):
             self._popen.wait()
         self._close_pipes()
 
+    def stop(self) -> None:
+        """SIGKILL the process group from any thread; the reader then sees end of output."""
+        if self._popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._popen.pid, signal.SIGKILL)
+
     def _close_pipes(self) -> None:
         self._selector.close()
         for pipe in (self._popen.stdin, self._popen.stdout, self._popen.stderr):
@@ -83,5 +89,15 @@ class LocalProcess(RemoteProcess):
 class LocalTransport(Transport):
     """Runs commands on the machine the worker runs on, as the worker's user."""
 
+    # The processes started, so close() (an audit's budget running out) can stop them.
+    _processes: list[LocalProcess] = field(default_factory=list, init=False, repr=False)
+
     def _start(self, command: str) -> RemoteProcess:
-        return LocalProcess(command)
+        process = LocalProcess(command)
+        self._processes.append(process)
+        return process
+
+    def close(self) -> None:
+        for process in self._processes:
+            process.stop()
+        self._processes.clear()

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from bulwark.inventory.models import Group, Host, HostState
 from bulwark.policies.models import Check
@@ -45,6 +46,9 @@ class Audit(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     lease_expires = models.DateTimeField(null=True, blank=True)
+    # When the audit was last handed to the broker (or, for a retry, is due): the reaper
+    # enqueues again a queued audit not claimed within AUDIT_REQUEUE_AFTER of it.
+    enqueued_at = models.DateTimeField(default=timezone.now)
     attempts = models.PositiveSmallIntegerField(default=0)
     error_reason = models.TextField(blank=True)
     passed = models.PositiveIntegerField(default=0)
@@ -239,3 +243,23 @@ class Schedule(models.Model):
         super().save(*args, **kwargs)  # type: ignore[arg-type]
         # Every way of saving a schedule (admin, API, shell) keeps its beat task in step.
         sync_periodic_task(self)
+
+
+class ScheduleRun(models.Model):
+    """One firing of a schedule for one period: the unique key that makes a schedule start its
+    audits once per period, however many beats fire it or however often beat restarts."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="runs")
+    # Periods since the schedule was created, rounded to the nearest (schedules.period_of).
+    period = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    audits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["schedule", "-period"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "period"], name="one_run_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"schedule {self.schedule_id} period {self.period}"

@@ -11,12 +11,14 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from bulwark.audits import alerts
-from bulwark.audits.models import ACTIVE, AlertEvent, Audit, AuditStatus, Schedule
+from bulwark.audits import alerts, delivery
+from bulwark.audits.budget import Budget, BudgetExceeded
+from bulwark.audits.models import ACTIVE, AlertEvent, Audit, AuditStatus
 from bulwark.audits.store import Claim, SeenKeys, store_outcome
 from bulwark.core.crypto import SecretUnreadable
 from bulwark.core.redaction import redact
@@ -32,11 +34,6 @@ log = logging.getLogger(__name__)
 
 def max_attempts() -> int:
     return int(settings.AUDIT_MAX_RETRIES) + 1
-
-
-def backoff(attempt: int) -> float:
-    """Seconds before retry number `attempt`: 30, 60, 120... (AUDIT_RETRY_BACKOFF doubling)."""
-    return float(settings.AUDIT_RETRY_BACKOFF) * 2 ** max(attempt - 1, 0)
 
 
 # -- start --------------------------------------------------------------------------------------
@@ -56,8 +53,6 @@ def start_audits(
 
 
 def _start(host: Host, trigger: str, timeout: float, user: object | None) -> Audit:
-    from bulwark.audits.tasks import audit_host
-
     try:
         with transaction.atomic():
             audit = Audit.objects.create(
@@ -67,9 +62,12 @@ def _start(host: Host, trigger: str, timeout: float, user: object | None) -> Aud
         active = Audit.objects.filter(host=host, status__in=ACTIVE).first()
         if active is None:
             raise
+        if delivery.is_stale(active):
+            # Its message was lost: asking again wakes it now rather than at the next reap.
+            delivery.redrive(active.pk, active.enqueued_at)
         return active
     # Only the id travels: the worker reads everything else, credentials included, itself.
-    audit_host.delay_on_commit(audit.pk)
+    delivery.enqueue_on_commit(audit.pk)
     return audit
 
 
@@ -91,18 +89,12 @@ def audit_now(
 
 
 def start_schedule(schedule_id: int) -> list[Audit]:
-    """The audits of one schedule when it comes due: its host, or every host of its group.
-    A disabled or deleted schedule starts nothing."""
-    schedule = Schedule.objects.filter(pk=schedule_id, enabled=True).first()
-    if schedule is None:
-        return []
-    if schedule.host_id is not None:
-        hosts = Host.objects.filter(pk=schedule.host_id)
-    else:
-        hosts = Host.objects.filter(group_id=schedule.group_id)
-    return start_audits(
-        hosts, trigger=Audit.Trigger.SCHEDULE, command_timeout=schedule.command_timeout
-    )
+    """The audits of one schedule when it comes due: its host, or every host of its group,
+    once per period (schedules.fire). A disabled or deleted schedule, or a period that already
+    ran, starts nothing."""
+    from bulwark.audits.schedules import fire
+
+    return fire(schedule_id) or []
 
 
 def acknowledge_alerts(events: QuerySet[AlertEvent]) -> int:
@@ -161,17 +153,19 @@ def release_for_retry(claim: Claim, reason: str) -> float | None:
     if claim.attempt >= max_attempts():
         fail(claim, f"gave up after {claim.attempt} attempts: {reason}")
         return None
+    countdown = delivery.backoff(claim.attempt)
+    # enqueued_at is when the retry is due: the reaper re-drives it only if that message is
+    # lost, AUDIT_REQUEUE_AFTER after it should have run.
+    due = timezone.now() + timedelta(seconds=countdown)
     won = Audit.objects.filter(
         pk=claim.audit_id, status=AuditStatus.RUNNING, attempts=claim.attempt
-    ).update(status=AuditStatus.QUEUED, lease_expires=None, error_reason=reason)
-    return backoff(claim.attempt) if won == 1 else None
+    ).update(status=AuditStatus.QUEUED, lease_expires=None, error_reason=reason, enqueued_at=due)
+    return countdown if won == 1 else None
 
 
 def reap_expired_leases() -> list[int]:
     """Running audits whose lease expired (their worker died): back to queued and enqueued
     again, or error once their attempts are used up. Returns the re-queued ids."""
-    from bulwark.audits.tasks import audit_host
-
     now = timezone.now()
     requeued = []
     expired = Audit.objects.filter(status=AuditStatus.RUNNING, lease_expires__lt=now)
@@ -186,8 +180,8 @@ def reap_expired_leases() -> list[int]:
             )
             continue
         with transaction.atomic():
-            if fenced.update(status=AuditStatus.QUEUED, lease_expires=None):
-                audit_host.delay_on_commit(audit_id)
+            if fenced.update(status=AuditStatus.QUEUED, lease_expires=None, enqueued_at=now):
+                delivery.enqueue_on_commit(audit_id)
                 requeued.append(audit_id)
     if requeued:
         log.warning("re-queued %d audit(s) whose lease expired: %s", len(requeued), requeued)
@@ -198,11 +192,21 @@ def reap_expired_leases() -> list[int]:
 
 
 def run_audit(audit_id: int) -> float | None:
-    """Claim, connect, audit, store. Returns a countdown when the task should retry."""
+    """Claim, connect, audit, store. Returns a countdown when the task should retry. Every
+    path ends the attempt (done, error with a reason, or queued for its retry); only a
+    database that refuses even that leaves it to the lease and the reaper."""
     won = claim(audit_id)
     if won is None:
         log.info("audit %s: nothing to claim (duplicate delivery or already finished)", audit_id)
         return None
+    try:
+        return _run_claimed(won)
+    except DatabaseError as exc:
+        return _database_failed(won, exc)
+
+
+def _run_claimed(won: Claim) -> float | None:
+    audit_id = won.audit_id
     host = Host.objects.select_related(
         "group", "credential", "credential__jump_host", "credential__jump_host__credential"
     ).get(pk=won.host_id)
@@ -215,7 +219,10 @@ def run_audit(audit_id: int) -> float | None:
             return None
         connection = open_connection(host)
         secrets = connection.secrets
-        with connection.transport as transport:
+        with (
+            connection.transport as transport,
+            Budget(transport, settings.AUDIT_MAX_SECONDS, f"audit {audit_id} of {host.name}"),
+        ):
             outcome = audit_runtime.run(transport, policies, command_timeout=timeout)
         keys = transport.seen_host_keys()
         seen = SeenKeys(keys.host, keys.jump)
@@ -230,11 +237,13 @@ def run_audit(audit_id: int) -> float | None:
             return None
         log.info("audit %s of %s: transient error, will retry: %s", audit_id, host.name, reason)
         return release_for_retry(won, reason)
-    except (audit_runtime.AuditError, PolicyRefused, SecretUnreadable) as exc:
+    except (audit_runtime.AuditError, PolicyRefused, SecretUnreadable, BudgetExceeded) as exc:
         reason = redact(str(exc), secrets)
         log.warning("audit %s of %s failed: %s", audit_id, host.name, reason)
         fail(won, reason)
         return None
+    except DatabaseError:
+        raise  # run_audit's handler knows a lost connection from refused data
     except Exception as exc:
         # The orchestration boundary: record it, never let the task die with the lease held.
         log.exception("audit %s of %s: internal error", audit_id, host.name)
@@ -249,6 +258,27 @@ def run_audit(audit_id: int) -> float | None:
             outcome.summary.passed,
             outcome.summary.failed,
             outcome.summary.not_applicable,
+        )
+    return None
+
+
+def _database_failed(won: Claim, exc: DatabaseError) -> float | None:
+    """The database failed us mid-attempt: a lost connection (restart, terminated backend) is
+    transient and retried; refused data or a violated constraint ends the audit as an error."""
+    transient = isinstance(exc, OperationalError | InterfaceError)
+    detail = (str(exc).strip().splitlines() or [""])[0][:300]
+    reason = f"could not record the audit: database {type(exc).__name__}: {detail}"
+    log.error("audit %s: %s", won.audit_id, reason, exc_info=exc)
+    try:
+        if transient:
+            db_connection.close()  # the next query opens a fresh one
+            return release_for_retry(won, reason)
+        fail(won, reason)
+    except DatabaseError:
+        log.exception(
+            "audit %s: could not record that either; its lease (AUDIT_LEASE_SECONDS) will "
+            "expire and the reaper re-queues it",
+            won.audit_id,
         )
     return None
 

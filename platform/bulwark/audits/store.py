@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from bulwark.audits import alerts
 from bulwark.audits.models import Audit, AuditStatus, CategorySummary, Result, ScoreSample
+from bulwark.audits.storable import storable, storable_json
 from bulwark.inventory.models import Host, HostState
 from bulwark.policies.models import Check
 from workers.audit import AuditOutcome
@@ -64,7 +65,7 @@ def store_outcome(claim: Claim, outcome: AuditOutcome, seen: SeenKeys | None = N
             failed=summary.failed,
             not_applicable=summary.not_applicable,
             score=summary.score,
-            host_facts=outcome.host.as_dict(),
+            host_facts=storable_json(outcome.host.as_dict()),
             seconds=round(outcome.seconds, 3),
         )
         if won != 1:
@@ -108,8 +109,8 @@ def _replace_results(audit: Audit, outcome: AuditOutcome) -> list[int]:
         status = result.status.value
         if status == Result.Status.FAILED:
             failed.append(check_pk)
-        evidence = [e.as_dict() for e in result.evidence]
-        rows.append((check_pk, status, result.reason or "", evidence))
+        evidence = storable_json([e.as_dict() for e in result.evidence])
+        rows.append((check_pk, status, storable(result.reason or ""), evidence))
     if missing:
         log.warning("audit %s: %d results for checks not in the catalogue", audit.pk, missing)
     _insert_results(audit.pk, rows)
@@ -117,7 +118,7 @@ def _replace_results(audit: Audit, outcome: AuditOutcome) -> list[int]:
         [
             CategorySummary(
                 audit=audit,
-                category=c.category[:200],
+                category=storable(c.category)[:200],
                 passed=c.passed,
                 failed=c.failed,
                 not_applicable=c.not_applicable,
@@ -160,7 +161,13 @@ def _insert_results(audit_id: int, rows: list[ResultRow]) -> None:
     columns = "audit_id, policy_check_id, status, reason, evidence"
     statement = f"COPY {Result._meta.db_table} ({columns}) FROM STDIN"
     dumps = json.dumps
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+    # The raw psycopg COPY bypasses Django's error translation: wrap it, so a refused row or a
+    # lost connection is a django.db error that the audit's handling knows.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(statement) as copy,
+    ):
         for check_pk, status, reason, evidence in rows:
             copy.write_row((audit_id, check_pk, status, reason, dumps(evidence)))
 
@@ -168,7 +175,7 @@ def _insert_results(audit_id: int, rows: list[ResultRow]) -> None:
 def _update_host(
     host: Host, audit: Audit, outcome: AuditOutcome, state: HostState, now: object
 ) -> None:
-    info = outcome.host
+    info = type(outcome.host)(**storable_json(outcome.host.as_dict()))
     # A conditional UPDATE of our fields only: never overwrites an edit made meanwhile.
     Host.objects.filter(pk=host.pk).update(
         last_audit_at=now,

@@ -4,39 +4,52 @@ from __future__ import annotations
 
 import logging
 
-from celery import Task, shared_task
+from celery import shared_task
+from django.db import InterfaceError, OperationalError, connection
 
-from bulwark.audits import services
+from bulwark.audits import delivery, services
 
 log = logging.getLogger(__name__)
+DATABASE_RETRY = 5.0  # seconds before an audit that met a lost database connection is tried again
 
 
 # acks_late: the first statement is a claim, so a redelivered message is harmless, and a worker
-# killed mid-audit leaves the message to be redelivered (or the lease to be reaped).
+# killed mid-audit leaves the message to be redelivered (or the lease to be reaped). Retries are
+# new messages published by delivery.enqueue (attempts are counted in the Audit row), so a
+# broker that loses one costs AUDIT_REQUEUE_AFTER, never the audit.
 @shared_task(
     name="audits.audit_host",
-    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    max_retries=None,  # the attempts are counted and bounded in the Audit row
     ignore_result=True,
 )
-def audit_host(self: Task, audit_id: int) -> None:
+def audit_host(audit_id: int) -> None:
     """Run one queued audit."""
-    countdown = services.run_audit(audit_id)
+    try:
+        countdown = services.run_audit(audit_id)
+    except (OperationalError, InterfaceError) as exc:
+        # The database went away before the claim (restart, terminated backend): try again
+        # shortly on a fresh connection; the claim decides whether there is anything to do.
+        connection.close()
+        log.warning("audit %s: database unavailable (%s); retrying in %g s", audit_id,
+                    type(exc).__name__, DATABASE_RETRY)  # fmt: skip
+        delivery.enqueue(audit_id, countdown=DATABASE_RETRY)
+        return
     if countdown is not None:
-        raise self.retry(countdown=countdown)
+        log.info("audit %s: retry in %.1f s", audit_id, countdown)
+        delivery.enqueue(audit_id, countdown=countdown)
 
 
 @shared_task(name="audits.reap_expired_leases", ignore_result=True)
 def reap_expired_leases() -> int:
-    """Re-queue audits whose worker died (their lease expired)."""
-    return len(services.reap_expired_leases())
+    """Re-queue audits whose worker died (their lease expired) and re-drive queued audits
+    whose message was lost (AUDIT_REQUEUE_AFTER)."""
+    return len(services.reap_expired_leases()) + len(delivery.redrive_queued())
 
 
 @shared_task(name="audits.run_schedule", ignore_result=True)
 def run_schedule(schedule_id: int) -> int:
-    """Start the audits of one schedule (fired by celery beat)."""
+    """Start the audits of one schedule (fired by celery beat), once per period."""
     return len(services.start_schedule(schedule_id))
 
 

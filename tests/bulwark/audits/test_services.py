@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -127,11 +128,23 @@ def test_a_transient_failure_requeues_with_backoff_until_the_attempts_run_out(
         won = services.claim(audit.pk)
         assert won is not None
         countdowns.append(services.release_for_retry(won, "connection refused"))
-    assert countdowns == [30.0, 60.0, 120.0, None]  # 3 retries, then it gives up
+    # 3 retries, doubling from 30 s with +-20 % jitter, then it gives up
+    assert countdowns[-1] is None
+    for countdown, nominal in zip(countdowns[:-1], (30.0, 60.0, 120.0), strict=True):
+        assert countdown is not None and nominal * 0.8 <= countdown <= nominal * 1.2
     audit.refresh_from_db()
     assert audit.status == AuditStatus.ERROR and audit.attempts == 4
     assert audit.error_reason == "gave up after 4 attempts: connection refused"
     assert services.claim(audit.pk) is None
+
+
+def test_the_backoff_is_jittered_and_capped(settings: Any) -> None:
+    from bulwark.audits.delivery import backoff
+
+    settings.AUDIT_RETRY_BACKOFF, settings.AUDIT_RETRY_BACKOFF_MAX = 30.0, 100.0
+    firsts = {backoff(1) for _ in range(50)}
+    assert len(firsts) > 1 and all(24.0 <= b <= 36.0 for b in firsts)  # jittered
+    assert {backoff(5) for _ in range(20)} == {100.0}  # 480 s nominal, capped
 
 
 @pytest.mark.django_db
@@ -146,7 +159,7 @@ def test_the_reaper_requeues_expired_leases_only(
     _expire(expired)
     from unittest import mock
 
-    with mock.patch("bulwark.audits.tasks.audit_host.delay_on_commit") as enqueue:
+    with mock.patch("bulwark.audits.delivery.enqueue_on_commit") as enqueue:
         assert services.reap_expired_leases() == [expired.pk]
     enqueue.assert_called_once_with(expired.pk)  # only the id travels
     expired.refresh_from_db()
