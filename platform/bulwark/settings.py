@@ -19,6 +19,7 @@ from bulwark.envconfig import (
     env_int,
     env_list,
 )
+from workers.transports.address_policy import DEFAULT_DENY
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -56,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Lets models tell a group member's change from a superuser's or a command's.
+    "bulwark.core.actor.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -159,6 +162,13 @@ AUDIT_LEASE_SECONDS = env_int("AUDIT_LEASE_SECONDS", 1800, minimum=10)
 AUDIT_MAX_RETRIES = env_int("AUDIT_MAX_RETRIES", 3, minimum=0)
 AUDIT_RETRY_BACKOFF = env_float("AUDIT_RETRY_BACKOFF", 30.0, minimum=0.0)
 AUDIT_REAP_INTERVAL = env_float("AUDIT_REAP_INTERVAL", 60.0, minimum=1.0)
+# Audits of the machine Bulwark runs on (the `local` transport): off unless asked for, and then
+# only superusers add such hosts. The demo turns it on for its own machine.
+ALLOW_LOCAL_AUDITS = env_bool("ALLOW_LOCAL_AUDITS", False)
+# Where audits may connect (CIDR lists; the most specific entry decides, deny wins a tie; with an
+# allow list, nothing else). Checked on save and again on the address connected to.
+AUDIT_TARGET_ALLOW = env_list("AUDIT_TARGET_ALLOW")
+AUDIT_TARGET_DENY = env_list("AUDIT_TARGET_DENY", ",".join(DEFAULT_DENY))
 SCORE_WARNING_BELOW = env_float("SCORE_WARNING_BELOW", 80.0, minimum=0.0)
 SCORE_CRITICAL_BELOW = env_float("SCORE_CRITICAL_BELOW", 50.0, minimum=0.0)
 if SCORE_CRITICAL_BELOW > SCORE_WARNING_BELOW:

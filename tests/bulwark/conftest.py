@@ -25,6 +25,9 @@ atexit.register(shutil.rmtree, DATA_DIR, ignore_errors=True)
 os.environ["CREDENTIAL_KEYS"] = Fernet.generate_key().decode()
 os.environ["CELERY_BROKER_URL"] = ""  # eager: tasks run in the test's process
 os.environ["WEBHOOK_URLS"] = ""
+os.environ["ALLOW_LOCAL_AUDITS"] = "true"  # many tests audit this machine; off by default
+# The suite's SSH and WinRM listeners live on loopback: its deny list leaves loopback out.
+os.environ["AUDIT_TARGET_DENY"] = "0.0.0.0/8,169.254.0.0/16,fe80::/10,224.0.0.0/4"
 
 import django  # noqa: E402 - after the environment above
 
