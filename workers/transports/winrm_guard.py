@@ -52,11 +52,12 @@ class GuardedAdapter(HTTPAdapter):
 
 
 def guard(winrm_transport: Any, policy: AddressPolicy) -> None:
-    """Make every session pywinrm builds for this transport use the guarded adapter."""
-    build = winrm_transport.build_session
+    """Make every session pywinrm builds for this transport use the guarded adapter. pywinrm
+    sends its first request from inside build_session when it sets up message encryption, so
+    the adapter goes on there too, before that request."""
+    build, setup_encryption = winrm_transport.build_session, winrm_transport.setup_encryption
 
-    def build_guarded() -> requests.Session:
-        session: requests.Session = build()
+    def mount(session: requests.Session) -> requests.Session:
         if not getattr(session, "bulwark_guarded", False):
             adapter = GuardedAdapter(policy)
             session.mount("https://", adapter)
@@ -64,4 +65,8 @@ def guard(winrm_transport: Any, policy: AddressPolicy) -> None:
             session.bulwark_guarded = True  # type: ignore[attr-defined]
         return session
 
-    winrm_transport.build_session = build_guarded
+    def setup_encryption_guarded(session: requests.Session) -> None:
+        setup_encryption(mount(session))
+
+    winrm_transport.setup_encryption = setup_encryption_guarded
+    winrm_transport.build_session = lambda: mount(build())
