@@ -16,6 +16,20 @@ def env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
+def env_secret(name: str, default: str = "") -> str:
+    """NAME, or the content of the file NAME_FILE names (Docker and Kubernetes secrets)."""
+    value = env(name)
+    path = env(f"{name}_FILE")
+    if value and path:
+        raise ConfigurationError(f"{name} and {name}_FILE are both set: keep one")
+    if path:
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ConfigurationError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
+    return value or default
+
+
 def env_bool(name: str, default: bool) -> bool:
     value = env(name, "1" if default else "0").lower()
     if value in ("1", "true", "yes", "on"):
@@ -101,3 +115,23 @@ def sqlite_options(extra: dict[str, str]) -> dict[str, Any]:
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         **extra,
     }
+
+
+def embedded_secret_key(path: Path) -> str:
+    """The embedded default's SECRET_KEY: generated once into `path` (mode 0600), then reused
+    so sessions survive a restart."""
+    import secrets
+
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its key
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

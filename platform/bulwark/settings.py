@@ -13,19 +13,34 @@ from pathlib import Path
 from bulwark.envconfig import (
     ConfigurationError,
     database_from_url,
+    embedded_secret_key,
     env,
     env_bool,
     env_float,
     env_int,
     env_list,
+    env_secret,
 )
+from workers.transports.address_policy import DEFAULT_DENY
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# HTTPS: all off by default (the embedded demo serves plain HTTP); deploy/env.example turns
+# them on. Behind a TLS proxy, SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]  # Prometheus may scrape over the internal network
+_proxy_header = env_list("SECURE_PROXY_SSL_HEADER")
+if _proxy_header and len(_proxy_header) != 2:
+    raise ConfigurationError("SECURE_PROXY_SSL_HEADER: expected HEADER,value")
+SECURE_PROXY_SSL_HEADER = (_proxy_header[0], _proxy_header[1]) if _proxy_header else None
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -56,6 +71,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Lets models tell a group member's change from a superuser's or a command's.
+    "bulwark.core.actor.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -81,7 +98,7 @@ TEMPLATES = [
 # -- database ---------------------------------------------------------------------------------
 
 DATA_DIR = Path(env("BULWARK_DATA_DIR") or BASE_DIR / "var")
-DATABASE_URL = env("DATABASE_URL")
+DATABASE_URL = env_secret("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": database_from_url(DATABASE_URL, base_dir=BASE_DIR)}
 else:
@@ -89,6 +106,17 @@ else:
     with contextlib.suppress(OSError):
         DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {"default": database_from_url("sqlite:///bulwark.sqlite3", base_dir=DATA_DIR)}
+
+# Signs sessions and CSRF tokens. Required with a DATABASE_URL; the embedded default (SQLite in
+# DATA_DIR, the demo) generates one into DATA_DIR instead of a public constant.
+SECRET_KEY = env_secret("SECRET_KEY")
+if not SECRET_KEY:
+    if DATABASE_URL:
+        raise ConfigurationError(
+            "SECRET_KEY (or SECRET_KEY_FILE) is required outside the embedded default: set it "
+            "to a long random string (deploy/env.example)"
+        )
+    SECRET_KEY = embedded_secret_key(DATA_DIR / "secret-key")
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
@@ -171,6 +199,13 @@ if AUDIT_MAX_SECONDS >= AUDIT_LEASE_SECONDS:
         f"AUDIT_MAX_SECONDS ({AUDIT_MAX_SECONDS:g}) must be below AUDIT_LEASE_SECONDS "
         f"({AUDIT_LEASE_SECONDS}): the lease must outlive the longest attempt"
     )
+# Audits of the machine Bulwark runs on (the `local` transport): off unless asked for, and then
+# only superusers add such hosts. The demo turns it on for its own machine.
+ALLOW_LOCAL_AUDITS = env_bool("ALLOW_LOCAL_AUDITS", False)
+# Where audits may connect (CIDR lists; the most specific entry decides, deny wins a tie; with an
+# allow list, nothing else). Checked on save and again on the address connected to.
+AUDIT_TARGET_ALLOW = env_list("AUDIT_TARGET_ALLOW")
+AUDIT_TARGET_DENY = env_list("AUDIT_TARGET_DENY", ",".join(DEFAULT_DENY))
 SCORE_WARNING_BELOW = env_float("SCORE_WARNING_BELOW", 80.0, minimum=0.0)
 SCORE_CRITICAL_BELOW = env_float("SCORE_CRITICAL_BELOW", 50.0, minimum=0.0)
 if SCORE_CRITICAL_BELOW > SCORE_WARNING_BELOW:
@@ -182,11 +217,11 @@ WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 5.0, minimum=0.1)
 
 # Bearer token that scrapes /metrics for ALL groups (like a superuser). Empty: only per-user
 # tokens (`manage.py metrics_token USER`, scoped to that user's groups) can scrape.
-METRICS_TOKEN = env("METRICS_TOKEN")
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
 
 # -- Celery -----------------------------------------------------------------------------------
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL")
 # No broker: the embedded default runs every task in-process when it is enqueued.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 # False: an eager task's Retry must reach Celery's apply(), which runs the retry at once.

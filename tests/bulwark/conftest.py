@@ -23,8 +23,13 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "bulwark.settings"
 os.environ["BULWARK_DATA_DIR"] = DATA_DIR = tempfile.mkdtemp(prefix="bulwark-test-")
 atexit.register(shutil.rmtree, DATA_DIR, ignore_errors=True)
 os.environ["CREDENTIAL_KEYS"] = Fernet.generate_key().decode()
+# Required whenever DATABASE_URL is set (the PostgreSQL run).
+os.environ.setdefault("SECRET_KEY", Fernet.generate_key().decode() * 2)
 os.environ["CELERY_BROKER_URL"] = ""  # eager: tasks run in the test's process
 os.environ["WEBHOOK_URLS"] = ""
+os.environ["ALLOW_LOCAL_AUDITS"] = "true"  # many tests audit this machine; off by default
+# The suite's SSH and WinRM listeners live on loopback: its deny list leaves loopback out.
+os.environ["AUDIT_TARGET_DENY"] = "0.0.0.0/8,169.254.0.0/16,fe80::/10,224.0.0.0/4"
 
 import django  # noqa: E402 - after the environment above
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tests.hosts.harness import TestHosts
+from lab.harness import TestHosts
 from tests.rulesets.scenarios import ROOT, host_spec
 from workers.audit import run
 from workers.engine.definitions import PolicyDefinition

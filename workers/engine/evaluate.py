@@ -44,6 +44,7 @@ from workers.engine.facts import (
 from workers.engine.lines import w4_command_lines, w4_file_lines, w5_command_text, w5_file_lines
 from workers.engine.patterns import Outcome, Result, matcher_for
 from workers.engine.plan import command_request, command_runs, matching_entries
+from workers.engine.redaction import redact_evidence
 
 EVIDENCE_LINE_CHARS = 300
 
@@ -372,7 +373,7 @@ def aggregate(
                     rule.raw,
                     outcome.result.name.lower(),
                     outcome.location,
-                    outcome.line,
+                    redact_evidence(outcome.location, outcome.line),
                     outcome.reason,
                 )
             )

@@ -17,8 +17,10 @@ from enum import StrEnum
 import paramiko
 from paramiko.ssh_exception import IncompatiblePeer
 
+from workers.transports.address_policy import AddressPolicy, TargetForbidden, is_ip_literal
 from workers.transports.base import (
     AuthenticationFailed,
+    HostKeyUnknown,
     RemoteProcess,
     SeenHostKeys,
     Transport,
@@ -82,6 +84,8 @@ class SSHTarget:
     # Defaults to `password` when sudo is PASSWORD and this is None.
     sudo_password: str | None = field(default=None, repr=False)
     jump: SSHTarget | None = None
+    # Checked on every address connected to (after DNS resolution); None: anywhere.
+    address_policy: AddressPolicy | None = None
     connect_timeout: float = 10.0
     banner_timeout: float = 10.0
     auth_timeout: float = 15.0
@@ -249,6 +253,9 @@ class SSHTransport(Transport):
         if target.jump is None:
             return self._login(target, _tcp_connect(target), "host")
         jump = target.jump
+        if target.address_policy is not None and is_ip_literal(target.host):
+            # Behind a jump host only a literal can be checked here: the jump host resolves names.
+            target.address_policy.check(target.host, where=f"host {target.address}")
         self._jump = self._login(jump, _tcp_connect(jump), "jump host")
         try:
             channel = self._jump.open_channel(
@@ -279,8 +286,15 @@ class SSHTransport(Transport):
                 self.seen_host_key = line
             else:
                 self.seen_jump_host_key = line
-            verify_host_key(target, key, role)
-            _authenticate(ssh, target, role)
+            pinned = verify_host_key(target, key, role)
+            if not pinned and _sends_a_password(target, role):
+                # A key accepted on first use proves nothing about who we talk to: a password
+                # sent now (login or sudo) could go to anyone who took over the address.
+                raise HostKeyUnknown(
+                    f"host key of {role} {target.address} is not pinned: a password is only "
+                    "sent to a host whose key is pinned (pin it, or log in with a key)"
+                )
+            _authenticate(ssh, target, role, allow_password=pinned)
             if target.keepalive_interval > 0:
                 ssh.set_keepalive(target.keepalive_interval)
         except BaseException:
@@ -369,7 +383,13 @@ def _tcp_connect(target: SSHTarget) -> socket.socket:
     except socket.gaierror as exc:
         raise Unreachable(f"cannot resolve {target.host}: {exc.strerror}") from exc
     error: OSError | None = None
+    policy = target.address_policy
+    forbidden = [
+        str(a[4][0]) for a in infos if policy is not None and not policy.allows(str(a[4][0]))
+    ]
     for family, kind, proto, _, address in infos:
+        if address[0] in forbidden:
+            continue  # we connect to the very address checked: no second resolution to fool
         sock = _QuickAckSocket(family, kind, proto)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -385,6 +405,8 @@ def _tcp_connect(target: SSHTarget) -> socket.socket:
         except OSError as exc:
             sock.close()
             error = exc
+    if error is None and forbidden:
+        raise TargetForbidden(f"{target.address}: address {forbidden[0]} is not allowed for audits")
     if isinstance(error, TimeoutError):
         raise TransportTimeout(
             f"connecting to {target.address} timed out after {target.connect_timeout:g} s"
@@ -461,7 +483,15 @@ def _prefer_pinned_key_types(ssh: paramiko.Transport, target: SSHTarget) -> None
     options.key_types = tuple(dict.fromkeys([k for k in wanted if k in available] + available))
 
 
-def _authenticate(ssh: paramiko.Transport, target: SSHTarget, role: str) -> None:
+def _sends_a_password(target: SSHTarget, role: str) -> bool:
+    if target.password is not None and target.private_key is None and not target.private_key_file:
+        return True
+    return role == "host" and target.sudo is SudoMode.PASSWORD
+
+
+def _authenticate(
+    ssh: paramiko.Transport, target: SSHTarget, role: str, *, allow_password: bool
+) -> None:
     key = load_private_key(target, role)
     where = f"{target.user}@{target.address} ({role})"
     tried: list[str] = []
@@ -470,7 +500,7 @@ def _authenticate(ssh: paramiko.Transport, target: SSHTarget, role: str) -> None
             if method == "publickey" and key is not None:
                 tried.append(method)
                 ssh.auth_publickey(target.user, key)
-            elif method == "password" and target.password is not None:
+            elif method == "password" and target.password is not None and allow_password:
                 tried.append(method)
                 ssh.auth_password(target.user, target.password)
         except paramiko.BadAuthenticationType:

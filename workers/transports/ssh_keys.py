@@ -72,12 +72,13 @@ def _host_matches(name: str, patterns: list[str]) -> bool:
     return matched
 
 
-def verify_host_key(target: SSHTarget, key: paramiko.PKey, role: str) -> None:
+def verify_host_key(target: SSHTarget, key: paramiko.PKey, role: str) -> bool:
+    """True when `key` is pinned, False when it is accepted on first use; raises otherwise."""
     pins = parse_pins(target)
     seen = key.fingerprint
     where = f"{role} {target.address}"
     if any(pin.asbytes() == key.asbytes() for pin in pins):
-        return
+        return True
     if pins:
         expected = ", ".join(dict.fromkeys(pin.fingerprint for pin in pins))
         raise HostKeyChanged(
@@ -91,6 +92,7 @@ def verify_host_key(target: SSHTarget, key: paramiko.PKey, role: str) -> None:
             f"host key of {where} is not pinned (presented {key.get_name()} {seen}); "
             "pin it or allow trust on first use"
         )
+    return False
 
 
 def load_private_key(target: SSHTarget, role: str) -> paramiko.PKey | None:

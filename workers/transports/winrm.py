@@ -32,6 +32,7 @@ from winrm.exceptions import (
 )
 from winrm.protocol import Protocol
 
+from workers.transports.address_policy import AddressPolicy
 from workers.transports.base import (
     AuthenticationFailed,
     CertificateRejected,
@@ -41,6 +42,7 @@ from workers.transports.base import (
     TransportTimeout,
     Unreachable,
 )
+from workers.transports.winrm_guard import guard
 
 STDERR_CAP = 64 * 1024
 ACCESS_DENIED = 5  # the WSManFault code of "Access is denied"
@@ -78,6 +80,8 @@ class WinRMTarget:
     allow_http: bool = False
     ca_bundle: str | None = None  # PEM file of the CAs trusted for this host
     verify_certificate: bool = True
+    # Checked on the address actually connected to (winrm_guard.py); None: anywhere.
+    address_policy: AddressPolicy | None = None
     connect_timeout: float = 10.0
     operation_timeout: int = 20  # how long the host may hold one WS-Management call
     read_timeout: int = 30  # HTTP read deadline; must exceed operation_timeout
@@ -267,6 +271,8 @@ class WinRMTransport(Transport):
             target.connect_timeout,
             target.read_timeout,
         )
+        if target.address_policy is not None:
+            guard(protocol.transport, target.address_policy)
         self._protocol = protocol
         return protocol
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from bulwark.audits import alerts, delivery
 from bulwark.audits.budget import Budget, BudgetExceeded
 from bulwark.audits.models import ACTIVE, AlertEvent, Audit, AuditStatus
+from bulwark.audits.reasons import public_reason
 from bulwark.audits.store import Claim, SeenKeys, store_outcome
 from bulwark.core.crypto import SecretUnreadable
 from bulwark.core.redaction import redact
@@ -230,12 +231,13 @@ def _run_claimed(won: Claim) -> float | None:
         _host_key_changed(won, host, redact(str(exc), secrets), exc.seen)
         return None
     except TransportError as exc:
-        reason = redact(str(exc), secrets)
+        # The details (what the far end said) go to the log only; users get the vocabulary.
+        detail, reason = redact(str(exc), secrets), public_reason(exc)
         if exc.permanent:
-            log.warning("audit %s of %s failed: %s", audit_id, host.name, reason)
+            log.warning("audit %s of %s failed: %s", audit_id, host.name, detail)
             fail(won, reason)
             return None
-        log.info("audit %s of %s: transient error, will retry: %s", audit_id, host.name, reason)
+        log.info("audit %s of %s: transient error, will retry: %s", audit_id, host.name, detail)
         return release_for_retry(won, reason)
     except (audit_runtime.AuditError, PolicyRefused, SecretUnreadable, BudgetExceeded) as exc:
         reason = redact(str(exc), secrets)

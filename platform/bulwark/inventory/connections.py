@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 
 from bulwark.core.fields import reveal
+from bulwark.inventory import bindings, targets
 from bulwark.inventory.models import Credential, Host
 from workers.transports.base import Transport, TransportError
 from workers.transports.local import LocalTransport
@@ -36,6 +37,11 @@ class Connection:
 def open_connection(host: Host, *, connect_timeout: float = 10.0) -> Connection:
     """A transport for `host` (not yet connected). Raises ConnectionRefused."""
     if host.transport == Host.Transport.LOCAL:
+        if not settings.ALLOW_LOCAL_AUDITS:
+            raise ConnectionRefused(
+                f"host {host.name}: audits of the Bulwark machine itself are off "
+                "(ALLOW_LOCAL_AUDITS)"
+            )
         return Connection(LocalTransport())
     if host.transport == Host.Transport.WINRM:
         winrm = winrm_target(host, connect_timeout=connect_timeout)
@@ -44,10 +50,21 @@ def open_connection(host: Host, *, connect_timeout: float = 10.0) -> Connection:
     return Connection(SSHTransport(target), target.secrets() + _key_text(target))
 
 
+def _require_binding(host: Host) -> None:
+    """Release a credential's secrets only to the destination they were confirmed for."""
+    if not bindings.is_bound(host):
+        raise ConnectionRefused(
+            f"host {host.name}: its credential is not confirmed for the host's current "
+            "destination (address, port, transport or key settings changed): a group admin "
+            "re-enters the credential's secrets, or a superuser confirms the host"
+        )
+
+
 def ssh_target(host: Host, *, connect_timeout: float = 10.0, jump: bool = True) -> SSHTarget:
     credential = host.credential
     if credential is None:
         raise ConnectionRefused(f"host {host.name} has no credential")
+    _require_binding(host)
     if credential.kind == Credential.Kind.WINRM:
         raise ConnectionRefused(f"credential {credential.name} is not an SSH credential")
     secret = reveal(credential.secret)
@@ -70,6 +87,7 @@ def ssh_target(host: Host, *, connect_timeout: float = 10.0, jump: bool = True) 
             sudo=SudoMode(credential.sudo_mode),
             sudo_password=reveal(credential.sudo_password),
             jump=via,
+            address_policy=targets.policy(),
             connect_timeout=connect_timeout,
         )
     except ValueError as exc:
@@ -81,6 +99,10 @@ def winrm_target(host: Host, *, connect_timeout: float = 10.0) -> WinRMTarget:
     credential = host.credential
     if credential is None or credential.kind != Credential.Kind.WINRM:
         raise ConnectionRefused(f"host {host.name} needs a WinRM credential")
+    _require_binding(host)
+    if host.winrm_auth == "basic" and host.winrm_allow_http:
+        # Basic over HTTP would hand the password to anyone on the path, unverified.
+        raise ConnectionRefused(f"host {host.name}: Basic authentication needs HTTPS")
     password = reveal(credential.secret)
     if not password:
         raise ConnectionRefused(f"credential {credential.name} has no secret")
@@ -94,6 +116,7 @@ def winrm_target(host: Host, *, connect_timeout: float = 10.0) -> WinRMTarget:
             https=not host.winrm_allow_http,
             allow_http=host.winrm_allow_http,
             ca_bundle=_ca_bundle(host),
+            address_policy=targets.policy(),
             connect_timeout=connect_timeout,
         )
     except ValueError as exc:

@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from bulwark.core import actor
 from bulwark.core.fields import EncryptedTextField
+from bulwark.inventory.targets import address_problem
 from bulwark.inventory.validators import (
     looks_like_private_key,
     validate_address,
@@ -123,6 +125,15 @@ class Credential(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.secret)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from bulwark.inventory import bindings
+
+        # A str value is a secret entered now; a stored one reads back as Sealed.
+        entered = {n for n in bindings.SECRET_FIELDS if isinstance(getattr(self, n), str)}
+        entered = {n for n in entered if getattr(self, n)}
+        super().save(*args, **kwargs)
+        bindings.credential_saved(self, entered)
 
     def clean(self) -> None:
         problems: list[tuple[str, str]] = []  # (field, message); the first per field is shown
@@ -241,9 +252,16 @@ class Host(models.Model):
                 validate_address(self.address)
             except ValidationError as exc:
                 errors["address"] = exc.messages[0]
+            remote = self.transport != self.Transport.LOCAL
+            problem = address_problem(self.address) if remote else None
+            if problem and "address" not in errors:
+                errors["address"] = problem
         if self.port is not None and not 1 <= self.port <= 65535:
             errors["port"] = "port must be between 1 and 65535"
         credential = self.credential if self.credential_id else None
+        local_problem = self._local_problem()
+        if local_problem:
+            errors["transport"] = local_problem
         if self.transport == self.Transport.LOCAL:
             if credential is not None:
                 errors["credential"] = "a local host runs as the worker: no credential"
@@ -256,6 +274,8 @@ class Host(models.Model):
                 f"a {credential.get_kind_display()} credential cannot log in over "
                 f"{self.get_transport_display()}"
             )
+        if self.winrm_auth == "basic" and self.winrm_allow_http:
+            errors["winrm_auth"] = "Basic authentication sends the password: HTTPS only"
         if self.ca_certificates and "-----BEGIN CERTIFICATE-----" not in self.ca_certificates:
             errors["ca_certificates"] = "not a PEM certificate (-----BEGIN CERTIFICATE-----)"
         try:
@@ -265,12 +285,60 @@ class Host(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from bulwark.inventory import bindings
+
+        before = None
+        if not self._state.adding:
+            stored = Host.objects.select_related("credential__jump_host").filter(pk=self.pk)
+            before = next((bindings.destination(h) for h in stored), None)
+        super().save(*args, **kwargs)
+        bindings.host_saved(self, before)
+
+    def _local_problem(self) -> str | None:
+        """A host becoming `local` runs every policy on the Bulwark machine itself: only when
+        ALLOW_LOCAL_AUDITS is on, and only a superuser (or a command) makes one."""
+        if self.transport != self.Transport.LOCAL:
+            return None
+        was_local = (
+            self.pk is not None
+            and Host.objects.filter(pk=self.pk, transport=self.Transport.LOCAL).exists()
+        )
+        if was_local:
+            return None  # already there (its audits are still refused while the setting is off)
+        if not settings.ALLOW_LOCAL_AUDITS:
+            return "audits of the Bulwark machine itself are off (ALLOW_LOCAL_AUDITS)"
+        if not actor.is_trusted():
+            return "only a superuser adds a local host (the Bulwark machine itself)"
+        return None
+
     def thresholds(self) -> tuple[float, float]:
         """(warning below, critical below): the host's, else its group's, else the defaults."""
         group = self.group
         warning = _first(self.warning_below, group.warning_below, settings.SCORE_WARNING_BELOW)
         critical = _first(self.critical_below, group.critical_below, settings.SCORE_CRITICAL_BELOW)
         return warning, critical
+
+
+class CredentialBinding(models.Model):
+    """A credential's secrets may be sent to this host while the host's destination digest
+    (inventory/bindings.py) is the one confirmed here; any other destination is refused."""
+
+    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="bindings")
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="credential_bindings")
+    destination = models.CharField(max_length=64)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["credential", "host"], name="one_binding_per_host")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.credential} -> {self.host}"
 
 
 def _first(*values: Any) -> float:

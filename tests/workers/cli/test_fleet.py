@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.hosts.harness import HostSpec, TestHost, TestHosts
+from lab.harness import HostSpec, TestHost, TestHosts
 from tests.hosts.pki import TestCA
 from tests.hosts.winrm_server import WinRMServer
 from tests.hosts.winrm_support import PASSWORD, USER, machine

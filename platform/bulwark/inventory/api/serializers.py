@@ -147,6 +147,14 @@ class CredentialSerializer(ScopedRelatedFields, ValidatedModelSerializer):
         return data
 
 
+class ConfirmCredentialSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The secrets of a host's credential, re-entered to confirm the host's destination."""
+
+    secret = _secret_field("the credential's private key or password", allow_blank=True)
+    passphrase = _secret_field("its passphrase, if it has one", allow_blank=True)
+    sudo_password = _secret_field("its sudo password, if it has one", allow_blank=True)
+
+
 class MembershipSerializer(ScopedRelatedFields, ValidatedModelSerializer):
     """A user's role in a group; the user is named by username."""
 

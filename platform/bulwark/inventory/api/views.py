@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers as drf
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from bulwark.inventory import filtersets
+from bulwark.inventory import bindings, filtersets
 from bulwark.inventory.access import is_unrestricted, scope
 from bulwark.inventory.api import serializers
 from bulwark.inventory.api.base import GroupRolePermission, ScopedViewSet, SuperuserCreates
@@ -41,6 +47,22 @@ class HostViewSet(ScopedViewSet):
     serializer_class = serializers.HostSerializer
     filterset_class = filtersets.HostFilterSet
     ordering_fields = ["name", "address", "latest_score", "last_audit_at", "state", "id"]
+
+    @extend_schema(
+        request=serializers.ConfirmCredentialSerializer, responses=serializers.HostSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="confirm-credential")
+    def confirm_credential(self, request: Request, pk: str | None = None) -> Response:
+        """Allow the host's credential to be sent to the host's current destination. Group
+        admins re-enter every secret the credential stores; superusers need none."""
+        host = self.get_object()
+        given = serializers.ConfirmCredentialSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            bindings.confirm_with_secrets(host, request.user, given.validated_data)
+        except ValidationError as exc:
+            raise drf.ValidationError(exc.message_dict) from None
+        return Response(self.get_serializer(host).data)
 
 
 class CredentialViewSet(ScopedViewSet):
