@@ -194,6 +194,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", AUDIT_LEASE_SECONDS + 600)
 }
+# Audits go to their host's zone queue (audits/zones.py), manual ones ahead of scheduled ones.
+CELERY_TASK_ROUTES = ["bulwark.audits.zones.route_audit"]
+# Every worker writes its WorkerHeartbeat row this often; three missed beats: not alive.
+WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 15.0, minimum=0.5)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reap-expired-audit-leases": {

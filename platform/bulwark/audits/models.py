@@ -239,3 +239,23 @@ class Schedule(models.Model):
         super().save(*args, **kwargs)  # type: ignore[arg-type]
         # Every way of saving a schedule (admin, API, shell) keeps its beat task in step.
         sync_periodic_task(self)
+
+
+class WorkerHeartbeat(models.Model):
+    """A Celery worker as it last reported itself (audits/heartbeats.py): the zones it serves,
+    its concurrency and the audits it was running. Kept after it stops: "last seen"."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    zones = models.JSONField(default=list)
+    concurrency = models.PositiveIntegerField(default=0)
+    running = models.PositiveIntegerField(default=0, help_text="audits running at last report")
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return f"{self.hostname} ({', '.join(self.zones)})"

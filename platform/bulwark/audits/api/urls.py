@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bulwark.audits.api import views
+from bulwark.audits.api import views, zones
 
 ROUTES = [
     ("audits", views.AuditViewSet, "audit"),
@@ -18,4 +18,5 @@ ROUTES = [
 urlpatterns = [
     path("hosts/<int:pk>/audit/", views.HostAuditView.as_view(), name="host-audit"),
     path("groups/<int:pk>/audit/", views.GroupAuditView.as_view(), name="group-audit"),
+    path("zones/", zones.ZoneView.as_view(), name="zones"),
 ]
