@@ -159,6 +159,9 @@ AUDIT_LEASE_SECONDS = env_int("AUDIT_LEASE_SECONDS", 1800, minimum=10)
 AUDIT_MAX_RETRIES = env_int("AUDIT_MAX_RETRIES", 3, minimum=0)
 AUDIT_RETRY_BACKOFF = env_float("AUDIT_RETRY_BACKOFF", 30.0, minimum=0.0)
 AUDIT_REAP_INTERVAL = env_float("AUDIT_REAP_INTERVAL", 60.0, minimum=1.0)
+# A host whose audit finished less than this ago is not audited again: "audit now" clicked ten
+# times runs once, a schedule firing right after a manual audit adds nothing (0: no minimum).
+AUDIT_MIN_INTERVAL_SECONDS = env_float("AUDIT_MIN_INTERVAL_SECONDS", 300.0, minimum=0.0)
 SCORE_WARNING_BELOW = env_float("SCORE_WARNING_BELOW", 80.0, minimum=0.0)
 SCORE_CRITICAL_BELOW = env_float("SCORE_CRITICAL_BELOW", 50.0, minimum=0.0)
 if SCORE_CRITICAL_BELOW > SCORE_WARNING_BELOW:

@@ -25,6 +25,8 @@ atexit.register(shutil.rmtree, DATA_DIR, ignore_errors=True)
 os.environ["CREDENTIAL_KEYS"] = Fernet.generate_key().decode()
 os.environ["CELERY_BROKER_URL"] = ""  # eager: tasks run in the test's process
 os.environ["WEBHOOK_URLS"] = ""
+# Tests audit a host again at once; tests of the minimum interval set it (audits/fairness.py).
+os.environ.setdefault("AUDIT_MIN_INTERVAL_SECONDS", "0")
 
 import django  # noqa: E402 - after the environment above
 

@@ -204,6 +204,9 @@ class Schedule(models.Model):
         validators=[MinValueValidator(1.0), MaxValueValidator(3600.0)],
         help_text="seconds per command",
     )
+    spread_minutes = models.PositiveIntegerField(
+        default=0, help_text="start the hosts' audits over this many minutes, not all at once"
+    )
     enabled = models.BooleanField(default=True)
     periodic_task = models.OneToOneField(
         "django_celery_beat.PeriodicTask",
@@ -232,6 +235,16 @@ class Schedule(models.Model):
     def clean(self) -> None:
         if (self.host_id is None) == (self.group_id is None):
             raise ValidationError("a schedule is for one host or one group, not both or neither")
+        from bulwark.audits.fairness import max_spread_minutes
+
+        if self.spread_minutes and self.spread_minutes > max_spread_minutes():
+            raise ValidationError(
+                {
+                    "spread_minutes": f"at most {max_spread_minutes()} minutes: the broker "
+                    "redelivers a task held longer than CELERY_VISIBILITY_TIMEOUT "
+                    "(raise it to spread further)"
+                }
+            )
 
     def save(self, *args: object, **kwargs: object) -> None:
         from bulwark.audits.schedules import sync_periodic_task

@@ -7,7 +7,7 @@ reaper). Tasks, admin actions, commands and the API call these; nothing else wri
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from bulwark.audits import alerts
+from bulwark.audits import alerts, fairness
 from bulwark.audits.models import ACTIVE, Audit, AuditStatus
 from bulwark.audits.store import Claim, SeenKeys, store_outcome
 from bulwark.core.crypto import SecretUnreadable
@@ -48,16 +48,28 @@ def start_audits(
     trigger: str = Audit.Trigger.MANUAL,
     command_timeout: float | None = None,
     user: object | None = None,
+    countdown: Callable[[Host], int] | None = None,
 ) -> list[Audit]:
     """One queued Audit per host, each enqueued when the transaction commits. A host that has
-    a queued or running audit keeps it: that one is returned, no second is made."""
+    a queued or running audit keeps it: that one is returned, no second is made; so is its
+    audit done less than AUDIT_MIN_INTERVAL_SECONDS ago. `countdown`: seconds before each
+    host's audit may start (a schedule's spread)."""
     timeout = float(command_timeout or settings.AUDIT_COMMAND_TIMEOUT)
-    return [_start(host, trigger, timeout, user) for host in hosts]
+    return [_start(host, trigger, timeout, user, countdown) for host in hosts]
 
 
-def _start(host: Host, trigger: str, timeout: float, user: object | None) -> Audit:
+def _start(
+    host: Host,
+    trigger: str,
+    timeout: float,
+    user: object | None,
+    countdown: Callable[[Host], int] | None = None,
+) -> Audit:
     from bulwark.audits.tasks import audit_host
 
+    recent = fairness.recent_audit(host)
+    if recent is not None:
+        return recent
     try:
         with transaction.atomic():
             audit = Audit.objects.create(
@@ -69,7 +81,11 @@ def _start(host: Host, trigger: str, timeout: float, user: object | None) -> Aud
             raise
         return active
     # Only the id travels: the worker reads everything else, credentials included, itself.
-    audit_host.delay_on_commit(audit.pk)
+    if countdown is None:
+        audit_host.delay_on_commit(audit.pk)
+    else:
+        pk, delay = audit.pk, countdown(host)
+        transaction.on_commit(lambda: audit_host.apply_async((pk,), countdown=delay))
     return audit
 
 
@@ -81,12 +97,14 @@ def claim(audit_id: int) -> Claim | None:
     another worker has it, it is finished, or it has used all its attempts."""
     now = timezone.now()
     claimable = Q(status=AuditStatus.QUEUED) | Q(status=AuditStatus.RUNNING, lease_expires__lt=now)
-    won = Audit.objects.filter(claimable, pk=audit_id, attempts__lt=max_attempts()).update(
-        status=AuditStatus.RUNNING,
-        started_at=now,
-        lease_expires=now + timedelta(seconds=settings.AUDIT_LEASE_SECONDS),
-        attempts=F("attempts") + 1,
-    )
+    with transaction.atomic():
+        fairness.reserve_group_slot(audit_id, now)  # raises GroupFull: the task retries later
+        won = Audit.objects.filter(claimable, pk=audit_id, attempts__lt=max_attempts()).update(
+            status=AuditStatus.RUNNING,
+            started_at=now,
+            lease_expires=now + timedelta(seconds=settings.AUDIT_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
     if won != 1:
         _give_up_if_exhausted(audit_id, now)
         return None

@@ -6,7 +6,7 @@ import logging
 
 from celery import Task, shared_task
 
-from bulwark.audits import services
+from bulwark.audits import fairness, services
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,10 @@ log = logging.getLogger(__name__)
 )
 def audit_host(self: Task, audit_id: int) -> None:
     """Run one queued audit."""
-    countdown = services.run_audit(audit_id)
+    try:
+        countdown = services.run_audit(audit_id)
+    except fairness.GroupFull as full:  # its group runs max_parallel audits: back of the queue
+        raise self.retry(countdown=full.retry_in) from None
     if countdown is not None:
         raise self.retry(countdown=countdown)
 
@@ -48,7 +51,10 @@ def run_schedule(schedule_id: int) -> int:
     else:
         hosts = Host.objects.filter(group_id=schedule.group_id)
     audits = services.start_audits(
-        hosts, trigger="schedule", command_timeout=schedule.command_timeout
+        hosts,
+        trigger="schedule",
+        command_timeout=schedule.command_timeout,
+        countdown=fairness.spreader(schedule.pk, schedule.spread_minutes),
     )
     return len(audits)
 
