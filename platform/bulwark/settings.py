@@ -206,6 +206,9 @@ ALLOW_LOCAL_AUDITS = env_bool("ALLOW_LOCAL_AUDITS", False)
 # allow list, nothing else). Checked on save and again on the address connected to.
 AUDIT_TARGET_ALLOW = env_list("AUDIT_TARGET_ALLOW")
 AUDIT_TARGET_DENY = env_list("AUDIT_TARGET_DENY", ",".join(DEFAULT_DENY))
+# A host whose audit finished less than this ago is not audited again: "audit now" clicked ten
+# times runs once, a schedule firing right after a manual audit adds nothing (0: no minimum).
+AUDIT_MIN_INTERVAL_SECONDS = env_float("AUDIT_MIN_INTERVAL_SECONDS", 300.0, minimum=0.0)
 SCORE_WARNING_BELOW = env_float("SCORE_WARNING_BELOW", 80.0, minimum=0.0)
 SCORE_CRITICAL_BELOW = env_float("SCORE_CRITICAL_BELOW", 50.0, minimum=0.0)
 if SCORE_CRITICAL_BELOW > SCORE_WARNING_BELOW:
@@ -246,6 +249,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "in
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", AUDIT_LEASE_SECONDS + 600)
 }
+# Audits go to their host's zone queue (audits/zones.py), manual ones ahead of scheduled ones.
+CELERY_TASK_ROUTES = ["bulwark.audits.zones.route_audit"]
+# Every worker writes its WorkerHeartbeat row this often; three missed beats: not alive.
+WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 15.0, minimum=0.5)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reap-expired-audit-leases": {

@@ -30,6 +30,8 @@ os.environ["WEBHOOK_URLS"] = ""
 os.environ["ALLOW_LOCAL_AUDITS"] = "true"  # many tests audit this machine; off by default
 # The suite's SSH and WinRM listeners live on loopback: its deny list leaves loopback out.
 os.environ["AUDIT_TARGET_DENY"] = "0.0.0.0/8,169.254.0.0/16,fe80::/10,224.0.0.0/4"
+# Tests audit a host again at once; tests of the minimum interval set it (audits/fairness.py).
+os.environ.setdefault("AUDIT_MIN_INTERVAL_SECONDS", "0")
 
 import django  # noqa: E402 - after the environment above
 

@@ -120,7 +120,15 @@ class AlertEventAdmin(ScopedReadOnlyAdmin):
 
 @admin.register(Schedule)
 class ScheduleAdmin(GroupScopedAdmin):
-    list_display = ["id", "host", "group", "interval_days", "command_timeout", "enabled"]
+    list_display = [
+        "id",
+        "host",
+        "group",
+        "interval_days",
+        "command_timeout",
+        "spread_minutes",
+        "enabled",
+    ]
     list_filter = ["enabled", ("group", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["host", "group"]
     autocomplete_fields = ["host", "group"]

@@ -208,6 +208,9 @@ class Schedule(models.Model):
         validators=[MinValueValidator(1.0), MaxValueValidator(3600.0)],
         help_text="seconds per command",
     )
+    spread_minutes = models.PositiveIntegerField(
+        default=0, help_text="start the hosts' audits over this many minutes, not all at once"
+    )
     enabled = models.BooleanField(default=True)
     periodic_task = models.OneToOneField(
         "django_celery_beat.PeriodicTask",
@@ -236,6 +239,16 @@ class Schedule(models.Model):
     def clean(self) -> None:
         if (self.host_id is None) == (self.group_id is None):
             raise ValidationError("a schedule is for one host or one group, not both or neither")
+        from bulwark.audits.fairness import max_spread_minutes
+
+        if self.spread_minutes and self.spread_minutes > max_spread_minutes():
+            raise ValidationError(
+                {
+                    "spread_minutes": f"at most {max_spread_minutes()} minutes: the broker "
+                    "redelivers a task held longer than CELERY_VISIBILITY_TIMEOUT "
+                    "(raise it to spread further)"
+                }
+            )
 
     def save(self, *args: object, **kwargs: object) -> None:
         from bulwark.audits.schedules import sync_periodic_task
@@ -263,3 +276,23 @@ class ScheduleRun(models.Model):
 
     def __str__(self) -> str:
         return f"schedule {self.schedule_id} period {self.period}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A Celery worker as it last reported itself (audits/heartbeats.py): the zones it serves,
+    its concurrency and the audits it was running. Kept after it stops: "last seen"."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    zones = models.JSONField(default=list)
+    concurrency = models.PositiveIntegerField(default=0)
+    running = models.PositiveIntegerField(default=0, help_text="audits running at last report")
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return f"{self.hostname} ({', '.join(self.zones)})"

@@ -7,7 +7,7 @@ reaper). Tasks, admin actions, commands and the API call these; nothing else wri
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,7 +16,7 @@ from django.db import connection as db_connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from bulwark.audits import alerts, delivery
+from bulwark.audits import alerts, delivery, fairness
 from bulwark.audits.budget import Budget, BudgetExceeded
 from bulwark.audits.models import ACTIVE, AlertEvent, Audit, AuditStatus
 from bulwark.audits.reasons import public_reason
@@ -46,14 +46,26 @@ def start_audits(
     trigger: str = Audit.Trigger.MANUAL,
     command_timeout: float | None = None,
     user: object | None = None,
+    countdown: Callable[[Host], int] | None = None,
 ) -> list[Audit]:
     """One queued Audit per host, each enqueued when the transaction commits. A host that has
-    a queued or running audit keeps it: that one is returned, no second is made."""
+    a queued or running audit keeps it: that one is returned, no second is made; so is its
+    audit done less than AUDIT_MIN_INTERVAL_SECONDS ago. `countdown`: seconds before each
+    host's audit may start (a schedule's spread)."""
     timeout = float(command_timeout or settings.AUDIT_COMMAND_TIMEOUT)
-    return [_start(host, trigger, timeout, user) for host in hosts]
+    return [_start(host, trigger, timeout, user, countdown) for host in hosts]
 
 
-def _start(host: Host, trigger: str, timeout: float, user: object | None) -> Audit:
+def _start(
+    host: Host,
+    trigger: str,
+    timeout: float,
+    user: object | None,
+    countdown: Callable[[Host], int] | None = None,
+) -> Audit:
+    recent = fairness.recent_audit(host)
+    if recent is not None:
+        return recent
     try:
         with transaction.atomic():
             audit = Audit.objects.create(
@@ -68,7 +80,14 @@ def _start(host: Host, trigger: str, timeout: float, user: object | None) -> Aud
             delivery.redrive(active.pk, active.enqueued_at)
         return active
     # Only the id travels: the worker reads everything else, credentials included, itself.
-    delivery.enqueue_on_commit(audit.pk)
+    if countdown is None:
+        delivery.enqueue_on_commit(audit.pk)
+    else:
+        pk, delay = audit.pk, countdown(host)
+        # Due later (a schedule's spread): the re-driver of lost messages counts from then.
+        due = timezone.now() + timedelta(seconds=delay)
+        Audit.objects.filter(pk=pk).update(enqueued_at=due)
+        transaction.on_commit(lambda: delivery.enqueue(pk, countdown=delay))
     return audit
 
 
@@ -112,12 +131,14 @@ def claim(audit_id: int) -> Claim | None:
     another worker has it, it is finished, or it has used all its attempts."""
     now = timezone.now()
     claimable = Q(status=AuditStatus.QUEUED) | Q(status=AuditStatus.RUNNING, lease_expires__lt=now)
-    won = Audit.objects.filter(claimable, pk=audit_id, attempts__lt=max_attempts()).update(
-        status=AuditStatus.RUNNING,
-        started_at=now,
-        lease_expires=now + timedelta(seconds=settings.AUDIT_LEASE_SECONDS),
-        attempts=F("attempts") + 1,
-    )
+    with transaction.atomic():
+        fairness.reserve_group_slot(audit_id, now)  # raises GroupFull: the task retries later
+        won = Audit.objects.filter(claimable, pk=audit_id, attempts__lt=max_attempts()).update(
+            status=AuditStatus.RUNNING,
+            started_at=now,
+            lease_expires=now + timedelta(seconds=settings.AUDIT_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
     if won != 1:
         _give_up_if_exhausted(audit_id, now)
         return None

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, connection
 
-from bulwark.audits import delivery, services
+from bulwark.audits import delivery, fairness, services
 
 log = logging.getLogger(__name__)
 DATABASE_RETRY = 5.0  # seconds before an audit that met a lost database connection is tried again
@@ -34,6 +34,9 @@ def audit_host(audit_id: int) -> None:
         log.warning("audit %s: database unavailable (%s); retrying in %g s", audit_id,
                     type(exc).__name__, DATABASE_RETRY)  # fmt: skip
         delivery.enqueue(audit_id, countdown=DATABASE_RETRY)
+        return
+    except fairness.GroupFull as full:  # its group runs max_parallel audits: back of the queue
+        delivery.enqueue(audit_id, countdown=full.retry_in)
         return
     if countdown is not None:
         log.info("audit %s: retry in %.1f s", audit_id, countdown)

@@ -40,7 +40,7 @@ def audit_groups_now(modeladmin: Any, request: HttpRequest, queryset: QuerySet[G
 
 @admin.register(Group)
 class GroupAdmin(GroupScopedAdmin):
-    list_display = ["name", "host_count", "warning_below", "critical_below"]
+    list_display = ["name", "host_count", "warning_below", "critical_below", "zone"]
     search_fields = ["name"]
     actions = [audit_groups_now]
     group_path = "pk"
@@ -101,6 +101,7 @@ class HostAdmin(GroupScopedAdmin):
         ("Host key", {"fields": ["host_key", "trust_on_first_use"]}),
         ("WinRM", {"fields": ["winrm_auth", "winrm_allow_http", "ca_certificates"]}),
         ("Thresholds", {"fields": ["warning_below", "critical_below"]}),
+        ("Zone", {"fields": ["zone"]}),
         (
             "Latest audit",
             {

@@ -16,7 +16,10 @@ from bulwark.inventory.validators import (
     looks_like_private_key,
     validate_address,
     validate_percent,
+    validate_zone,
 )
+
+DEFAULT_ZONE = "default"
 
 
 class HostState(models.TextChoices):
@@ -38,6 +41,14 @@ class Group(models.Model):
     )
     critical_below = models.FloatField(
         null=True, blank=True, validators=[validate_percent], help_text="empty: the default"
+    )
+    # Where the group's hosts are reached from: workers started with --zone NAME audit them.
+    zone = models.CharField(max_length=63, default=DEFAULT_ZONE, validators=[validate_zone])
+    max_parallel = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="audits of this group running at once; empty: no limit",
     )
 
     class Meta:
@@ -221,6 +232,9 @@ class Host(models.Model):
     critical_below = models.FloatField(
         null=True, blank=True, validators=[validate_percent], help_text="empty: the group's"
     )
+    zone = models.CharField(
+        max_length=63, blank=True, validators=[validate_zone], help_text="empty: the group's"
+    )
     # OS facts, from the latest audit.
     os_family = models.CharField(max_length=50, blank=True)
     os_distribution = models.CharField(max_length=100, blank=True)
@@ -311,6 +325,11 @@ class Host(models.Model):
         if not actor.is_trusted():
             return "only a superuser adds a local host (the Bulwark machine itself)"
         return None
+
+    @property
+    def effective_zone(self) -> str:
+        """The host's zone, else its group's."""
+        return self.zone or self.group.zone
 
     def thresholds(self) -> tuple[float, float]:
         """(warning below, critical below): the host's, else its group's, else the defaults."""

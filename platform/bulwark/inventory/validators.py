@@ -37,3 +37,17 @@ def validate_percent(value: float) -> None:
 
 def looks_like_private_key(text: str) -> bool:
     return "-----BEGIN" in text and "PRIVATE KEY-----" in text
+
+
+# A zone names a Celery queue (zone.NAME) and a worker's --zone: keep it to safe characters.
+_ZONE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$")
+
+
+def validate_zone(value: str) -> None:
+    if not _ZONE.match(value):
+        raise ValidationError(
+            "%(value)s is not a zone name: lower-case letters, digits, '-' and '_', "
+            "at most 63, starting and ending with a letter or digit",
+            code="zone",
+            params={"value": value},
+        )

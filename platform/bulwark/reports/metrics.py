@@ -24,6 +24,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bulwark.reports import queries
 from bulwark.reports.filters import Filters
+from bulwark.reports.fleet_metrics import FleetCollector
 from bulwark.reports.models import MetricsToken, token_digest
 
 
@@ -134,4 +135,5 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         return response
     registry = CollectorRegistry(auto_describe=False)
     registry.register(HardeningCollector(user))  # type: ignore[arg-type]
+    registry.register(FleetCollector(user))  # type: ignore[arg-type]
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -102,6 +102,7 @@ class ScheduleSerializer(ScopedRelatedFields, ValidatedModelSerializer):
             "group",
             "interval_days",
             "command_timeout",
+            "spread_minutes",
             "enabled",
             "created_at",
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from bulwark.audits.api import exports, views
+from bulwark.audits.api import exports, views, zones
 
 ROUTES = [
     ("audits", views.AuditViewSet, "audit"),
@@ -33,4 +33,5 @@ urlpatterns = [
         exports.GroupExportView.as_view(),
         name="group-export",
     ),
+    path("zones/", zones.ZoneView.as_view(), name="zones"),
 ]

@@ -21,7 +21,16 @@ class GroupSerializer(ValidatedModelSerializer):
 
     class Meta:
         model = Group
-        fields = ["id", "name", "description", "warning_below", "critical_below", "role"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "warning_below",
+            "critical_below",
+            "zone",
+            "max_parallel",
+            "role",
+        ]
 
     def get_role(self, group: Group) -> str | None:
         roles: dict[int, str] | None = self.context.get("roles")
@@ -35,6 +44,7 @@ class HostSerializer(ScopedRelatedFields, ValidatedModelSerializer):
 
     scoped_fields = {"group": "pk", "credential": "group"}
     group_name = serializers.CharField(source="group.name", read_only=True)
+    effective_zone = serializers.CharField(read_only=True, help_text="the host's or its group's")
 
     class Meta:
         model = Host
@@ -54,6 +64,8 @@ class HostSerializer(ScopedRelatedFields, ValidatedModelSerializer):
             "ca_certificates",
             "warning_below",
             "critical_below",
+            "zone",
+            "effective_zone",
             "state",
             "latest_score",
             "latest_passed",
