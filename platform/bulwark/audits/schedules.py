@@ -37,6 +37,7 @@ def fire(schedule_id: int) -> list[Audit] | None:
     constraint lets one win. A schedule missed while everything was down is sent once by beat
     when it comes back, and runs once.
     """
+    from bulwark.audits import fairness
     from bulwark.audits.models import Schedule, ScheduleRun
     from bulwark.audits.services import start_audits
     from bulwark.inventory.models import Host
@@ -62,7 +63,10 @@ def fire(schedule_id: int) -> list[Audit] | None:
         with transaction.atomic():
             run = ScheduleRun.objects.create(schedule=schedule, period=period)
             audits = start_audits(
-                hosts, trigger="schedule", command_timeout=schedule.command_timeout
+                hosts,
+                trigger="schedule",
+                command_timeout=schedule.command_timeout,
+                countdown=fairness.spreader(schedule.pk, schedule.spread_minutes),
             )
             ScheduleRun.objects.filter(pk=run.pk).update(audits=len(audits))
     except IntegrityError:

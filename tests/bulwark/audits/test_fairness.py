@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from bulwark.audits import fairness, services, tasks
+from bulwark.audits import delivery, fairness, services, tasks
 from bulwark.audits.models import Audit, AuditStatus, Schedule
 from bulwark.inventory.models import Group, Host
 from tests.bulwark.audits.outcomes import audit_with, make_outcome
@@ -47,7 +47,7 @@ def test_a_spread_schedule_enqueues_each_host_with_its_own_countdown(
     _hosts(group, 5)
     sent: dict[int, int] = {}
     monkeypatch.setattr(
-        tasks.audit_host, "apply_async", lambda args, countdown: sent.update({args[0]: countdown})
+        delivery, "enqueue", lambda audit_id, countdown=None: sent.update({audit_id: countdown})
     )
     schedule = Schedule.objects.create(group=group, spread_minutes=20)
     with django_capture_on_commit_callbacks(execute=True):

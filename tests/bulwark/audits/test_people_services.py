@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bulwark.audits import services, tasks
+from bulwark.audits import delivery, services, tasks
 from bulwark.audits.models import AlertEvent, Audit, Schedule
 from bulwark.inventory.models import Host
 from tests.bulwark.world import World, build_world
@@ -19,7 +19,7 @@ def world(db: None) -> World:
 @pytest.fixture
 def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     sent: list[int] = []
-    monkeypatch.setattr(tasks.audit_host, "delay_on_commit", lambda audit_id: sent.append(audit_id))
+    monkeypatch.setattr(delivery, "enqueue_on_commit", lambda audit_id: sent.append(audit_id))
     return sent
 
 
