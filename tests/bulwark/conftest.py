@@ -24,6 +24,7 @@ os.environ["BULWARK_DATA_DIR"] = DATA_DIR = tempfile.mkdtemp(prefix="bulwark-tes
 atexit.register(shutil.rmtree, DATA_DIR, ignore_errors=True)
 os.environ["CREDENTIAL_KEYS"] = Fernet.generate_key().decode()
 os.environ["CELERY_BROKER_URL"] = ""  # eager: tasks run in the test's process
+os.environ["EMBEDDED_TASKS"] = "eager"  # tests of the background pool switch to it themselves
 os.environ["WEBHOOK_URLS"] = ""
 
 import django  # noqa: E402 - after the environment above

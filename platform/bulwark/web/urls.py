@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from bulwark.reports.metrics import metrics_view
-from bulwark.web.views import dashboard, hosts
+from bulwark.web.views import dashboard, hosts, progress
 
 app_name = "web"
 
@@ -27,5 +27,6 @@ urlpatterns = [
     path("widgets/<int:pk>/", dashboard.widget_edit, name="widget-edit"),
     path("widgets/<int:pk>/delete/", dashboard.widget_delete, name="widget-delete"),
     path("reports/", dashboard.reports, name="reports"),
+    path("progress.json", progress.progress, name="progress"),
     path("metrics", metrics_view, name="metrics"),
 ]

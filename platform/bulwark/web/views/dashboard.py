@@ -15,6 +15,7 @@ from bulwark.reports.filters import FilterError, parse_filters
 from bulwark.web import charts, widgets
 from bulwark.web.forms import ReportForm, WidgetForm, visible_groups
 from bulwark.web.models import Widget
+from bulwark.web.views.progress import progress_context
 
 
 def bad_filter(request: HttpRequest, error: FilterError) -> HttpResponse:
@@ -56,6 +57,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             widgets.render(w, request.user) for w in Widget.objects.filter(user=request.user)
         ],
         "query": urlencode(f.as_query()),
+        **progress_context(request.user, group=f.group_id),
     }
     return render(request, "web/dashboard.html", context)
 

@@ -23,6 +23,7 @@ from bulwark.reports.filters import FilterError, default_filters, parse_filters
 from bulwark.web import charts
 from bulwark.web.forms import HostFilterForm
 from bulwark.web.views.dashboard import bad_filter
+from bulwark.web.views.progress import progress_context
 
 PAGE_SIZE = 50
 
@@ -51,7 +52,13 @@ def host_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/host_list.html",
-        {"form": form, "page": page, "f": f, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "f": f,
+            "query": query.urlencode(),
+            **progress_context(request.user, group=f.group_id),
+        },
     )
 
 
@@ -81,6 +88,7 @@ def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
         or Audit.objects.filter(host=host, latest=True).first(),
         "can_audit": can(request.user, host.group_id, Role.OPERATOR),
         "report_query": urlencode({"host": host.pk, **f.as_query()}),
+        **progress_context(request.user, host=host.pk),
     }
     return render(request, "web/host_detail.html", context)
 

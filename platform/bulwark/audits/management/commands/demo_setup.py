@@ -17,9 +17,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from bulwark.audits.management import demo_hosts
 from bulwark.audits.models import Schedule
+from bulwark.audits.schedules import next_run
 from bulwark.inventory.models import Group, Host
 
 
@@ -101,12 +103,22 @@ class Command(BaseCommand):
         except CommandError as exc:  # one host's failure does not stop the demo
             self.stdout.write(f"audit: {exc}")
 
+    def next_runs(self) -> None:
+        """When each schedule fires next (in the server's time zone)."""
+        for schedule in Schedule.objects.select_related("host", "group", "periodic_task__interval"):
+            due = next_run(schedule)
+            when = timezone.localtime(due).strftime("%Y-%m-%d %H:%M %Z") if due else "disabled"
+            self.stdout.write(f"schedule: {schedule}, next run {when}")
+
     def serve(self, address: str, username: str) -> None:
         host, _, port = address.rpartition(":")
         shown = "127.0.0.1" if host in ("", "0.0.0.0") else host  # noqa: S104 - a display name
         url = f"http://{shown}:{port}/"
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            self.stdout.write("audits run inside the web server (no CELERY_BROKER_URL set)")
+        if settings.EMBEDDED_TASKS:
+            self.stdout.write(
+                "audits and schedules run inside the web server (no CELERY_BROKER_URL set)"
+            )
+        self.next_runs()
         self.stdout.write(
             f"\nBulwark is running at {url}  (admin: {url}admin/, API: {url}api/docs/)\n"
             f"sign in as {username!r}; stop with Ctrl-C\n"
