@@ -4,7 +4,8 @@ demo runs it with --serve).
 Migrates, creates the admin user (its password is printed once), syncs rulesets/, registers this
 machine as a `local` host and, as root, a lab of SSH test hosts with different hardening, and
 audits them all. With --serve it then runs the web server in the foreground, keeping the lab up,
-until stopped (Ctrl-C), when the lab's namespaces are removed.
+until stopped (Ctrl-C, SIGTERM or SIGHUP), when the lab is removed; a lab left by a demo killed
+outright (SIGKILL) is removed at the next start.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        demo_hosts.exit_on_signals()
+        removed = demo_hosts.remove_stale_lab()
+        if removed:
+            self.stdout.write(f"removed a lab left by a killed demo: {', '.join(removed)}")
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("database migrated")
         self.admin_user(options["username"])
@@ -63,7 +68,8 @@ class Command(BaseCommand):
                 self.serve(options["serve"], options["username"])
         finally:
             if lab is not None:
-                lab.close()
+                with demo_hosts.signals_held():
+                    lab.close()
                 self.stdout.write("lab stopped")
 
     def admin_user(self, username: str) -> None:
