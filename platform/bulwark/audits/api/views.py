@@ -22,6 +22,7 @@ from bulwark.audits import filtersets
 from bulwark.audits.api import serializers
 from bulwark.audits.models import AlertEvent, Audit, Result, Schedule, ScoreSample
 from bulwark.audits.services import start_audits
+from bulwark.core.api import KeysetPagination
 from bulwark.inventory.access import can, group_id_of, scope
 from bulwark.inventory.api.base import GroupRolePermission, ScopedViewSet
 from bulwark.inventory.models import Group, Host, Role
@@ -51,12 +52,15 @@ class AuditViewSet(ScopedReadOnlyViewSet):
 
 class ResultViewSet(ScopedReadOnlyViewSet):
     """Check results (P9): filter by audit, host, date range (`date_after`, `date_before`),
-    `check_id`, `title`, `category`, `status`; the detail adds the check's text."""
+    `check_id`, `title`, `category`, `status`; the detail adds the check's text. Paged by
+    cursor (`?limit=`, then follow `next`), in id order (`?ordering=-id` for newest first)."""
 
     queryset = Result.objects.select_related("audit", "policy_check", "policy_check__policy")
     filterset_class = filtersets.ResultFilterSet
     group_path = "audit__host__group"
-    ordering_fields = ["id", "status", "policy_check__check_id"]
+    # Keyset pages need a unique, indexed order: the id (an audit's results in check order).
+    pagination_class = KeysetPagination
+    ordering_fields = ["id"]
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action == "retrieve":

@@ -26,6 +26,12 @@ from bulwark.web.views.dashboard import bad_filter
 from bulwark.web.views.progress import progress_context
 
 PAGE_SIZE = 50
+RESULTS_PAGE_SIZE = 100  # an audit has about a thousand results: pages by id (keyset)
+
+
+def _key(value: str | None) -> int | None:
+    """A page key from the query (`after`/`before`: a result id); anything else is no key."""
+    return int(value) if value and value.isdigit() else None
 
 
 @login_required
@@ -124,9 +130,20 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         status = ""
     text = request.GET.get("q", "").strip()[:200]
     summary = queries.audit_categories(request.user, audit.pk)
-    results = queries.audit_results(
-        request.user, audit.pk, category=category, status=status, text=text
+    after, before = _key(request.GET.get("after")), _key(request.GET.get("before"))
+    page = queries.audit_results_page(
+        request.user,
+        audit.pk,
+        category=category,
+        status=status,
+        text=text,
+        after=after,
+        before=before,
+        size=RESULTS_PAGE_SIZE,
     )
+    query = request.GET.copy()
+    for key in ("after", "before"):
+        query.pop(key, None)
     others = scope(
         Audit.objects.filter(host_id=audit.host_id, status="done"), request.user, "host__group"
     ).order_by("-finished_at")[:50]
@@ -134,7 +151,9 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "audit": audit,
         "host": audit.host,
         "summary": summary,
-        "results": results,
+        "results": page.rows,
+        "page": page,
+        "page_query": query.urlencode(),
         "others": others,
         "categories": sorted(c.category for c in summary),
         "statuses": RESULT_STATUSES,
