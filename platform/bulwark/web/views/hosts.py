@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -179,8 +178,8 @@ def result_detail(request: HttpRequest, audit_pk: int, pk: int) -> HttpResponse:
         "check": check,
         "audit": result.audit,
         "host": result.audit.host,
-        # Evidence is host output: shown as JSON text, auto-escaped by the template.
-        "evidence": json.dumps(result.evidence, indent=2, ensure_ascii=False),
+        # Evidence is host output: shown as found (rule, file, line), auto-escaped.
+        "evidence_rows": [e for e in result.evidence if isinstance(e, dict)],
         "compliance": sorted(check.compliance.items()),
     }
     return render(request, "web/result_detail.html", context)
