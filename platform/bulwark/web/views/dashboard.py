@@ -94,8 +94,10 @@ def reports(request: HttpRequest) -> HttpResponse:
             "to": data["date_to"].isoformat() if data["date_to"] else "",
             "limit": data["limit"] or "",
             "category": data["category"],
-            "host": data["host"] or "",
+            "host": data["host"].pk if data["host"] else "",
+            "status": data["status"],
             "page": data["page"] or "",
+            "na": "0" if data["type"] == "category" and not data["not_applicable"] else "",
         }
         url = reverse("report", kwargs={"kind": data["type"], "fmt": data["format"]})
         return HttpResponseRedirect(f"{url}?{urlencode({k: v for k, v in query.items() if v})}")
