@@ -76,8 +76,15 @@ def fill(results: int) -> int:
     member = User.objects.create(username="member")
     Membership.objects.create(user=member, group=group, role=Role.VIEWER)
     User.objects.create(username="root", is_superuser=True, is_staff=True)
+    # A real policy's YAML as its source: rows that drag it along show it in the figures.
+    source = max((ROOT / "rulesets").rglob("*.yml"), key=lambda p: p.stat().st_size).read_text()
     policy = Policy.objects.create(
-        policy_id="bench_big", name="Bench", path="bench", origin="import", dialect="linux"
+        policy_id="bench_big",
+        name="Bench",
+        path="bench",
+        origin="import",
+        dialect="linux",
+        source=source,
     )
     Check.objects.bulk_create(
         (

@@ -62,6 +62,20 @@ class ResultViewSet(ScopedReadOnlyViewSet):
     pagination_class = KeysetPagination
     ordering_fields = ["id"]
 
+    # A list row reads only these columns: the rest (the audit's host facts, the check's texts
+    # and rules, the policy's whole YAML source) is large and would be loaded for every row.
+    list_columns = (
+        *("id", "audit_id", "policy_check_id", "status", "reason", "evidence"),
+        *("audit__id", "audit__host_id", "audit__finished_at"),
+        *("policy_check__id", "policy_check__policy_id", "policy_check__check_id"),
+        *("policy_check__title", "policy_check__category", "policy_check__level"),
+        *("policy_check__policy__id", "policy_check__policy__policy_id"),
+    )
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = super().get_queryset()
+        return queryset.only(*self.list_columns) if self.action == "list" else queryset
+
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action == "retrieve":
             return serializers.ResultDetailSerializer
