@@ -224,3 +224,16 @@ def _host_key_changed(won: Claim, host: Host, reason: str, seen: str) -> None:
         if fail(won, reason):
             audit = Audit.objects.get(pk=won.audit_id)
             alerts.host_key_changed(host, audit, reason, seen)
+
+
+# -- alerts -------------------------------------------------------------------------------------
+
+
+def acknowledge_alert(alert_id: int) -> bool:
+    """Mark an alert as seen, once (compare-and-set): False when it already was."""
+    from bulwark.audits.models import AlertEvent
+
+    won = AlertEvent.objects.filter(pk=alert_id, acknowledged_at__isnull=True).update(
+        acknowledged_at=timezone.now()
+    )
+    return won == 1

@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -21,7 +20,7 @@ from rest_framework.views import APIView
 from bulwark.audits import filtersets
 from bulwark.audits.api import serializers
 from bulwark.audits.models import AlertEvent, Audit, Result, Schedule, ScoreSample
-from bulwark.audits.services import start_audits
+from bulwark.audits.services import acknowledge_alert, start_audits
 from bulwark.core.api import KeysetPagination
 from bulwark.inventory.access import can, group_id_of, scope
 from bulwark.inventory.api.base import GroupRolePermission, ScopedViewSet
@@ -105,9 +104,7 @@ class AlertViewSet(ScopedReadOnlyViewSet):
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         """Mark the alert as seen (once; later calls keep the first time)."""
         alert = self.get_object()
-        AlertEvent.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
-            acknowledged_at=timezone.now()
-        )
+        acknowledge_alert(alert.pk)
         alert.refresh_from_db()
         return Response(self.get_serializer(alert).data)
 
