@@ -12,6 +12,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bulwark.settings")
 
-app = Celery("bulwark")
+# The task class sends tasks to the embedded pool when no broker is set (bulwark/embedded.py).
+app = Celery("bulwark", task_cls="bulwark.embedded:EmbeddedTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

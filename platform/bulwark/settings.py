@@ -225,8 +225,14 @@ METRICS_TOKEN = env_secret("METRICS_TOKEN")
 # -- Celery -----------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL")
-# No broker: the embedded default runs every task in-process when it is enqueued.
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# No broker: the embedded default (bulwark/embedded.py). EMBEDDED_TASKS=thread runs tasks in a
+# background pool of EMBEDDED_WORKERS threads and schedules in-process; eager runs each task in
+# the caller when it is enqueued (the test suite).
+EMBEDDED_TASKS = "" if CELERY_BROKER_URL else env("EMBEDDED_TASKS", "thread")
+if EMBEDDED_TASKS not in ("", "thread", "eager"):
+    raise ConfigurationError(f"EMBEDDED_TASKS: {EMBEDDED_TASKS!r} is not thread or eager")
+EMBEDDED_WORKERS = env_int("EMBEDDED_WORKERS", 4, minimum=1)
+CELERY_TASK_ALWAYS_EAGER = EMBEDDED_TASKS == "eager"
 # False: an eager task's Retry must reach Celery's apply(), which runs the retry at once.
 # Errors are still logged by Celery; audits record their own.
 CELERY_TASK_EAGER_PROPAGATES = False
@@ -254,6 +260,8 @@ CELERY_TASK_ROUTES = ["bulwark.audits.zones.route_audit"]
 # Every worker writes its WorkerHeartbeat row this often; three missed beats: not alive.
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 15.0, minimum=0.5)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat writes a schedule's last run after each firing, so a restart never fires it again.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_BEAT_SCHEDULE = {
     "reap-expired-audit-leases": {
         "task": "audits.reap_expired_leases",

@@ -3,6 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+# The admin stays for superusers; it says whose it is.
+admin.site.site_header = admin.site.site_title = "Bulwark administration"
+admin.site.index_title = "Inventory, audits and policies"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/reports/", include("bulwark.reports.urls")),

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point for gunicorn and runserver (the demo)."""
 
 import os
 import sys
@@ -12,3 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bulwark.settings")
 from django.core.wsgi import get_wsgi_application  # noqa: E402 - needs sys.path set first
 
 application = get_wsgi_application()
+
+# The embedded default (no broker) fires schedules from this process (one per data folder).
+from bulwark.embedded import start_scheduler  # noqa: E402 - needs Django set up first
+
+start_scheduler()

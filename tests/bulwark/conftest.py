@@ -26,6 +26,7 @@ os.environ["CREDENTIAL_KEYS"] = Fernet.generate_key().decode()
 # Required whenever DATABASE_URL is set (the PostgreSQL run).
 os.environ.setdefault("SECRET_KEY", Fernet.generate_key().decode() * 2)
 os.environ["CELERY_BROKER_URL"] = ""  # eager: tasks run in the test's process
+os.environ["EMBEDDED_TASKS"] = "eager"  # tests of the background pool switch to it themselves
 os.environ["WEBHOOK_URLS"] = ""
 os.environ["ALLOW_LOCAL_AUDITS"] = "true"  # many tests audit this machine; off by default
 # The suite's SSH and WinRM listeners live on loopback: its deny list leaves loopback out.

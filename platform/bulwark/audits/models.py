@@ -102,7 +102,11 @@ class Result(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["audit", "policy_check"], name="one_result_per_check")
         ]
-        indexes = [models.Index(fields=["policy_check", "status"])]
+        indexes = [
+            models.Index(fields=["policy_check", "status"]),
+            # Keyset pages of one audit's results (the audit page, /api/results/?audit=).
+            models.Index(fields=["audit", "id"], name="result_audit_keyset"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.policy_check_id}: {self.status}"

@@ -1,11 +1,11 @@
-"""Keep each Schedule's django-celery-beat PeriodicTask in step with it, and fire a schedule
-once per period however many times beat sends it."""
+"""Keep each Schedule's django-celery-beat PeriodicTask in step with it, fire a schedule once
+per period however many times beat sends it, and tell when it fires next."""
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -106,3 +106,13 @@ def sync_periodic_task(schedule: Schedule) -> PeriodicTask:
 def delete_periodic_task(schedule: Schedule) -> None:
     if schedule.periodic_task_id is not None:
         PeriodicTask.objects.filter(pk=schedule.periodic_task_id).delete()
+
+
+def next_run(schedule: Schedule) -> datetime | None:
+    """When the schedule fires next (beat's view: last run, or its creation, plus the interval);
+    None when it is disabled."""
+    task = schedule.periodic_task
+    if task is None or not task.enabled or task.interval is None:
+        return None
+    since = task.last_run_at or task.date_changed
+    return since + task.interval.schedule.run_every

@@ -13,9 +13,11 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model
 from rest_framework import permissions, serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 
@@ -35,6 +37,35 @@ class SuffixNegotiation(BaseContentNegotiation):
 
     def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
         return renderers[0], renderers[0].media_type
+
+
+class KeysetPagination(CursorPagination):
+    """`?limit=` and `?cursor=` (follow `next` and `previous`): each page is a range of the
+    primary key (`WHERE id > last ORDER BY id LIMIT n`), as fast at row 100,000 as at row 1,
+    where an OFFSET reads and drops every row before the page. `count` is still given (one
+    COUNT on the filtered rows); `?ordering=-id` walks backwards. `offset` is refused by name."""
+
+    ordering = "id"
+    page_size_query_param = "limit"
+    max_page_size = 1000
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        if "offset" in request.query_params:
+            raise ValidationError(
+                {"offset": ["this list is paged by cursor: follow `next` (and `limit`)"]}
+            )
+        self.count = queryset.count()
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        response.data = {"count": self.count, **response.data}
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"] = {"count": {"type": "integer"}, **answer["properties"]}
+        return answer
 
 
 class SuperuserWrites(permissions.BasePermission):

@@ -37,10 +37,18 @@ class Group(models.Model):
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     warning_below = models.FloatField(
-        null=True, blank=True, validators=[validate_percent], help_text="empty: the default"
+        "warning below (%)",
+        null=True,
+        blank=True,
+        validators=[validate_percent],
+        help_text="a score under this warns; empty: SCORE_WARNING_BELOW (default 80)",
     )
     critical_below = models.FloatField(
-        null=True, blank=True, validators=[validate_percent], help_text="empty: the default"
+        "critical below (%)",
+        null=True,
+        blank=True,
+        validators=[validate_percent],
+        help_text="under this: critical; empty: SCORE_CRITICAL_BELOW (default 50)",
     )
     # Where the group's hosts are reached from: workers started with --zone NAME audit them.
     zone = models.CharField(max_length=63, default=DEFAULT_ZONE, validators=[validate_zone])
@@ -109,7 +117,7 @@ class Credential(models.Model):
     secret = EncryptedTextField(help_text="private key or password (write-only)")
     passphrase = EncryptedTextField(help_text="passphrase of an encrypted private key")
     sudo_mode = models.CharField(max_length=20, choices=Sudo.choices, default=Sudo.NONE)
-    sudo_password = EncryptedTextField(help_text="empty: the login password")
+    sudo_password = EncryptedTextField(help_text="empty: the login password is used for sudo")
     jump_host = models.ForeignKey(
         "Host",
         null=True,
@@ -201,7 +209,9 @@ class Host(models.Model):
     name = models.CharField(max_length=200, unique=True)
     address = models.CharField(max_length=255, validators=[validate_address])
     port = models.PositiveIntegerField(
-        default=22, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+        default=22,
+        help_text="default 22 (SSH); WinRM: 5986 for HTTPS, 5985 for HTTP",
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
     )
     transport = models.CharField(max_length=10, choices=Transport.choices, default=Transport.SSH)
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="hosts")
@@ -212,25 +222,40 @@ class Host(models.Model):
         blank=True, help_text="pinned SSH host key(s): OpenSSH public key or known_hosts lines"
     )
     trust_on_first_use = models.BooleanField(
-        default=False, help_text="pin the key the host presents at its first audit"
+        default=False,
+        help_text="pin the key seen at the first audit (default off; or 'test connection')",
     )
     # WinRM hosts: HTTPS with certificate validation unless plain HTTP is explicitly allowed.
     winrm_auth = models.CharField(
+        "WinRM authentication",
         max_length=10,
+        help_text="WinRM hosts only (default NTLM)",
         choices=[("ntlm", "NTLM"), ("basic", "Basic"), ("kerberos", "Kerberos")],
         default="ntlm",
     )
     winrm_allow_http = models.BooleanField(
-        default=False, help_text="WinRM over plain HTTP (5985) instead of HTTPS"
+        "allow WinRM over HTTP",
+        default=False,
+        help_text="WinRM over plain HTTP (5985) instead of HTTPS (default: HTTPS only)",
     )
     ca_certificates = models.TextField(
-        blank=True, help_text="PEM CA certificates trusted for this host's WinRM HTTPS"
+        "CA certificates",
+        blank=True,
+        help_text="PEM CAs trusted for this host's WinRM HTTPS (empty: the system's)",
     )
     warning_below = models.FloatField(
-        null=True, blank=True, validators=[validate_percent], help_text="empty: the group's"
+        "warning below (%)",
+        null=True,
+        blank=True,
+        validators=[validate_percent],
+        help_text="empty: the group's threshold (or the default, 80)",
     )
     critical_below = models.FloatField(
-        null=True, blank=True, validators=[validate_percent], help_text="empty: the group's"
+        "critical below (%)",
+        null=True,
+        blank=True,
+        validators=[validate_percent],
+        help_text="empty: the group's threshold (or the default, 50)",
     )
     zone = models.CharField(
         max_length=63, blank=True, validators=[validate_zone], help_text="empty: the group's"

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from bulwark.policies.models import Check
 from bulwark.reports import queries
 from bulwark.reports.filters import FilterError, Filters
 
@@ -99,15 +100,15 @@ def failed_checks(user: Any, f: Filters) -> Report:
 def category(user: Any, f: Filters) -> Report:
     if not f.category:
         raise FilterError("category: this report needs a category")
+    if not Check.objects.filter(category=f.category).exists():
+        raise FilterError(f"category: no such category {f.category[:80]!r}")
     counts = queries.category_results(user, f)
-    total = counts.passed + counts.failed + counts.not_applicable
+    shown = [("passed", counts.passed), ("failed", counts.failed)]
+    if f.include_na:
+        shown.append(("not applicable", counts.not_applicable))
+    total = sum(value for _, value in shown)
     rows = [
-        [label, value, percent(value * 100 / total) if total else None]
-        for label, value in (
-            ("passed", counts.passed),
-            ("failed", counts.failed),
-            ("not applicable", counts.not_applicable),
-        )
+        [label, value, percent(value * 100 / total) if total else None] for label, value in shown
     ]
     return _report(
         "category",

@@ -38,6 +38,7 @@ class Filters:
     host_id: int | None = None
     status: str = ""
     page: int = 1  # of reports listing every host (scoring): pages of SCORING_PAGE hosts
+    include_na: bool = True  # `na=0`: the category report leaves "not applicable" out (P14)
 
     @property
     def start(self) -> dt.datetime:
@@ -98,8 +99,8 @@ def default_filters(days: int = DEFAULT_DAYS) -> Filters:
 
 def parse_filters(query: Mapping[str, str], user: Any, *, default_limit: int = 10) -> Filters:
     """Filters from `group`, `from`, `to` (YYYY-MM-DD) or `days`, `limit`, `category`, `host`,
-    `status` and `page`. A group or host the user cannot see is refused like one that does not
-    exist."""
+    `status`, `page` and `na` (0: leave "not applicable" out). A group or host the user cannot
+    see is refused like one that does not exist."""
     today = timezone.localdate()
     days = _int(query.get("days"), "days", DEFAULT_DAYS, 1, 3660)
     end = _date(query.get("to"), "to") or today
@@ -124,6 +125,7 @@ def parse_filters(query: Mapping[str, str], user: Any, *, default_limit: int = 1
         host_id=host_id,
         status=status,
         page=_int(query.get("page"), "page", 1, 1, None),
+        include_na=_int(query.get("na"), "na", 1, 0, 1) == 1,
     )
 
 

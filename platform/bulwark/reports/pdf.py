@@ -15,6 +15,7 @@ from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.charts.piecharts import Pie
 from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
@@ -162,7 +163,8 @@ def _pie(spec: Chart) -> Drawing:
     drawing = Drawing(WIDTH, 170)
     values = next(iter(spec.series.values()))
     pie = Pie()
-    pie.x, pie.y, pie.width, pie.height = 40, 10, 150, 150
+    # Side labels hang left and right of the pie: room on both sides, so none is cut.
+    pie.x, pie.y, pie.width, pie.height = 220, 10, 150, 150
     shown = [(label, v) for label, v in zip(spec.labels, values, strict=True) if v]
     pie.data = [v for _, v in shown] or [1]
     pie.labels = [f"{label} ({v:g})" for label, v in shown] or ["no results"]
@@ -191,6 +193,11 @@ def _line(spec: Chart) -> Drawing:
     for index, name in enumerate(spec.series):
         lines.lines[index].strokeColor = STATUS_COLOURS.get(name, PALETTE[index])
         lines.lines[index].strokeWidth = 1.5
+        # A marker on every point: one day of data is a point, which a line alone never shows.
+        marker = makeMarker("FilledCircle")
+        marker.size = 5 if len(spec.labels) == 1 else 3
+        marker.fillColor = lines.lines[index].strokeColor
+        lines.lines[index].symbol = marker
     drawing.add(lines)
     legend = Legend()
     legend.x, legend.y = WIDTH - 100, 150

@@ -52,21 +52,32 @@ def line_chart(
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
             f'points="{" ".join(coords)}"><title>{escape(name)}</title></polyline>'
         )
+        single = len(labels) == 1  # one day of data: a point, drawn big and labelled
         for i, v in enumerate(points):
             if v is not None:
                 parts.append(
-                    f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.5" fill="{colour}">'
-                    f"<title>{escape(labels[i])}: {escape(name)} {v:g}</title></circle>"
+                    f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="{5 if single else 2.5}" '
+                    f'fill="{colour}"><title>{escape(labels[i])}: {escape(name)} {v:g}</title>'
+                    "</circle>"
                 )
+                if single:
+                    parts.append(
+                        f'<text x="{x(i) + 9:.1f}" y="{y(v) + 4:.1f}" font-size="11" '
+                        f'fill="{colour}">{v:g}</text>'
+                    )
         parts.append(
             f'<text x="{left + 10 + 110 * index}" y="{height - 5}" fill="{colour}" '
             f'font-size="11">■ {escape(name)}</text>'
         )
     step = max(1, len(labels) // 6)
     for i in range(0, len(labels), step):
+        # The first and last labels hang inwards so the chart's edges never cut them.
+        anchor = "start" if i == 0 and len(labels) > 1 else "middle"
+        if i == len(labels) - 1 and len(labels) > 1:
+            anchor = "end"
         parts.append(
             f'<text x="{x(i):.1f}" y="{height - bottom + 14}" font-size="10" '
-            f'text-anchor="middle">{escape(labels[i][-5:])}</text>'
+            f'text-anchor="{anchor}">{escape(labels[i][-5:])}</text>'
         )
     return _svg(width, height, parts)
 

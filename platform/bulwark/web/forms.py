@@ -7,8 +7,10 @@ from typing import Any
 from django import forms
 
 from bulwark.inventory.access import scope
-from bulwark.inventory.models import Group
+from bulwark.inventory.models import Group, Host
+from bulwark.policies.models import Check
 from bulwark.reports.documents import TITLES
+from bulwark.reports.filters import STATUSES
 from bulwark.web.models import Widget
 
 
@@ -60,8 +62,18 @@ class ReportForm(forms.Form):
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     limit = forms.IntegerField(required=False, min_value=1, max_value=1000, initial=10)
-    category = forms.CharField(required=False, max_length=200, help_text="for one category")
-    host = forms.IntegerField(required=False, min_value=1, help_text="host id, for its checks")
+    category = forms.ChoiceField(required=False, help_text="the category report needs one")
+    host = forms.ModelChoiceField(
+        queryset=Host.objects.none(), required=False, help_text="the checks report needs one"
+    )
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "all"), *((s, s.replace("_", " ")) for s in STATUSES)],
+        help_text="checks of a host: only this status",
+    )
+    not_applicable = forms.BooleanField(
+        required=False, initial=True, label="Include not applicable (category report)"
+    )
     page = forms.IntegerField(
         required=False,
         min_value=1,
@@ -71,3 +83,24 @@ class ReportForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["group"] = visible_groups(user)
+        # Only what the user may see is offered (a host of another group is not listed).
+        hosts = scope(Host.objects.select_related("group"), user, "group").order_by("name")
+        self.fields["host"].queryset = hosts
+        self.fields["host"].label_from_instance = lambda h: f"{h.name} ({h.group.name})"
+        names = Check.objects.filter(active=True).values_list("category", flat=True)
+        self.fields["category"].choices = [("", "—"), *((c, c) for c in sorted(set(names)))]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("type")
+        if kind == "host-checks" and not data.get("host"):
+            self.add_error("host", "the checks of a host report needs a host")
+        if kind == "category" and not data.get("category"):
+            self.add_error("category", "the category report needs a category")
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "the end must not be before the start")
+        host, group = data.get("host"), data.get("group")
+        if host and group and host.group_id != group.pk:
+            self.add_error("host", f"{host.name} is not in the group {group.name}")
+        return data

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from bulwark.reports.metrics import metrics_view
-from bulwark.web.views import dashboard, hosts
+from bulwark.web.views import alerts, dashboard, hosts, manage, progress
 
 app_name = "web"
 
@@ -27,5 +27,14 @@ urlpatterns = [
     path("widgets/<int:pk>/", dashboard.widget_edit, name="widget-edit"),
     path("widgets/<int:pk>/delete/", dashboard.widget_delete, name="widget-delete"),
     path("reports/", dashboard.reports, name="reports"),
+    path("progress.json", progress.progress, name="progress"),
+    path("alerts/", alerts.alert_list, name="alerts"),
+    path("alerts/<int:pk>/acknowledge/", alerts.acknowledge, name="alert-ack"),
+    path("manage/<str:kind_name>/", manage.manage_list, name="manage"),
+    path("manage/<str:kind_name>/new/", manage.manage_edit, name="manage-new"),
+    path("manage/<str:kind_name>/<int:pk>/", manage.manage_edit, name="manage-edit"),
+    path("manage/<str:kind_name>/<int:pk>/delete/", manage.manage_delete, name="manage-delete"),
+    path("manage/hosts/<int:pk>/test/", manage.test_connection, name="host-test"),
+    path("manage/hosts/<int:pk>/pin/", manage.pin_key, name="host-pin"),
     path("metrics", metrics_view, name="metrics"),
 ]

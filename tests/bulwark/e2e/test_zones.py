@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import redis
-from tests.hosts.harness import HostSpec, TestHost, TestHosts
 
+from lab.harness import HostSpec, TestHost, TestHosts
 from tests.bulwark.e2e.stack import (
     PYTHON,
     ROOT,

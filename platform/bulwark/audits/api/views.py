@@ -21,6 +21,7 @@ from bulwark.audits import filtersets
 from bulwark.audits.api import serializers
 from bulwark.audits.models import AlertEvent, Audit, Result, Schedule, ScoreSample
 from bulwark.audits.services import acknowledge_alerts, audit_now
+from bulwark.core.api import KeysetPagination
 from bulwark.inventory.access import group_id_of, scope
 from bulwark.inventory.api.base import GroupRolePermission, ScopedViewSet
 from bulwark.inventory.models import Group, Host, Role
@@ -50,12 +51,29 @@ class AuditViewSet(ScopedReadOnlyViewSet):
 
 class ResultViewSet(ScopedReadOnlyViewSet):
     """Check results (P9): filter by audit, host, date range (`date_after`, `date_before`),
-    `check_id`, `title`, `category`, `status`; the detail adds the check's text."""
+    `check_id`, `title`, `category`, `status`; the detail adds the check's text. Paged by
+    cursor (`?limit=`, then follow `next`), in id order (`?ordering=-id` for newest first)."""
 
     queryset = Result.objects.select_related("audit", "policy_check", "policy_check__policy")
     filterset_class = filtersets.ResultFilterSet
     group_path = "audit__host__group"
-    ordering_fields = ["id", "status", "policy_check__check_id"]
+    # Keyset pages need a unique, indexed order: the id (an audit's results in check order).
+    pagination_class = KeysetPagination
+    ordering_fields = ["id"]
+
+    # A list row reads only these columns: the rest (the audit's host facts, the check's texts
+    # and rules, the policy's whole YAML source) is large and would be loaded for every row.
+    list_columns = (
+        *("id", "audit_id", "policy_check_id", "status", "reason", "evidence"),
+        *("audit__id", "audit__host_id", "audit__finished_at"),
+        *("policy_check__id", "policy_check__policy_id", "policy_check__check_id"),
+        *("policy_check__title", "policy_check__category", "policy_check__level"),
+        *("policy_check__policy__id", "policy_check__policy__policy_id"),
+    )
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = super().get_queryset()
+        return queryset.only(*self.list_columns) if self.action == "list" else queryset
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action == "retrieve":

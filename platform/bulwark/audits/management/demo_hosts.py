@@ -5,7 +5,11 @@ live as long as the process that started them (`manage.py demo_setup --serve`)."
 from __future__ import annotations
 
 import re
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from bulwark.audits.models import Schedule
@@ -182,3 +186,47 @@ def _register(group: Group, test_host: Any) -> Host:
     host.full_clean()
     host.save()
     return host
+
+
+# -- stopping: every way of stopping the demo removes the lab ------------------------------------
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _unwind(signum: int, frame: FrameType | None) -> None:
+    # Unwind through the demo's finally (which closes the lab) instead of dying on the spot.
+    raise SystemExit(128 + signum)
+
+
+def exit_on_signals() -> None:
+    """SIGTERM (a service manager, `kill`) and SIGHUP (a closed terminal) stop the demo as
+    Ctrl-C does: by unwinding, so the lab is closed. Call from the main thread."""
+    signal.signal(signal.SIGTERM, _unwind)
+    signal.signal(signal.SIGHUP, _unwind)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP while the lab closes: a second signal (a service
+    manager insisting, Ctrl-C pressed twice) must not cut the removal short. They are
+    delivered once it is done."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def remove_stale_lab() -> list[str]:
+    """Remove what a demo killed outright (SIGKILL) left behind: its namespaces with their sshd
+    processes and veth links, its temporary folders, and the 10.77.0.0/16 route unless a live
+    lab still uses it. Returns the namespaces removed."""
+    if unavailable():
+        return []
+    # The harness's own clean-up (it runs it before starting hosts too); the route is dropped
+    # only when no live harness holds its lock.
+    from lab.harness import _drop_route_if_last, cleanup_stale
+
+    removed = cleanup_stale()
+    _drop_route_if_last()
+    return removed

@@ -15,6 +15,7 @@ from bulwark.reports.filters import FilterError, parse_filters
 from bulwark.web import charts, widgets
 from bulwark.web.forms import ReportForm, WidgetForm, visible_groups
 from bulwark.web.models import Widget
+from bulwark.web.views.progress import progress_context
 
 
 def bad_filter(request: HttpRequest, error: FilterError) -> HttpResponse:
@@ -56,6 +57,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             widgets.render(w, request.user) for w in Widget.objects.filter(user=request.user)
         ],
         "query": urlencode(f.as_query()),
+        **progress_context(request.user, group=f.group_id),
     }
     return render(request, "web/dashboard.html", context)
 
@@ -92,8 +94,10 @@ def reports(request: HttpRequest) -> HttpResponse:
             "to": data["date_to"].isoformat() if data["date_to"] else "",
             "limit": data["limit"] or "",
             "category": data["category"],
-            "host": data["host"] or "",
+            "host": data["host"].pk if data["host"] else "",
+            "status": data["status"],
             "page": data["page"] or "",
+            "na": "0" if data["type"] == "category" and not data["not_applicable"] else "",
         }
         url = reverse("report", kwargs={"kind": data["type"], "fmt": data["format"]})
         return HttpResponseRedirect(f"{url}?{urlencode({k: v for k, v in query.items() if v})}")

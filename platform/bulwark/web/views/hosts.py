@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -23,8 +22,15 @@ from bulwark.reports.filters import FilterError, default_filters, parse_filters
 from bulwark.web import charts
 from bulwark.web.forms import HostFilterForm
 from bulwark.web.views.dashboard import bad_filter
+from bulwark.web.views.progress import progress_context
 
 PAGE_SIZE = 50
+RESULTS_PAGE_SIZE = 100  # an audit has about a thousand results: pages by id (keyset)
+
+
+def _key(value: str | None) -> int | None:
+    """A page key from the query (`after`/`before`: a result id); anything else is no key."""
+    return int(value) if value and value.isdigit() else None
 
 
 @login_required
@@ -51,7 +57,13 @@ def host_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/host_list.html",
-        {"form": form, "page": page, "f": f, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "f": f,
+            "query": query.urlencode(),
+            **progress_context(request.user, group=f.group_id),
+        },
     )
 
 
@@ -81,6 +93,7 @@ def host_detail(request: HttpRequest, pk: int) -> HttpResponse:
         or Audit.objects.filter(host=host, latest=True).first(),
         "can_audit": can(request.user, host.group_id, Role.OPERATOR),
         "report_query": urlencode({"host": host.pk, **f.as_query()}),
+        **progress_context(request.user, host=host.pk),
     }
     return render(request, "web/host_detail.html", context)
 
@@ -117,9 +130,20 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         status = ""
     text = request.GET.get("q", "").strip()[:200]
     summary = queries.audit_categories(request.user, audit.pk)
-    results = queries.audit_results(
-        request.user, audit.pk, category=category, status=status, text=text
+    after, before = _key(request.GET.get("after")), _key(request.GET.get("before"))
+    page = queries.audit_results_page(
+        request.user,
+        audit.pk,
+        category=category,
+        status=status,
+        text=text,
+        after=after,
+        before=before,
+        size=RESULTS_PAGE_SIZE,
     )
+    query = request.GET.copy()
+    for key in ("after", "before"):
+        query.pop(key, None)
     others = scope(
         Audit.objects.filter(host_id=audit.host_id, status="done"), request.user, "host__group"
     ).order_by("-finished_at")[:50]
@@ -127,7 +151,9 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "audit": audit,
         "host": audit.host,
         "summary": summary,
-        "results": results,
+        "results": page.rows,
+        "page": page,
+        "page_query": query.urlencode(),
         "others": others,
         "categories": sorted(c.category for c in summary),
         "statuses": RESULT_STATUSES,
@@ -153,8 +179,8 @@ def result_detail(request: HttpRequest, audit_pk: int, pk: int) -> HttpResponse:
         "check": check,
         "audit": result.audit,
         "host": result.audit.host,
-        # Evidence is host output: shown as JSON text, auto-escaped by the template.
-        "evidence": json.dumps(result.evidence, indent=2, ensure_ascii=False),
+        # Evidence is host output: shown as found (rule, file, line), auto-escaped.
+        "evidence_rows": [e for e in result.evidence if isinstance(e, dict)],
         "compliance": sorted(check.compliance.items()),
     }
     return render(request, "web/result_detail.html", context)

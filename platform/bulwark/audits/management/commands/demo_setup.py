@@ -4,7 +4,8 @@ demo runs it with --serve).
 Migrates, creates the admin user (its password is printed once), syncs rulesets/, registers this
 machine as a `local` host and, as root, a lab of SSH test hosts with different hardening, and
 audits them all. With --serve it then runs the web server in the foreground, keeping the lab up,
-until stopped (Ctrl-C), when the lab's namespaces are removed.
+until stopped (Ctrl-C, SIGTERM or SIGHUP), when the lab is removed; a lab left by a demo killed
+outright (SIGKILL) is removed at the next start.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from bulwark.audits.management import demo_hosts
 from bulwark.audits.models import Schedule
+from bulwark.audits.schedules import next_run
 from bulwark.inventory.models import Group, Host
 
 
@@ -40,6 +43,10 @@ class Command(BaseCommand):
         # The demo audits the machine it runs on: local audits on for this process (the web
         # server it serves runs audits in-process too). Production leaves ALLOW_LOCAL_AUDITS off.
         settings.ALLOW_LOCAL_AUDITS = True
+        demo_hosts.exit_on_signals()
+        removed = demo_hosts.remove_stale_lab()
+        if removed:
+            self.stdout.write(f"removed a lab left by a killed demo: {', '.join(removed)}")
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("database migrated")
         self.admin_user(options["username"])
@@ -64,7 +71,8 @@ class Command(BaseCommand):
                 self.serve(options["serve"], options["username"])
         finally:
             if lab is not None:
-                lab.close()
+                with demo_hosts.signals_held():
+                    lab.close()
                 self.stdout.write("lab stopped")
 
     def admin_user(self, username: str) -> None:
@@ -104,12 +112,22 @@ class Command(BaseCommand):
         except CommandError as exc:  # one host's failure does not stop the demo
             self.stdout.write(f"audit: {exc}")
 
+    def next_runs(self) -> None:
+        """When each schedule fires next (in the server's time zone)."""
+        for schedule in Schedule.objects.select_related("host", "group", "periodic_task__interval"):
+            due = next_run(schedule)
+            when = timezone.localtime(due).strftime("%Y-%m-%d %H:%M %Z") if due else "disabled"
+            self.stdout.write(f"schedule: {schedule}, next run {when}")
+
     def serve(self, address: str, username: str) -> None:
         host, _, port = address.rpartition(":")
         shown = "127.0.0.1" if host in ("", "0.0.0.0") else host  # noqa: S104 - a display name
         url = f"http://{shown}:{port}/"
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            self.stdout.write("audits run inside the web server (no CELERY_BROKER_URL set)")
+        if settings.EMBEDDED_TASKS:
+            self.stdout.write(
+                "audits and schedules run inside the web server (no CELERY_BROKER_URL set)"
+            )
+        self.next_runs()
         self.stdout.write(
             f"\nBulwark is running at {url}  (admin: {url}admin/, API: {url}api/docs/)\n"
             f"sign in as {username!r}; stop with Ctrl-C\n"

@@ -1,0 +1,209 @@
+"""Results pagination benchmark: every page of a 100,000-result audit, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/results_pages.py sqlite
+    .venv/bin/python bench/results_pages.py postgres://USER:PASSWORD@127.0.0.1:5432/DBNAME
+
+Makes a fresh database (SQLite: a temporary file; PostgreSQL: the named database, dropped and
+created again through the same server, so name one of your own), migrates it, and stores one
+audit of --results results (one policy of as many checks) on a host of a group, plus a member
+of that group. Then, through the full Django stack (test client: middleware, scoping,
+serialisation), it walks every page by following the links: /api/results/?audit=ID (cursor,
+50 a page), /api/results/ (the whole list), /api/results/?ordering=-id, and the audit page
+/audits/ID/ (keyset, 100 a page), and prints p50/p95/max per list. Goal: p95 <= 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL_MS = 100.0
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    os.environ.setdefault("CREDENTIAL_KEYS", "bm90LWEtcmVhbC1rZXktYnV0LTMyLWJ5dGVzLWxvbmc=")
+    os.environ["CELERY_BROKER_URL"] = ""
+    os.environ["EMBEDDED_TASKS"] = "eager"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bulwark.settings"
+    sys.path.insert(0, str(ROOT))
+    sys.path.append(str(ROOT / "platform"))
+    import django
+
+    django.setup()
+
+
+def recreate_postgres(url: str) -> None:
+    """Drop and create the database named in `url`, connected to the server's `postgres`."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise SystemExit(f"database name {name!r}: use lower-case letters, digits and _")
+    dsn = (
+        f"host={parts.hostname} port={parts.port or 5432} user={parts.username} "
+        f"password={parts.password or ''} dbname=postgres"
+    )
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+
+
+def fill(results: int) -> int:
+    """One group, host, member, policy of `results` checks and one audit of as many results."""
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from bulwark.audits.models import Audit, AuditStatus, Result
+    from bulwark.inventory.models import Group, Host, Membership, Role
+    from bulwark.policies.models import Check, Policy
+
+    group = Group.objects.create(name="bench")
+    host = Host.objects.create(name="big-1", address="192.0.2.10", group=group)
+    member = User.objects.create(username="member")
+    Membership.objects.create(user=member, group=group, role=Role.VIEWER)
+    User.objects.create(username="root", is_superuser=True, is_staff=True)
+    # A real policy's YAML as its source: rows that drag it along show it in the figures.
+    source = max((ROOT / "rulesets").rglob("*.yml"), key=lambda p: p.stat().st_size).read_text()
+    policy = Policy.objects.create(
+        policy_id="bench_big",
+        name="Bench",
+        path="bench",
+        origin="import",
+        dialect="linux",
+        source=source,
+    )
+    Check.objects.bulk_create(
+        (
+            Check(
+                policy=policy,
+                check_id=f"B-{i:06d}",
+                title=f"Bench check {i}",
+                category="Account Management" if i % 3 else "Data Protection",
+                condition="all",
+            )
+            for i in range(results)
+        ),
+        batch_size=5000,
+    )
+    now = timezone.now()
+    audit = Audit.objects.create(
+        host=host, status=AuditStatus.DONE, started_at=now, finished_at=now, latest=True
+    )
+    statuses = ["passed", "failed", "not_applicable"]
+    check_ids = Check.objects.filter(policy=policy).order_by("pk").values_list("pk", flat=True)
+    Result.objects.bulk_create(
+        (
+            Result(audit=audit, policy_check_id=pk, status=statuses[n % 3])
+            for n, pk in enumerate(check_ids.iterator())
+        ),
+        batch_size=5000,
+    )
+    return int(audit.pk)
+
+
+def analyse() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def walk(client: Any, first: str, next_of: Callable[[Any], str | None]) -> list[float]:
+    """Milliseconds of every page of a list, following its links from `first`."""
+    client.get(first)  # warm: connection, plan caches
+    samples, url = [], first
+    while url:
+        started = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+        url = next_of(response)
+    return samples
+
+
+def api_next(response: Any) -> str | None:
+    link = response.json()["next"]
+    return urlsplit(link)._replace(scheme="", netloc="").geturl() if link else None
+
+
+def page_next(path: str) -> Callable[[Any], str | None]:
+    def follow(response: Any) -> str | None:
+        found = re.search(rb'href="(\?[^"]*)" id="results-next"', response.content)
+        return path + found.group(1).decode().replace("&amp;", "&") if found else None
+
+    return follow
+
+
+def lists(audit: int) -> Iterator[tuple[str, str, str, Callable[[Any], str | None]]]:
+    page = f"/audits/{audit}/"
+    yield "member", "api results ?audit= (50/page)", f"/api/results/?audit={audit}", api_next
+    yield "member", "api results, whole list", "/api/results/", api_next
+    yield "root", "api results, whole list", "/api/results/", api_next
+    yield "member", "api results ?ordering=-id", "/api/results/?ordering=-id", api_next
+    yield "member", "audit page (100/page)", page, page_next(page)
+    yield "member", "audit page ?status=failed", page + "?status=failed", page_next(page)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("database", help="sqlite, or a postgres:// URL of a database to replace")
+    parser.add_argument("--results", type=int, default=100_000)
+    args = parser.parse_args()
+    folder = None
+    if args.database == "sqlite":
+        folder = tempfile.TemporaryDirectory(prefix="bulwark-bench-")
+        url = f"sqlite:///{folder.name}/bench.sqlite3"
+    else:
+        url = args.database
+        recreate_postgres(url)
+    setup_django(url)
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    call_command("migrate", verbosity=0, stdout=io.StringIO())
+    started = time.perf_counter()
+    audit = fill(args.results)
+    analyse()
+    print(
+        f"{connection.vendor}: {args.results} results stored in "
+        f"{time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    print(f"\n{'user':<7} {'list':<32} {'pages':>6} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}")
+    worst = 0.0
+    for username, label, first, next_of in lists(audit):
+        client = Client()
+        client.force_login(User.objects.get(username=username))
+        samples = walk(client, first, next_of)
+        ordered = sorted(samples)
+        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        worst = max(worst, p95)
+        print(
+            f"{username:<7} {label:<32} {len(samples):>6} {statistics.median(samples):>7.1f} "
+            f"{p95:>7.1f} {ordered[-1]:>7.1f}{'  > goal' if p95 > GOAL_MS else ''}",
+            flush=True,
+        )
+    print(f"\nworst p95 {worst:.1f} ms (goal <= {GOAL_MS:.0f} ms)")
+    connection.close()
+    if folder is not None:
+        folder.cleanup()
+
+
+if __name__ == "__main__":
+    main()

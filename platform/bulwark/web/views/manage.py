@@ -1,0 +1,189 @@
+"""The operator's pages for hosts, credentials and schedules: list, add, edit, delete.
+
+The same rules as the API, through the same code (bulwark.inventory.access): you see the rows
+of your groups (another group's row is a 404), and change them as an admin of their group;
+validation is the model's own clean(). Hosts also get "test connection" and key pinning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, ProtectedError, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from bulwark.audits.models import Schedule
+from bulwark.audits.schedules import next_run
+from bulwark.inventory.access import can, group_id_of, scope, visible_group_ids
+from bulwark.inventory.models import Credential, Host, Role
+from bulwark.web import manage_forms
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of row the pages manage."""
+
+    title: str
+    model: type[Model]
+    form: type[forms.ModelForm]  # type: ignore[type-arg]
+    group_path: str | tuple[str, ...]
+    columns: tuple[str, ...]
+    related: tuple[str, ...] = ()
+
+
+KINDS = {
+    "hosts": Kind(
+        "Hosts",
+        Host,
+        manage_forms.HostForm,
+        "group",
+        ("name", "group", "transport", "address", "port", "credential"),
+        ("group", "credential"),
+    ),
+    "credentials": Kind(
+        "Credentials",
+        Credential,
+        manage_forms.CredentialPageForm,
+        "group",
+        ("name", "group", "kind", "username", "sudo_mode"),
+        ("group",),
+    ),
+    "schedules": Kind(
+        "Schedules",
+        Schedule,
+        manage_forms.ScheduleForm,
+        ("host__group", "group"),
+        ("host", "group", "interval_days", "enabled"),
+        ("host", "group", "periodic_task__interval"),
+    ),
+}
+
+
+def _kind(name: str) -> Kind:
+    if name not in KINDS:
+        raise Http404("no such list")
+    return KINDS[name]
+
+
+def _rows(kind: Kind, user: Any) -> QuerySet[Any]:
+    return scope(kind.model.objects.select_related(*kind.related), user, kind.group_path)
+
+
+def _cell(row: Model, column: str) -> Any:
+    display = getattr(row, f"get_{column}_display", None)
+    return display() if display else getattr(row, column)
+
+
+def _editable(kind: Kind, user: Any, pk: int) -> Model:
+    """The row if the user may change it: 404 if not visible, 403 if not an admin there."""
+    row = get_object_or_404(_rows(kind, user), pk=pk)
+    group = group_id_of(row, kind.group_path)
+    if group is None or not can(user, group, Role.ADMIN):
+        raise PermissionDenied("only admins of this group change it")
+    return row
+
+
+@login_required
+def manage_list(request: HttpRequest, kind_name: str) -> HttpResponse:
+    kind = _kind(kind_name)
+    rows = []
+    for row in _rows(kind, request.user).order_by("pk")[:1000]:
+        cells = [_cell(row, column) for column in kind.columns]
+        extra = {}
+        if isinstance(row, Schedule):
+            extra = {
+                "next_run": next_run(row),
+                "last_run": row.periodic_task.last_run_at if row.periodic_task else None,
+            }
+        rows.append({"row": row, "cells": cells, **extra})
+    admin_groups = visible_group_ids(request.user, at_least=Role.ADMIN)
+    context = {
+        "kind": kind,
+        "kind_name": kind_name,
+        "kinds": KINDS,
+        "rows": rows,
+        "columns": [kind.model._meta.get_field(c).verbose_name for c in kind.columns],
+        "can_add": admin_groups is None or admin_groups.exists(),
+    }
+    return render(request, "web/manage_list.html", context)
+
+
+@login_required
+def manage_edit(request: HttpRequest, kind_name: str, pk: int | None = None) -> HttpResponse:
+    kind = _kind(kind_name)
+    row = _editable(kind, request.user, pk) if pk is not None else None
+    if row is None and not can_add(request.user):
+        raise PermissionDenied("you are an admin of no group")
+    form = kind.form(request.POST or None, instance=row, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, f"{kind.model._meta.verbose_name} {saved} saved.")
+        return redirect("web:manage", kind_name)
+    context = {"kind": kind, "kind_name": kind_name, "form": form, "row": row, "kinds": KINDS}
+    if isinstance(row, Host):
+        context["seen_key"] = request.session.get(_seen_key(row.pk), "")
+    return render(request, "web/manage_form.html", context)
+
+
+def can_add(user: Any) -> bool:
+    groups = visible_group_ids(user, at_least=Role.ADMIN)
+    return groups is None or groups.exists()
+
+
+@login_required
+@require_POST
+def manage_delete(request: HttpRequest, kind_name: str, pk: int) -> HttpResponse:
+    kind = _kind(kind_name)
+    row = _editable(kind, request.user, pk)
+    try:
+        row.delete()
+    except ProtectedError as exc:
+        used_by = ", ".join(sorted({str(o) for o in exc.protected_objects})[:5])
+        messages.error(request, f"{row} is still used by {used_by}: change those first.")
+        return redirect("web:manage-edit", kind_name, pk)
+    messages.success(request, f"{kind.model._meta.verbose_name} {row} deleted.")
+    return redirect("web:manage", kind_name)
+
+
+# -- hosts: test the connection, pin the key it showed -------------------------------------------
+
+
+def _seen_key(pk: int) -> str:
+    return f"bulwark-seen-key-{pk}"
+
+
+@login_required
+@require_POST
+def test_connection(request: HttpRequest, pk: int) -> HttpResponse:
+    from bulwark.inventory.services import check_connection
+
+    host = _editable(KINDS["hosts"], request.user, pk)
+    assert isinstance(host, Host)
+    outcome = check_connection(host)
+    # The key shown is kept server-side: "pin" stores exactly what was seen, nothing posted.
+    request.session[_seen_key(host.pk)] = outcome.seen_key or ""
+    (messages.success if outcome.ok else messages.error)(request, outcome.message)
+    return redirect("web:manage-edit", "hosts", host.pk)
+
+
+@login_required
+@require_POST
+def pin_key(request: HttpRequest, pk: int) -> HttpResponse:
+    from bulwark.inventory.services import pin_host_key
+
+    host = _editable(KINDS["hosts"], request.user, pk)
+    assert isinstance(host, Host)
+    seen = request.session.pop(_seen_key(host.pk), "")
+    if not seen:
+        messages.error(request, "Test the connection first: it shows the key to pin.")
+    else:
+        pin_host_key(host, seen)
+        messages.success(request, f"Host key of {host.name} pinned: {seen[:40]}…")
+    return redirect("web:manage-edit", "hosts", host.pk)
