@@ -6,19 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from bulwark.audits.models import (
     AlertEvent,
+    Assignment,
     Audit,
     CategorySummary,
+    PolicyVerdict,
     Result,
     Schedule,
     ScoreSample,
 )
 from bulwark.audits.services import start_audits
+from bulwark.inventory.access import is_unrestricted
 from bulwark.inventory.admin_scoping import GroupScopedAdmin, ScopedInline
 from bulwark.inventory.models import Host, Role
 from bulwark.policies.admin import ReadOnlyAdmin
@@ -127,3 +131,43 @@ class ScheduleAdmin(GroupScopedAdmin):
     autocomplete_fields = ["host", "group"]
     group_path = ("host__group", "group")
     related_scopes = {"host": "group", "group": "pk"}
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(GroupScopedAdmin):
+    """Which policies, levels and profile apply to a group or host; without either, a default
+    (superusers only)."""
+
+    list_display = ["id", "policy", "group", "host", "levels", "profile", "created_at"]
+    list_filter = ["policy", ("group", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["policy", "host", "group"]
+    autocomplete_fields = ["host", "group"]
+    group_path = ("host__group", "group")
+    related_scopes = {"host": "group", "group": "pk"}
+    readonly_fields = ["created_by", "created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # Defaults belong to no group: everyone reads them, as they read the catalogue.
+        defaults = Assignment.objects.filter(group__isnull=True, host__isnull=True)
+        return super().get_queryset(request) | defaults
+
+    def _may(self, request: HttpRequest, role: Role, obj: Any) -> bool:
+        if obj is not None and obj.group_id is None and obj.host_id is None:
+            return role == Role.VIEWER or is_unrestricted(request.user)
+        return super()._may(request, role, obj)
+
+    def save_model(self, request: HttpRequest, obj: Assignment, form: Any, change: bool) -> None:
+        if obj.group_id is None and obj.host_id is None and not is_unrestricted(request.user):
+            raise PermissionDenied("only superusers set the defaults")
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(PolicyVerdict)
+class PolicyVerdictAdmin(ScopedReadOnlyAdmin):
+    list_display = ["audit", "policy", "status", "reason"]
+    list_filter = ["status", "policy"]
+    list_select_related = ["audit", "policy"]
+    raw_id_fields = ["audit"]
+    group_path = "audit__host__group"

@@ -239,3 +239,7 @@ class Schedule(models.Model):
         super().save(*args, **kwargs)  # type: ignore[arg-type]
         # Every way of saving a schedule (admin, API, shell) keeps its beat task in step.
         sync_periodic_task(self)
+
+
+# Models kept in their own modules, imported here so Django registers them with the app.
+from bulwark.audits.targets import Assignment, PolicyVerdict  # noqa: E402, F401

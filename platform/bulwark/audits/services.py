@@ -18,6 +18,7 @@ from django.utils import timezone
 from bulwark.audits import alerts
 from bulwark.audits.models import ACTIVE, Audit, AuditStatus
 from bulwark.audits.store import Claim, SeenKeys, store_outcome
+from bulwark.audits.targeting import selection_for
 from bulwark.core.crypto import SecretUnreadable
 from bulwark.core.redaction import redact
 from bulwark.inventory.connections import open_connection
@@ -175,10 +176,16 @@ def run_audit(audit_id: int) -> float | None:
         if not policies:
             fail(won, "no enabled policies: run manage.py sync_rulesets")
             return None
+        selection = selection_for(host)
+        if not selection:
+            fail(won, "no enabled policy is assigned to this host or its group")
+            return None
         connection = open_connection(host)
         secrets = connection.secrets
         with connection.transport as transport:
-            outcome = audit_runtime.run(transport, policies, command_timeout=timeout)
+            outcome = audit_runtime.run(
+                transport, policies, command_timeout=timeout, selection=selection
+            )
         seen = (
             SeenKeys(transport.seen_host_key, transport.seen_jump_host_key)
             if isinstance(transport, SSHTransport)

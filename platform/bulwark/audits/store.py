@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from bulwark.audits import alerts
 from bulwark.audits.models import Audit, AuditStatus, CategorySummary, Result, ScoreSample
+from bulwark.audits.verdicts import store_verdicts
 from bulwark.inventory.models import Host, HostState
 from bulwark.policies.models import Check
 from workers.audit import AuditOutcome
@@ -92,6 +93,7 @@ def _replace_results(audit: Audit, outcome: AuditOutcome) -> list[int]:
     CategorySummary.objects.filter(audit=audit).delete()
     ScoreSample.objects.filter(audit=audit).delete()
     policy_ids = {evaluation.policy.id for evaluation in outcome.policies}
+    store_verdicts(audit, outcome)
     checks = {
         (policy_id, check_id): pk
         for policy_id, check_id, pk in Check.objects.filter(

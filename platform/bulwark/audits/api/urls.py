@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bulwark.audits.api import views
+from bulwark.audits.api import targeting, views
 
 ROUTES = [
     ("audits", views.AuditViewSet, "audit"),
@@ -13,6 +13,8 @@ ROUTES = [
     ("score-samples", views.ScoreSampleViewSet, "scoresample"),
     ("alerts", views.AlertViewSet, "alert"),
     ("schedules", views.ScheduleViewSet, "schedule"),
+    ("assignments", targeting.AssignmentViewSet, "assignment"),
+    ("policy-verdicts", targeting.PolicyVerdictViewSet, "policyverdict"),
 ]
 
 urlpatterns = [
