@@ -165,6 +165,10 @@ if SCORE_CRITICAL_BELOW > SCORE_WARNING_BELOW:
     raise ConfigurationError("SCORE_CRITICAL_BELOW must not be above SCORE_WARNING_BELOW")
 WEBHOOK_URLS = env_list("WEBHOOK_URLS")
 WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 5.0, minimum=0.1)
+# Accepted risks: the longest an exception may run, and whether a second group admin must
+# approve one before it takes effect.
+EXCEPTION_MAX_DAYS = env_int("EXCEPTION_MAX_DAYS", 365, minimum=1)
+EXCEPTION_APPROVAL = env_bool("EXCEPTION_APPROVAL", False)
 
 # -- reports and metrics ------------------------------------------------------------------------
 
@@ -199,7 +203,9 @@ CELERY_BEAT_SCHEDULE = {
     "reap-expired-audit-leases": {
         "task": "audits.reap_expired_leases",
         "schedule": AUDIT_REAP_INTERVAL,
-    }
+    },
+    # Exceptions past their last day stop applying (re-score, alert); 14-day warnings.
+    "expire-exceptions": {"task": "audits.expire_exceptions", "schedule": 3600.0},
 }
 
 # -- logging ----------------------------------------------------------------------------------

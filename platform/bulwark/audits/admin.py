@@ -11,13 +11,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from bulwark.audits import risk_services
 from bulwark.audits.models import (
     AlertEvent,
     Assignment,
     Audit,
     CategorySummary,
+    ExceptionEvent,
     PolicyVerdict,
     Result,
+    RiskException,
     Schedule,
     ScoreSample,
 )
@@ -171,3 +174,65 @@ class PolicyVerdictAdmin(ScopedReadOnlyAdmin):
     list_select_related = ["audit", "policy"]
     raw_id_fields = ["audit"]
     group_path = "audit__host__group"
+
+
+class ExceptionEventInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ExceptionEvent
+    fields = ["action", "user", "at", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.action(description="Revoke these exceptions", permissions=["change"])
+def revoke_exceptions(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[RiskException]
+) -> None:
+    done = 0
+    for exception in queryset:
+        try:
+            done += risk_services.revoke(request.user, exception, "revoked in the admin")
+        except PermissionDenied as exc:
+            messages.error(request, f"{exception}: {exc}")
+    messages.info(request, f"{done} exception(s) revoked")
+
+
+@admin.action(description="Approve these exceptions", permissions=["change"])
+def approve_exceptions(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[RiskException]
+) -> None:
+    done = 0
+    for exception in queryset:
+        try:
+            done += risk_services.approve(request.user, exception)
+        except PermissionDenied as exc:
+            messages.error(request, f"{exception}: {exc}")
+    messages.info(request, f"{done} exception(s) approved")
+
+
+@admin.register(RiskException)
+class RiskExceptionAdmin(GroupScopedAdmin):
+    """Exceptions are read here and approved or revoked by action; they are created through
+    the API, the pages or `manage.py exceptions import`, so every change has its trail."""
+
+    list_display = ["id", "policy_id", "check_id", "host", "group", "status", "expires_at", "owner"]
+    list_filter = ["status", ("group", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["policy_id", "check_id", "justification", "owner", "reference"]
+    list_select_related = ["host", "group"]
+    group_path = ("host__group", "group")
+    write_role = Role.OPERATOR
+    inlines = [ExceptionEventInline]
+    actions = [approve_exceptions, revoke_exceptions]
+    readonly_fields = [f.name for f in RiskException._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # nothing is deleted, only revoked

@@ -99,6 +99,11 @@ def host_key_changed(host: Host, audit: Audit | None, message: str, seen: str) -
     return alert
 
 
+def notify(alert: AlertEvent) -> None:
+    """Post the alert to the webhooks after the commit (for alerts raised elsewhere)."""
+    _notify(alert)
+
+
 def _notify(alert: AlertEvent) -> None:
     if settings.WEBHOOK_URLS:
         from bulwark.audits.tasks import post_alert

@@ -224,6 +224,8 @@ class Host(models.Model):
     latest_passed = models.PositiveIntegerField(default=0)
     latest_failed = models.PositiveIntegerField(default=0)
     latest_not_applicable = models.PositiveIntegerField(default=0)
+    latest_excepted = models.PositiveIntegerField(default=0)
+    latest_raw_score = models.FloatField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=HostState.choices, default=HostState.UNKNOWN)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bulwark.audits.api import targeting, views
+from bulwark.audits.api import risks, targeting, views
 
 ROUTES = [
     ("audits", views.AuditViewSet, "audit"),
@@ -15,6 +15,7 @@ ROUTES = [
     ("schedules", views.ScheduleViewSet, "schedule"),
     ("assignments", targeting.AssignmentViewSet, "assignment"),
     ("policy-verdicts", targeting.PolicyVerdictViewSet, "policyverdict"),
+    ("exceptions", risks.ExceptionViewSet, "exception"),
 ]
 
 urlpatterns = [

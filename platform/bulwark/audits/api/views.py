@@ -53,7 +53,9 @@ class ResultViewSet(ScopedReadOnlyViewSet):
     """Check results (P9): filter by audit, host, date range (`date_after`, `date_before`),
     `check_id`, `title`, `category`, `status`; the detail adds the check's text."""
 
-    queryset = Result.objects.select_related("audit", "policy_check", "policy_check__policy")
+    queryset = Result.objects.select_related(
+        "audit", "policy_check", "policy_check__policy", "exception"
+    )
     filterset_class = filtersets.ResultFilterSet
     group_path = "audit__host__group"
     ordering_fields = ["id", "status", "policy_check__check_id"]
