@@ -8,7 +8,11 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-BEFORE = [("audits", "0002_assignments_and_policy_verdicts"), ("reports", "0001_initial")]
+BEFORE = [
+    ("audits", "0002_assignments_and_policy_verdicts"),
+    ("reports", "0001_initial"),
+    ("inventory", "0004_host_winrm"),
+]
 AFTER = [
     ("audits", "0003_collapse_not_applicable_policies"),
     ("reports", "0002_recount_not_applicable"),

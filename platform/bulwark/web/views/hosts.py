@@ -23,6 +23,7 @@ from bulwark.reports.filters import FilterError, default_filters, parse_filters
 from bulwark.web import charts
 from bulwark.web.forms import HostFilterForm
 from bulwark.web.views.dashboard import bad_filter
+from bulwark.web.views.exceptions import ExceptionForm
 
 PAGE_SIZE = 50
 
@@ -125,6 +126,7 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "audit": audit,
         "host": audit.host,
+        "verdicts": audit.policy_verdicts.select_related("policy"),
         "summary": summary,
         "results": results,
         "others": others,
@@ -139,7 +141,7 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def result_detail(request: HttpRequest, audit_pk: int, pk: int) -> HttpResponse:
     result = get_object_or_404(
         scope(
-            Result.objects.select_related("policy_check__policy", "audit__host"),
+            Result.objects.select_related("policy_check__policy", "audit__host", "exception"),
             request.user,
             "audit__host__group",
         ),
@@ -155,5 +157,9 @@ def result_detail(request: HttpRequest, audit_pk: int, pk: int) -> HttpResponse:
         # Evidence is host output: shown as JSON text, auto-escaped by the template.
         "evidence": json.dumps(result.evidence, indent=2, ensure_ascii=False),
         "compliance": sorted(check.compliance.items()),
+        "exception": result.exception,
+        "may_except": result.status == Result.Status.FAILED
+        and can(request.user, result.audit.host.group_id, Role.OPERATOR),
+        "exception_form": ExceptionForm(initial=ExceptionForm.initial_values()),
     }
     return render(request, "web/result_detail.html", context)
