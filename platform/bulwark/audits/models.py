@@ -51,7 +51,7 @@ class Audit(models.Model):
     failed = models.PositiveIntegerField(default=0)
     not_applicable = models.PositiveIntegerField(default=0)
     # Failed checks covered by an active exception: out of `score`, in `raw_score`.
-    excepted = models.PositiveIntegerField(default=0)
+    excepted = models.PositiveIntegerField(default=0, db_default=0)
     score = models.FloatField(null=True, blank=True)
     raw_score = models.FloatField(null=True, blank=True, help_text="as if no exception existed")
     host_facts = models.JSONField(default=dict, blank=True)
@@ -110,7 +110,11 @@ class Result(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["audit", "policy_check"], name="one_result_per_check")
         ]
-        indexes = [models.Index(fields=["policy_check", "status"])]
+        indexes = [
+            models.Index(fields=["policy_check", "status"]),
+            # Re-scoring starts from the excepted results of latest audits: a small index.
+            models.Index(fields=["audit"], condition=Q(status="excepted"), name="result_excepted"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.policy_check_id}: {self.status}"
@@ -124,7 +128,7 @@ class CategorySummary(models.Model):
     passed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     not_applicable = models.PositiveIntegerField(default=0)
-    excepted = models.PositiveIntegerField(default=0)
+    excepted = models.PositiveIntegerField(default=0, db_default=0)
     score = models.FloatField(null=True, blank=True)
 
     class Meta:
@@ -148,10 +152,12 @@ class ScoreSample(models.Model):
     failed = models.PositiveIntegerField()
     not_applicable = models.PositiveIntegerField()
     passed = models.PositiveIntegerField()
-    excepted = models.PositiveIntegerField(default=0)
+    excepted = models.PositiveIntegerField(default=0, db_default=0)
     score = models.FloatField(null=True, blank=True)
     raw_score = models.FloatField(null=True, blank=True)
-    rescored = models.CharField(max_length=300, blank=True, help_text="why it was re-scored")
+    rescored = models.CharField(
+        max_length=300, blank=True, default="", db_default="", help_text="why it was re-scored"
+    )
 
     class Meta:
         ordering = ["host", "-time"]

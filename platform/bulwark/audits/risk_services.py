@@ -140,13 +140,16 @@ def warn_expiring(today: dt.date | None = None) -> list[int]:
             host_ids = Result.objects.filter(exception=exception, audit__latest=True).values_list(
                 "audit__host_id", flat=True
             )
-            for host in Host.objects.filter(pk__in=set(host_ids)):
-                _alert(
-                    host,
-                    exception,
-                    AlertEvent.Kind.EXCEPTION_EXPIRING,
-                    f"expires on {exception.expires_at.isoformat()}",
-                )
+            what = f"expires on {exception.expires_at.isoformat()}"
+            kind = AlertEvent.Kind.EXCEPTION_EXPIRING
+            made = AlertEvent.objects.bulk_create(
+                [
+                    _alert(h, exception, kind, what)
+                    for h in Host.objects.filter(pk__in=set(host_ids))
+                ]
+            )
+            for alert in made:
+                alerts.notify(alert)
         warned.append(exception.pk)
     return warned
 
@@ -177,14 +180,23 @@ def _event(exception: RiskException, action: str, user: Any, note: str = "") -> 
 def _alert_back_to_failed(
     exception: RiskException, changes: list[AuditChange], kind: str, how: str
 ) -> None:
-    """One alert per host whose latest audit has a check failing again."""
+    """One alert per host whose latest audit has a check failing again (one INSERT for all:
+    a fleet-wide exception can touch every host)."""
     host_ids = {c.host_id for c in changes if c.excepted < 0}
-    for host in Host.objects.filter(pk__in=host_ids):
-        _alert(host, exception, kind, f"{how}: the check counts as failed again")
+    hosts = Host.objects.filter(pk__in=host_ids).only("name", "state")
+    made = AlertEvent.objects.bulk_create(
+        [
+            _alert(host, exception, kind, f"{how}: the check counts as failed again")
+            for host in hosts
+        ],
+        batch_size=1000,
+    )
+    for alert in made:
+        alerts.notify(alert)
 
 
-def _alert(host: Host, exception: RiskException, kind: str, what: str) -> None:
-    alert = AlertEvent.objects.create(
+def _alert(host: Host, exception: RiskException, kind: str, what: str) -> AlertEvent:
+    return AlertEvent(
         host=host,
         kind=kind,
         severity=AlertEvent.Severity.WARNING,
@@ -202,7 +214,6 @@ def _alert(host: Host, exception: RiskException, kind: str, what: str) -> None:
             "owner": exception.owner,
         },
     )
-    alerts.notify(alert)
 
 
 def validation_messages(error: ValidationError) -> dict[str, list[str]]:

@@ -115,6 +115,8 @@ def fail(claim: Claim, reason: str) -> bool:
         lease_expires=None,
         error_reason=reason,
     )
+    if won == 1:
+        alerts.audit_failed(claim.audit_id)
     return won == 1
 
 

@@ -192,6 +192,8 @@ def _update_host(
         latest_not_applicable=audit.not_applicable,
         latest_excepted=audit.excepted,
         latest_raw_score=audit.raw_score,
+        last_audit_error="",
+        last_audit_error_at=None,
         state=state,
         os_family=info.family[:50],
         os_distribution=info.distribution[:100],

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="audit",
             name="excepted",
-            field=models.PositiveIntegerField(default=0),
+            field=models.PositiveIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
             model_name="audit",
@@ -36,12 +36,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="categorysummary",
             name="excepted",
-            field=models.PositiveIntegerField(default=0),
+            field=models.PositiveIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
             model_name="scoresample",
             name="excepted",
-            field=models.PositiveIntegerField(default=0),
+            field=models.PositiveIntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
             model_name="scoresample",
@@ -51,7 +51,13 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="scoresample",
             name="rescored",
-            field=models.CharField(blank=True, help_text="why it was re-scored", max_length=300),
+            field=models.CharField(
+                blank=True,
+                db_default="",
+                default="",
+                help_text="why it was re-scored",
+                max_length=300,
+            ),
         ),
         migrations.AlterField(
             model_name="alertevent",
