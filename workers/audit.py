@@ -71,6 +71,8 @@ class AuditOutcome:
     executions: int
     stages: int
     seconds: float
+    # What was collected (for a preview of other policies on the same facts later).
+    facts: Facts | None = None
 
     @property
     def results(self) -> tuple[CheckEvaluation, ...]:
@@ -98,13 +100,14 @@ def run(
         limits=limits or CollectorLimits(command_timeout=command_timeout),
         collector_command=collector_command,
     )
-    return evaluate(
+    outcome = evaluate(
         policies,
         facts,
         executions=transport.executions - executions_before,
         stages=stages,
         seconds=time.monotonic() - started,
     )
+    return replace(outcome, facts=facts)
 
 
 def collect(
