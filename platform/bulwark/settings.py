@@ -169,6 +169,10 @@ WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 5.0, minimum=0.1)
 # approve one before it takes effect.
 EXCEPTION_MAX_DAYS = env_int("EXCEPTION_MAX_DAYS", 365, minimum=1)
 EXCEPTION_APPROVAL = env_bool("EXCEPTION_APPROVAL", False)
+# Policy previews: how many latest audits per host keep their facts (0: none), and the cap on
+# one audit's facts (compressed bytes; a larger collection is not kept).
+FACTS_RETENTION = env_int("FACTS_RETENTION", 1, minimum=0)
+FACTS_MAX_BYTES = env_int("FACTS_MAX_BYTES", 4_000_000, minimum=1000)
 
 # -- reports and metrics ------------------------------------------------------------------------
 

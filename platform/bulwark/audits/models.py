@@ -268,5 +268,6 @@ class Schedule(models.Model):
 
 
 # Models kept in their own modules, imported here so Django registers them with the app.
+from bulwark.audits.kept_facts import KeptFacts  # noqa: E402, F401
 from bulwark.audits.risks import ExceptionEvent, RiskException  # noqa: E402, F401
 from bulwark.audits.targets import Assignment, PolicyVerdict  # noqa: E402, F401

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from bulwark.audits import alerts
+from bulwark.audits import alerts, kept_facts
 from bulwark.audits.models import Audit, AuditStatus, CategorySummary, Result, ScoreSample
 from bulwark.audits.rescoring import rescore
 from bulwark.audits.verdicts import store_verdicts
@@ -77,6 +77,7 @@ def store_outcome(claim: Claim, outcome: AuditOutcome, seen: SeenKeys | None = N
         audit = Audit.objects.get(pk=claim.audit_id)
         host = Host.objects.select_related("group", "credential__jump_host").get(pk=claim.host_id)
         _replace_results(audit, outcome)
+        kept_facts.keep(audit.pk, claim.host_id, outcome.facts)
         # Exceptions in effect apply from the first store: failed -> excepted, score up.
         rescore(None, "", audit_ids=[audit.pk])
         audit.refresh_from_db()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bulwark.audits.api import risks, targeting, views
+from bulwark.audits.api import preview, risks, targeting, views
 
 ROUTES = [
     ("audits", views.AuditViewSet, "audit"),
@@ -19,6 +19,8 @@ ROUTES = [
 ]
 
 urlpatterns = [
+    # Before the router's policies/<pk>/: here because it reads audits' kept facts.
+    path("policies/preview/", preview.PolicyPreviewView.as_view(), name="policy-preview"),
     path("hosts/<int:pk>/audit/", views.HostAuditView.as_view(), name="host-audit"),
     path("groups/<int:pk>/audit/", views.GroupAuditView.as_view(), name="group-audit"),
 ]
