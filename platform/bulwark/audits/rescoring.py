@@ -20,10 +20,9 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from bulwark.audits.alerts import state_for
 from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
 from bulwark.audits.risks import RiskException
-from bulwark.inventory.models import Group, Host
+from bulwark.inventory.models import Group, Host, HostState
 from bulwark.policies.models import Check
 from workers.engine.scoring import score
 
@@ -37,6 +36,8 @@ _RESULT = Result._meta.db_table
 _AUDIT = Audit._meta.db_table
 _HOST = Host._meta.db_table
 _EXC = RiskException._meta.db_table
+_GROUP = Group._meta.db_table
+_ARRAY_TYPES = {"INTEGER": "int", "DOUBLE PRECISION": "float8", "VARCHAR(10)": "text"}
 
 
 @dataclass
@@ -100,10 +101,13 @@ def _flip(targets: str, params: list[Any]) -> dict[int, AuditChange]:
     )
     moved: dict[int, AuditChange] = {}
     with connection.cursor() as cursor:
+        # Only rows whose state changes are written: an excepted result that another active
+        # exception still covers stays as it is (rewriting it would cost as much as a flip).
         cursor.execute(
             f"UPDATE {_RESULT} SET status = 'failed', exception_id = NULL"  # noqa: S608
-            f" WHERE status = 'excepted' AND {targets} RETURNING audit_id, policy_check_id",
-            params,
+            f" WHERE status = 'excepted' AND {targets} AND NOT EXISTS (SELECT 1 {covering})"
+            " RETURNING audit_id, policy_check_id",
+            [*params, today],
         )
         for audit_id, check_pk in cursor.fetchall():
             change = moved.setdefault(audit_id, AuditChange(audit_id))
@@ -128,6 +132,16 @@ def _flip(targets: str, params: list[Any]) -> dict[int, AuditChange]:
             change.failed -= 1
             change.excepted += 1
             change.checks[check_pk] += 1
+        # Still excepted, but by an exception no longer in effect: point at the one that is.
+        cursor.execute(
+            f"UPDATE {_RESULT} SET exception_id = ("  # noqa: S608
+            f"SELECT e.id {covering} ORDER BY e.host_id IS NULL, e.group_id IS NULL,"
+            " e.expires_at DESC, e.id LIMIT 1)"
+            f" WHERE status = 'excepted' AND {targets} AND (exception_id IS NULL OR"
+            f" exception_id NOT IN (SELECT id FROM {_EXC} WHERE status = 'active'"
+            " AND expires_at >= %s))",
+            [today, *params, today],
+        )
     for change in moved.values():
         change.checks = Counter({k: v for k, v in change.checks.items() if v})
     return {k: c for k, c in moved.items() if c.checks}
@@ -186,37 +200,35 @@ def _update_categories(chunk: list[AuditChange]) -> None:
 
 
 def _update_hosts(latest: list[AuditChange]) -> None:
+    """The hosts' latest numbers and state from their re-scored latest audit: one UPDATE,
+    the state's thresholds resolved as Host.thresholds() does (host, group, settings)."""
     if not latest:
         return
-    by_host = {c.host_id: c for c in latest}
-    defaults = (float(settings.SCORE_WARNING_BELOW), float(settings.SCORE_CRITICAL_BELOW))
-    groups = {
-        pk: (w, c)
-        for pk, w, c in Group.objects.values_list("pk", "warning_below", "critical_below")
-    }
-    rows = []
-    hosts = Host.objects.filter(pk__in=by_host).values_list(
-        "pk", "group_id", "warning_below", "critical_below", "latest_excepted"
+    ids = [c.audit_id for c in latest]
+    marks = ", ".join(["%s"] * len(ids))
+    state = (
+        "CASE WHEN a.score IS NULL THEN %s"
+        f" WHEN a.score < COALESCE({_HOST}.critical_below, g.critical_below, %s) THEN %s"
+        f" WHEN a.score < COALESCE({_HOST}.warning_below, g.warning_below, %s) THEN %s"
+        " ELSE %s END"
     )
-    for pk, group_id, warning, critical, excepted in hosts:
-        change = by_host[pk]
-        group_warning, group_critical = groups.get(group_id, (None, None))
-        state = state_for(
-            change.new_score,
-            _first(warning, group_warning, defaults[0]),
-            _first(critical, group_critical, defaults[1]),
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_HOST} SET latest_failed = a.failed, latest_excepted = a.excepted,"  # noqa: S608
+            f" latest_score = a.score, state = ({state})"
+            f" FROM {_AUDIT} a, {_GROUP} g"
+            f" WHERE a.id IN ({marks}) AND a.latest AND a.host_id = {_HOST}.id"
+            f" AND g.id = {_HOST}.group_id",
+            [
+                HostState.UNKNOWN.value,
+                float(settings.SCORE_CRITICAL_BELOW),
+                HostState.CRITICAL.value,
+                float(settings.SCORE_WARNING_BELOW),
+                HostState.WARNING.value,
+                HostState.OK.value,
+                *ids,
+            ],
         )
-        rows.append((pk, change.new_failed, excepted + change.excepted, change.new_score, state))
-    update_from_values(
-        _HOST,
-        ("latest_failed", "latest_excepted", "latest_score", "state"),
-        ("INTEGER", "INTEGER", "DOUBLE PRECISION", "VARCHAR(10)"),
-        rows,
-    )
-
-
-def _first(*values: float | None) -> float:
-    return float(next(v for v in values if v is not None))
 
 
 def _history(chunk: list[AuditChange], reason: str, now: Any) -> None:
@@ -232,26 +244,15 @@ def _history(chunk: list[AuditChange], reason: str, now: Any) -> None:
             key="audit_id",
         )
         return
-    ScoreSample.objects.bulk_create(
-        [
-            ScoreSample(
-                host_id=a.host_id,
-                audit_id=a.pk,
-                time=now,
-                failed=a.failed,
-                not_applicable=a.not_applicable,
-                passed=a.passed,
-                excepted=a.excepted,
-                score=a.score,
-                raw_score=a.raw_score,
-                rescored=reason[:300],
-            )
-            for a in Audit.objects.filter(pk__in=ids).only(
-                "host_id", "failed", "not_applicable", "passed", "excepted", "score", "raw_score"
-            )
-        ],
-        batch_size=1000,
-    )
+    marks = ", ".join(["%s"] * len(ids))
+    columns = "host_id, audit_id, time, failed, not_applicable, passed, excepted, score, raw_score"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ScoreSample._meta.db_table} ({columns}, rescored)"  # noqa: S608
+            f" SELECT host_id, id, %s, failed, not_applicable, passed, excepted, score,"
+            f" raw_score, %s FROM {_AUDIT} WHERE id IN ({marks})",
+            [now, reason[:300], *ids],
+        )
 
 
 def update_from_values(
@@ -266,9 +267,19 @@ def update_from_values(
     the same SQL on PostgreSQL and SQLite (>= 3.33)."""
     if not rows:
         return
-    names = ", ".join(["k", *[f"v{n}" for n in range(len(columns))]])
-    casts = ", ".join(["CAST(%s AS BIGINT)", *[f"CAST(%s AS {t})" for t in types]])
     sets = ", ".join(f"{column} = v.v{n}" for n, column in enumerate(columns))
+    names = ", ".join(["k", *[f"v{n}" for n in range(len(columns))]])
+    if connection.vendor == "postgresql":
+        # One array per column: a few parameters whatever the row count (fast to plan).
+        arrays = ", ".join(["%s::bigint[]", *[f"%s::{_ARRAY_TYPES[t]}[]" for t in types]])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({names})"  # noqa: S608
+                f" WHERE {table}.{key} = v.k",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        return
+    casts = ", ".join(["CAST(%s AS BIGINT)", *[f"CAST(%s AS {t})" for t in types]])
     for start in range(0, len(rows), CHUNK):
         part = rows[start : start + CHUNK]
         values = ", ".join([f"({casts})"] * len(part))
