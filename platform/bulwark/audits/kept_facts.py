@@ -16,7 +16,7 @@ import zlib
 from django.conf import settings
 from django.db import models
 
-from bulwark.core.crypto import decrypt, encrypt
+from bulwark.core.crypto import SecretUnreadable, decrypt, encrypt
 from bulwark.inventory.models import Host
 from workers.engine import facts_codec
 from workers.engine.facts import Facts
@@ -75,6 +75,11 @@ def latest_for(host_ids: list[int]) -> dict[int, Facts]:
     for row in KeptFacts.objects.filter(host_id__in=host_ids).order_by("host_id", "-created_at"):
         if row.host_id in found:
             continue
-        packed = base64.b64decode(decrypt(row.token))
+        try:
+            packed = base64.b64decode(decrypt(row.token))
+        except SecretUnreadable:
+            # Kept under a key since removed from CREDENTIAL_KEYS: as if nothing was kept.
+            log.warning("kept facts of audit %s no longer decrypt; ignored", row.audit_id)
+            continue
         found[row.host_id] = facts_codec.load(json.loads(zlib.decompress(packed)))
     return found
