@@ -45,20 +45,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="measure a kept database")
     args = parser.parse_args()
     args.result_weeks = 1
-    dashboard.admin(f"DROP DATABASE IF EXISTS {dashboard.DBNAME}")
-    dashboard.admin(f"CREATE DATABASE {dashboard.DBNAME}")
+    if not args.reuse:
+        dashboard.admin(f"DROP DATABASE IF EXISTS {dashboard.DBNAME}")
+        dashboard.admin(f"CREATE DATABASE {dashboard.DBNAME}")
     dashboard.setup_django()
     from django.core.management import call_command
     from django.db import connections
 
     try:
-        print(f"filling {dashboard.DBNAME}:", flush=True)
-        dashboard.step(
-            "migrate", lambda: call_command("migrate", verbosity=0, stdout=io.StringIO())
-        )
-        dashboard.fill(args)
+        if not args.reuse:
+            print(f"filling {dashboard.DBNAME}:", flush=True)
+            dashboard.step(
+                "migrate", lambda: call_command("migrate", verbosity=0, stdout=io.StringIO())
+            )
+            dashboard.fill(args)
         measure(args)
     finally:
         connections.close_all()
