@@ -49,6 +49,15 @@ def test_a_debian_host_stores_one_not_applicable_line_per_foreign_policy(
         audit.passed + audit.failed + audit.not_applicable
         == Result.objects.filter(audit=audit).count()
     )
+    # The audit page shows one line per inapplicable policy, with its reason.
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("root", password="x-Pass-1"))
+    page = client.get(f"/audits/{audit.pk}/").content.decode()
+    assert page.count("not applicable: requirements not met") == len(LINUX_FOREIGN)
+    assert page.count("not applicable: platform:") == len(WINDOWS)
 
 
 @pytest.mark.django_db
