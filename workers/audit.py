@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from workers.collect.session import CollectorLimits, CollectorSession
 from workers.engine.definitions import PolicyDefinition
 from workers.engine.evaluate import (
     CheckEvaluation,
     PolicyEvaluation,
+    PolicyStatus,
     evaluate_policy,
     requirements_hold,
 )
@@ -30,6 +31,7 @@ from workers.engine.facts import (
 )
 from workers.engine.plan import check_requests, requirement_requests
 from workers.engine.scoring import CategorySummary, Summary, summarize, summarize_by_category
+from workers.engine.selection import Selection, narrow, platform_mismatch
 from workers.engine.windows import OS_REQUESTS as WINDOWS_OS_REQUESTS
 from workers.engine.windows import snapshot_requests, windows_info
 from workers.transports.base import Transport
@@ -69,6 +71,8 @@ class AuditOutcome:
     executions: int
     stages: int
     seconds: float
+    # What was collected (for a preview of other policies on the same facts later).
+    facts: Facts | None = None
 
     @property
     def results(self) -> tuple[CheckEvaluation, ...]:
@@ -82,10 +86,13 @@ def run(
     command_timeout: float = 150.0,
     limits: CollectorLimits | None = None,
     collector_command: str | None = None,
+    selection: Selection | None = None,
 ) -> AuditOutcome:
-    """Audit one host with these policies. Raises TransportError when the host cannot be
+    """Audit one host with these policies (narrowed to `selection` when given: the policies,
+    levels and profiles assigned to the host). Raises TransportError when the host cannot be
     reached, AuditError when the collector fails before answering anything."""
     started = time.monotonic()
+    policies = narrow(policies, selection)
     executions_before = transport.executions
     facts, stages = collect(
         transport,
@@ -93,13 +100,14 @@ def run(
         limits=limits or CollectorLimits(command_timeout=command_timeout),
         collector_command=collector_command,
     )
-    return evaluate(
+    outcome = evaluate(
         policies,
         facts,
         executions=transport.executions - executions_before,
         stages=stages,
         seconds=time.monotonic() - started,
     )
+    return replace(outcome, facts=facts)
 
 
 def collect(
@@ -118,6 +126,8 @@ def collect(
     os_requests: list[FactRequest] = (
         list(WINDOWS_OS_REQUESTS) if facts.windows else [OS_RELEASE, UNAME]
     )
+    # A policy for the other platform needs no fact to be ruled out: nothing is collected for it.
+    policies = [p for p in policies if platform_mismatch(p, facts.windows) is None]
     try:
         _gather(session, facts, os_requests, policies, requirements=True)
         if session.broken:
@@ -137,8 +147,9 @@ def evaluate(
     stages: int = 0,
     seconds: float = 0.0,
 ) -> AuditOutcome:
-    """Pure: the outcome of these policies on these facts."""
-    evaluations = tuple(evaluate_policy(policy, facts) for policy in policies)
+    """Pure: the outcome of these policies on these facts. A policy that does not apply is
+    one policy-level evaluation with its reason and no per-check rows."""
+    evaluations = tuple(_evaluate_policy(policy, facts) for policy in policies)
     results = [check for policy in evaluations for check in policy.checks]
     return AuditOutcome(
         host=host_info(facts),
@@ -149,6 +160,16 @@ def evaluate(
         stages=stages,
         seconds=seconds,
     )
+
+
+def _evaluate_policy(policy: PolicyDefinition, facts: Facts) -> PolicyEvaluation:
+    mismatch = platform_mismatch(policy, facts.windows)
+    if mismatch is not None:
+        return PolicyEvaluation(policy, PolicyStatus.NOT_APPLICABLE, mismatch, ())
+    evaluation = evaluate_policy(policy, facts)
+    if evaluation.status is PolicyStatus.NOT_APPLICABLE:
+        return replace(evaluation, checks=())
+    return evaluation
 
 
 def _gather(

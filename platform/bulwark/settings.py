@@ -215,6 +215,14 @@ if SCORE_CRITICAL_BELOW > SCORE_WARNING_BELOW:
     raise ConfigurationError("SCORE_CRITICAL_BELOW must not be above SCORE_WARNING_BELOW")
 WEBHOOK_URLS = env_list("WEBHOOK_URLS")
 WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 5.0, minimum=0.1)
+# Accepted risks: the longest an exception may run, and whether a second group admin must
+# approve one before it takes effect.
+EXCEPTION_MAX_DAYS = env_int("EXCEPTION_MAX_DAYS", 365, minimum=1)
+EXCEPTION_APPROVAL = env_bool("EXCEPTION_APPROVAL", False)
+# Policy previews: how many latest audits per host keep their facts (0: none), and the cap on
+# one audit's facts (compressed bytes; a larger collection is not kept).
+FACTS_RETENTION = env_int("FACTS_RETENTION", 1, minimum=0)
+FACTS_MAX_BYTES = env_int("FACTS_MAX_BYTES", 4_000_000, minimum=1000)
 
 # -- reports and metrics ------------------------------------------------------------------------
 
@@ -266,7 +274,9 @@ CELERY_BEAT_SCHEDULE = {
     "reap-expired-audit-leases": {
         "task": "audits.reap_expired_leases",
         "schedule": AUDIT_REAP_INTERVAL,
-    }
+    },
+    # Exceptions past their last day stop applying (re-score, alert); 14-day warnings.
+    "expire-exceptions": {"task": "audits.expire_exceptions", "schedule": 3600.0},
 }
 
 # -- logging ----------------------------------------------------------------------------------

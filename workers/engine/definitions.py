@@ -99,6 +99,8 @@ class CheckDefinition:
     regex_engine: RegexEngine = RegexEngine.OSREGEX
     category: str | None = None  # an explicit `category:` field (Bulwark extension)
     level: int | None = None  # CIS profile level (Bulwark extension `level:`)
+    # CIS profiles the check belongs to (Bulwark extension `profile:`); empty: every profile.
+    profiles: tuple[str, ...] = ()
     line: int = 0  # line of the check in its file, for messages
 
 

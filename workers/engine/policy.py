@@ -73,6 +73,7 @@ _CONDITIONS = {
 }
 _DIALECTS = {"w4": Dialect.W4, "4.x": Dialect.W4, "w5": Dialect.W5, "5.x": Dialect.W5}
 MAX_RULES = 255
+PROFILES = ("server", "workstation")
 
 
 @dataclass(frozen=True)
@@ -488,6 +489,7 @@ class _Load:
         engine = self.regex_engine(fields.get("regex_type"), engine, check_id)
         rules = self.load_rules(fields.get("rules"), node, check_id, engine, requirement=False)
         level = self.level(fields.get("level"), check_id)
+        profiles = self.profiles(fields.get("profile"), check_id)
         category = self.category(fields.get("category"), check_id)
         if check_id is None:
             return None
@@ -506,6 +508,7 @@ class _Load:
             regex_engine=engine,
             category=category,
             level=level,
+            profiles=profiles,
             line=_line(node) or 0,
         )
 
@@ -593,6 +596,18 @@ class _Load:
                 return int(value)
         self.error(node, check, "bad-level", f"level {_show(node)} must be 1 or 2")
         return None
+
+    def profiles(self, node: Node | None, check: str | None) -> tuple[str, ...]:
+        """`profile: server`, `profile: [server, workstation]`; absent: every profile."""
+        if node is None:
+            return ()
+        names = self.strings(node, "profile", check)
+        bad = [name for name in names if name not in PROFILES]
+        if bad or not names:
+            shown = ", ".join(PROFILES)
+            self.error(node, check, "bad-profile", f"profile {_show(node)} must be one of {shown}")
+            return ()
+        return names
 
     def category(self, node: Node | None, check: str | None) -> str | None:
         if node is None:

@@ -6,18 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from bulwark.audits import risk_services
 from bulwark.audits.models import (
     AlertEvent,
+    Assignment,
     Audit,
     CategorySummary,
+    ExceptionEvent,
+    PolicyVerdict,
     Result,
+    RiskException,
     Schedule,
     ScoreSample,
 )
 from bulwark.audits.services import acknowledge_alerts, audit_now
+from bulwark.inventory.access import is_unrestricted
 from bulwark.inventory.admin_scoping import GroupScopedAdmin, ScopedInline
 from bulwark.inventory.models import Host, Role
 from bulwark.policies.admin import ReadOnlyAdmin
@@ -134,3 +141,105 @@ class ScheduleAdmin(GroupScopedAdmin):
     autocomplete_fields = ["host", "group"]
     group_path = ("host__group", "group")
     related_scopes = {"host": "group", "group": "pk"}
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(GroupScopedAdmin):
+    """Which policies, levels and profile apply to a group or host; without either, a default
+    (superusers only)."""
+
+    list_display = ["id", "policy", "group", "host", "levels", "profile", "created_at"]
+    list_filter = ["policy", ("group", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["policy", "host", "group"]
+    autocomplete_fields = ["host", "group"]
+    group_path = ("host__group", "group")
+    related_scopes = {"host": "group", "group": "pk"}
+    readonly_fields = ["created_by", "created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # Defaults belong to no group: everyone reads them, as they read the catalogue.
+        defaults = Assignment.objects.filter(group__isnull=True, host__isnull=True)
+        return super().get_queryset(request) | defaults
+
+    def _may(self, request: HttpRequest, role: Role, obj: Any) -> bool:
+        if obj is not None and obj.group_id is None and obj.host_id is None:
+            return role == Role.VIEWER or is_unrestricted(request.user)
+        return super()._may(request, role, obj)
+
+    def save_model(self, request: HttpRequest, obj: Assignment, form: Any, change: bool) -> None:
+        if obj.group_id is None and obj.host_id is None and not is_unrestricted(request.user):
+            raise PermissionDenied("only superusers set the defaults")
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(PolicyVerdict)
+class PolicyVerdictAdmin(ScopedReadOnlyAdmin):
+    list_display = ["audit", "policy", "status", "reason"]
+    list_filter = ["status", "policy"]
+    list_select_related = ["audit", "policy"]
+    raw_id_fields = ["audit"]
+    group_path = "audit__host__group"
+
+
+class ExceptionEventInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ExceptionEvent
+    fields = ["action", "user", "at", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.action(description="Revoke these exceptions", permissions=["change"])
+def revoke_exceptions(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[RiskException]
+) -> None:
+    done = 0
+    for exception in queryset:
+        try:
+            done += risk_services.revoke(request.user, exception, "revoked in the admin")
+        except PermissionDenied as exc:
+            messages.error(request, f"{exception}: {exc}")
+    messages.info(request, f"{done} exception(s) revoked")
+
+
+@admin.action(description="Approve these exceptions", permissions=["change"])
+def approve_exceptions(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[RiskException]
+) -> None:
+    done = 0
+    for exception in queryset:
+        try:
+            done += risk_services.approve(request.user, exception)
+        except PermissionDenied as exc:
+            messages.error(request, f"{exception}: {exc}")
+    messages.info(request, f"{done} exception(s) approved")
+
+
+@admin.register(RiskException)
+class RiskExceptionAdmin(GroupScopedAdmin):
+    """Exceptions are read here and approved or revoked by action; they are created through
+    the API, the pages or `manage.py exceptions import`, so every change has its trail."""
+
+    list_display = ["id", "policy_id", "check_id", "host", "group", "status", "expires_at", "owner"]
+    list_filter = ["status", ("group", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["policy_id", "check_id", "justification", "owner", "reference"]
+    list_select_related = ["host", "group"]
+    group_path = ("host__group", "group")
+    write_role = Role.OPERATOR
+    inlines = [ExceptionEventInline]
+    actions = [approve_exceptions, revoke_exceptions]
+    readonly_fields = [f.name for f in RiskException._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # nothing is deleted, only revoked

@@ -99,6 +99,45 @@ def host_key_changed(host: Host, audit: Audit | None, message: str, seen: str) -
     return alert
 
 
+def notify(alert: AlertEvent) -> None:
+    """Post the alert to the webhooks after the commit (for alerts raised elsewhere)."""
+    _notify(alert)
+
+
+def audit_failed(audit_id: int) -> AlertEvent | None:
+    """The audit ended in error: the host shows it, and one alert goes out per streak of
+    failures (none while the previous finished audit of the host had failed too)."""
+    from django.utils import timezone
+
+    audit = Audit.objects.select_related("host").get(pk=audit_id)
+    host = audit.host
+    when = audit.finished_at or timezone.now()
+    Host.objects.filter(pk=host.pk).update(
+        last_audit_error=audit.error_reason, last_audit_error_at=when
+    )
+    previous = (
+        Audit.objects.filter(host=host, status__in=["done", "error"], finished_at__isnull=False)
+        .exclude(pk=audit.pk)
+        .order_by("-finished_at", "-pk")
+        .values_list("status", flat=True)
+        .first()
+    )
+    if previous == "error":
+        return None
+    alert = AlertEvent.objects.create(
+        host=host,
+        audit=audit,
+        kind=AlertEvent.Kind.AUDIT_FAILED,
+        severity=AlertEvent.Severity.WARNING,
+        state=host.state,
+        previous_state=host.state,
+        message=f"{host.name}: audit {audit.pk} failed: {audit.error_reason[:300]}",
+        details={"error": audit.error_reason[:1000]},
+    )
+    _notify(alert)
+    return alert
+
+
 def _notify(alert: AlertEvent) -> None:
     if settings.WEBHOOK_URLS:
         from bulwark.audits.tasks import post_alert

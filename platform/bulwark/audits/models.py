@@ -54,7 +54,10 @@ class Audit(models.Model):
     passed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     not_applicable = models.PositiveIntegerField(default=0)
+    # Failed checks covered by an active exception: out of `score`, in `raw_score`.
+    excepted = models.PositiveIntegerField(default=0, db_default=0)
     score = models.FloatField(null=True, blank=True)
+    raw_score = models.FloatField(null=True, blank=True, help_text="as if no exception existed")
     host_facts = models.JSONField(default=dict, blank=True)
     seconds = models.FloatField(null=True, blank=True, help_text="collection and evaluation")
     # The host's latest finished audit: what dashboards and reports read.
@@ -89,6 +92,7 @@ class Result(models.Model):
         PASSED = "passed", "passed"
         FAILED = "failed", "failed"
         NOT_APPLICABLE = "not_applicable", "not applicable"
+        EXCEPTED = "excepted", "excepted"
 
     audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="results")
     # Not `check`: that name is Django's Model.check().
@@ -96,6 +100,14 @@ class Result(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices)
     reason = models.TextField(blank=True)
     evidence = models.JSONField(default=list, blank=True)
+    # The exception that makes a failed result "excepted".
+    exception = models.ForeignKey(
+        "audits.RiskException",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="results",
+    )
 
     class Meta:
         ordering = ["audit", "id"]
@@ -106,6 +118,8 @@ class Result(models.Model):
             models.Index(fields=["policy_check", "status"]),
             # Keyset pages of one audit's results (the audit page, /api/results/?audit=).
             models.Index(fields=["audit", "id"], name="result_audit_keyset"),
+            # Re-scoring starts from the excepted results of latest audits: a small index.
+            models.Index(fields=["audit"], condition=Q(status="excepted"), name="result_excepted"),
         ]
 
     def __str__(self) -> str:
@@ -120,6 +134,7 @@ class CategorySummary(models.Model):
     passed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     not_applicable = models.PositiveIntegerField(default=0)
+    excepted = models.PositiveIntegerField(default=0, db_default=0)
     score = models.FloatField(null=True, blank=True)
 
     class Meta:
@@ -134,15 +149,21 @@ class CategorySummary(models.Model):
 
 
 class ScoreSample(models.Model):
-    """The four hardening values of a host at one audit: its history (P6, P7)."""
+    """The hardening values of a host at one audit: its history (P6, P7). An audit has one
+    sample when stored, and one more each time it is re-scored (`rescored` says why)."""
 
     host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="score_samples")
-    audit = models.OneToOneField(Audit, on_delete=models.CASCADE, related_name="score_sample")
+    audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="score_samples")
     time = models.DateTimeField()
     failed = models.PositiveIntegerField()
     not_applicable = models.PositiveIntegerField()
     passed = models.PositiveIntegerField()
+    excepted = models.PositiveIntegerField(default=0, db_default=0)
     score = models.FloatField(null=True, blank=True)
+    raw_score = models.FloatField(null=True, blank=True)
+    rescored = models.CharField(
+        max_length=300, blank=True, default="", db_default="", help_text="why it was re-scored"
+    )
 
     class Meta:
         ordering = ["host", "-time"]
@@ -159,6 +180,9 @@ class AlertEvent(models.Model):
         STATE = "state", "score state worsened"
         REGRESSION = "regression", "checks went from passed to failed"
         HOST_KEY = "host_key", "host key changed"
+        EXCEPTION_EXPIRED = "exc_expired", "exception expired"
+        EXCEPTION_EXPIRING = "exc_expiring", "exception expires soon"
+        AUDIT_FAILED = "audit_failed", "audit failed"
 
     class Severity(models.TextChoices):
         WARNING = "warning", "warning"
@@ -300,3 +324,9 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} ({', '.join(self.zones)})"
+
+
+# Models kept in their own modules, imported here so Django registers them with the app.
+from bulwark.audits.kept_facts import KeptFacts  # noqa: E402, F401
+from bulwark.audits.risks import ExceptionEvent, RiskException  # noqa: E402, F401
+from bulwark.audits.targets import Assignment, PolicyVerdict  # noqa: E402, F401

@@ -21,6 +21,7 @@ from bulwark.audits.budget import Budget, BudgetExceeded
 from bulwark.audits.models import ACTIVE, AlertEvent, Audit, AuditStatus
 from bulwark.audits.reasons import public_reason
 from bulwark.audits.store import Claim, SeenKeys, store_outcome
+from bulwark.audits.targeting import selection_for
 from bulwark.core.crypto import SecretUnreadable
 from bulwark.core.redaction import redact
 from bulwark.inventory.access import scope
@@ -166,6 +167,8 @@ def fail(claim: Claim, reason: str) -> bool:
         lease_expires=None,
         error_reason=reason,
     )
+    if won == 1:
+        alerts.audit_failed(claim.audit_id)
     return won == 1
 
 
@@ -239,13 +242,19 @@ def _run_claimed(won: Claim) -> float | None:
         if not policies:
             fail(won, "no enabled policies: run manage.py sync_rulesets")
             return None
+        selection = selection_for(host)
+        if not selection:
+            fail(won, "no enabled policy is assigned to this host or its group")
+            return None
         connection = open_connection(host)
         secrets = connection.secrets
         with (
             connection.transport as transport,
             Budget(transport, settings.AUDIT_MAX_SECONDS, f"audit {audit_id} of {host.name}"),
         ):
-            outcome = audit_runtime.run(transport, policies, command_timeout=timeout)
+            outcome = audit_runtime.run(
+                transport, policies, command_timeout=timeout, selection=selection
+            )
         keys = transport.seen_host_keys()
         seen = SeenKeys(keys.host, keys.jump)
     except HostKeyChanged as exc:

@@ -15,9 +15,11 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from bulwark.audits import alerts
+from bulwark.audits import alerts, kept_facts
 from bulwark.audits.models import Audit, AuditStatus, CategorySummary, Result, ScoreSample
+from bulwark.audits.rescoring import rescore
 from bulwark.audits.storable import storable, storable_json
+from bulwark.audits.verdicts import store_verdicts
 from bulwark.inventory.models import Host, HostState
 from bulwark.policies.models import Check
 from workers.audit import AuditOutcome
@@ -65,6 +67,8 @@ def store_outcome(claim: Claim, outcome: AuditOutcome, seen: SeenKeys | None = N
             failed=summary.failed,
             not_applicable=summary.not_applicable,
             score=summary.score,
+            raw_score=summary.score,
+            excepted=0,
             host_facts=storable_json(outcome.host.as_dict()),
             seconds=round(outcome.seconds, 3),
         )
@@ -73,9 +77,18 @@ def store_outcome(claim: Claim, outcome: AuditOutcome, seen: SeenKeys | None = N
             return False
         audit = Audit.objects.get(pk=claim.audit_id)
         host = Host.objects.select_related("group", "credential__jump_host").get(pk=claim.host_id)
-        failed_pks = _replace_results(audit, outcome)
+        _replace_results(audit, outcome)
+        kept_facts.keep(audit.pk, claim.host_id, outcome.facts)
+        # Exceptions in effect apply from the first store: failed -> excepted, score up.
+        rescore(None, "", audit_ids=[audit.pk])
+        audit.refresh_from_db()
+        failed_pks = list(
+            Result.objects.filter(audit=audit, status=Result.Status.FAILED).values_list(
+                "policy_check_id", flat=True
+            )
+        )
         previous_state = HostState(host.state)
-        state = alerts.state_for(summary.score, *host.thresholds())
+        state = alerts.state_for(audit.score, *host.thresholds())
         previous = Audit.objects.filter(host_id=host.pk, latest=True).first()
         regressed = alerts.regressed_checks(previous.pk if previous else None, failed_pks)
         Audit.objects.filter(host_id=host.pk, latest=True).update(latest=False)
@@ -93,6 +106,7 @@ def _replace_results(audit: Audit, outcome: AuditOutcome) -> list[int]:
     CategorySummary.objects.filter(audit=audit).delete()
     ScoreSample.objects.filter(audit=audit).delete()
     policy_ids = {evaluation.policy.id for evaluation in outcome.policies}
+    store_verdicts(audit, outcome)
     checks = {
         (policy_id, check_id): pk
         for policy_id, check_id, pk in Check.objects.filter(
@@ -135,6 +149,7 @@ def _replace_results(audit: Audit, outcome: AuditOutcome) -> list[int]:
         not_applicable=audit.not_applicable,
         passed=audit.passed,
         score=audit.score,
+        raw_score=audit.raw_score,
     )
     return failed
 
@@ -183,6 +198,10 @@ def _update_host(
         latest_passed=audit.passed,
         latest_failed=audit.failed,
         latest_not_applicable=audit.not_applicable,
+        latest_excepted=audit.excepted,
+        latest_raw_score=audit.raw_score,
+        last_audit_error="",
+        last_audit_error_at=None,
         state=state,
         os_family=info.family[:50],
         os_distribution=info.distribution[:100],

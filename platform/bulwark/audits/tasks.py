@@ -50,6 +50,15 @@ def reap_expired_leases() -> int:
     return len(services.reap_expired_leases()) + len(delivery.redrive_queued())
 
 
+@shared_task(name="audits.expire_exceptions", ignore_result=True)
+def expire_exceptions() -> int:
+    """Expire exceptions past their last day and warn of those ending within 14 days."""
+    from bulwark.audits import risk_services
+
+    risk_services.warn_expiring()
+    return len(risk_services.expire_due())
+
+
 @shared_task(name="audits.run_schedule", ignore_result=True)
 def run_schedule(schedule_id: int) -> int:
     """Start the audits of one schedule (fired by celery beat), once per period."""

@@ -274,6 +274,11 @@ class Host(models.Model):
     latest_passed = models.PositiveIntegerField(default=0)
     latest_failed = models.PositiveIntegerField(default=0)
     latest_not_applicable = models.PositiveIntegerField(default=0)
+    latest_excepted = models.PositiveIntegerField(default=0, db_default=0)
+    latest_raw_score = models.FloatField(null=True, blank=True)
+    # The latest finished audit ended in error: why and when (cleared by a stored audit).
+    last_audit_error = models.TextField(blank=True, default="", db_default="")
+    last_audit_error_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=HostState.choices, default=HostState.UNKNOWN)
     created_at = models.DateTimeField(auto_now_add=True)
 

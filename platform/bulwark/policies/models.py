@@ -50,6 +50,9 @@ class Check(models.Model):
     mitre = models.JSONField(default=dict, blank=True)
     category = models.CharField(max_length=200, db_index=True)
     level = models.PositiveSmallIntegerField(null=True, blank=True)
+    # CIS profiles (server, workstation) the check belongs to; empty: every profile.
+    # A database default too: rows written by raw SQL (COPY in bench/) need no value.
+    profiles = models.JSONField(default=list, blank=True, db_default=models.Value("[]"))
     condition = models.CharField(max_length=10)
     rules = models.JSONField(default=list, blank=True)
     line = models.PositiveIntegerField(default=0)

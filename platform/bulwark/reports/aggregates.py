@@ -206,7 +206,8 @@ def _count(cursor: Any, parts: list[tuple[_Counted | None, int]]) -> None:
             "SELECT %s AS g, %s AS d, r.policy_check_id AS c,"  # noqa: S608
             " CASE WHEN r.status = %s THEN %s ELSE 0 END AS p,"
             " CASE WHEN r.status = %s THEN %s ELSE 0 END AS f,"
-            " CASE WHEN r.status = %s THEN %s ELSE 0 END AS n"
+            " CASE WHEN r.status = %s THEN %s ELSE 0 END AS n,"
+            " CASE WHEN r.status = %s THEN %s ELSE 0 END AS e"
             f" FROM {_RESULT} r WHERE r.audit_id = %s"
         )
         params += [
@@ -218,23 +219,26 @@ def _count(cursor: Any, parts: list[tuple[_Counted | None, int]]) -> None:
             sign,
             Result.Status.NOT_APPLICABLE.value,
             sign,
+            Result.Status.EXCEPTED.value,
+            sign,
             counted.audit_id,
         ]
     if not selects:
         return
     cursor.execute(
         f"INSERT INTO {_LCC} (group_id, day, policy_check_id, category, passed, failed,"  # noqa: S608
-        f" not_applicable)"
-        f" SELECT x.g, x.d, x.c, k.category, SUM(x.p), SUM(x.f), SUM(x.n)"
+        f" not_applicable, excepted)"
+        f" SELECT x.g, x.d, x.c, k.category, SUM(x.p), SUM(x.f), SUM(x.n), SUM(x.e)"
         f" FROM ({' UNION ALL '.join(selects)}) x JOIN {_CHECK} k ON k.id = x.c"
         f" WHERE 1 = 1"
         f" GROUP BY x.g, x.d, x.c, k.category"
-        f" HAVING SUM(x.p) <> 0 OR SUM(x.f) <> 0 OR SUM(x.n) <> 0"
+        f" HAVING SUM(x.p) <> 0 OR SUM(x.f) <> 0 OR SUM(x.n) <> 0 OR SUM(x.e) <> 0"
         f" ORDER BY x.g, x.d, x.c"
         f" ON CONFLICT (group_id, day, policy_check_id) DO UPDATE SET"
         f" passed = {_LCC}.passed + excluded.passed,"
         f" failed = {_LCC}.failed + excluded.failed,"
-        f" not_applicable = {_LCC}.not_applicable + excluded.not_applicable",
+        f" not_applicable = {_LCC}.not_applicable + excluded.not_applicable,"
+        f" excepted = {_LCC}.excepted + excluded.excepted",
         params,
     )
 
@@ -246,6 +250,6 @@ def _forget_emptied(cursor: Any, old: _Counted | None) -> None:
         return
     cursor.execute(
         f"DELETE FROM {_LCC} WHERE group_id = %s AND day = %s"  # noqa: S608
-        f" AND passed = 0 AND failed = 0 AND not_applicable = 0",
+        f" AND passed = 0 AND failed = 0 AND not_applicable = 0 AND excepted = 0",
         [old.group_id, _day(old.day)],
     )

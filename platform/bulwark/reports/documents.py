@@ -137,16 +137,18 @@ def host_checks(user: Any, f: Filters) -> Report:
     if not f.host_id:
         raise FilterError("host: this report needs a host")
     results = queries.host_checks(user, f)
-    counts = {s: sum(1 for r in results if r.status == s) for s in ("passed", "failed")}
-    na = len(results) - counts["passed"] - counts["failed"]
+    statuses = ("passed", "failed", "excepted")
+    counts = {s: sum(1 for r in results if r.status == s) for s in statuses}
+    na = len(results) - sum(counts.values())
+    # Excepted (accepted failures) are shown apart: neither failed nor hidden.
     return _report(
         "host-checks",
         "Security checks of a host",
         f,
         ["check", "title", "category", "status"],
         [[r.check_id, r.title, r.category, r.status.replace("_", " ")] for r in results],
-        Chart("pie", ["passed", "failed", "not applicable"], {"checks": [*counts.values(), na]}),
-        {"passed": counts["passed"], "failed": counts["failed"], "not applicable": na},
+        Chart("pie", [*statuses, "not applicable"], {"checks": [*counts.values(), na]}),
+        {**counts, "not applicable": na},
     )
 
 

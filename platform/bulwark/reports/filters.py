@@ -18,7 +18,7 @@ from bulwark.inventory.models import Group, Host
 
 DEFAULT_DAYS = 30
 MAX_LIMIT = 1000
-STATUSES = ("passed", "failed", "not_applicable")
+STATUSES = ("passed", "failed", "not_applicable", "excepted")
 
 
 class FilterError(ValueError):

@@ -102,7 +102,31 @@ class HardeningCollector:
             hosts.add_metric([group.name], group.hosts)
             if group.average is not None:
                 average.add_metric([group.name], group.average)
-        yield from (checks, score, last, age, average, hosts)
+        failing = GaugeMetricFamily(
+            "bulwark_group_hosts_last_audit_failed",
+            "Hosts of the group whose latest audit ended in error.",
+            labels=["group"],
+        )
+        for group_name, count in queries.failed_audit_counts(self.user):
+            failing.add_metric([group_name], count)
+        excepted = GaugeMetricFamily(
+            "bulwark_host_excepted_checks",
+            "Failed checks of the host's latest audit covered by an active exception.",
+            labels=["host", "group"],
+        )
+        raw = GaugeMetricFamily(
+            "bulwark_host_raw_score_percent",
+            "The score as if no exception existed.",
+            labels=["host", "group"],
+        )
+        for row in queries.audited_hosts(self.user, f).values(
+            "name", "group__name", "latest_excepted", "latest_raw_score"
+        ):
+            labels = [row["name"], row["group__name"]]
+            excepted.add_metric(labels, row["latest_excepted"])
+            if row["latest_raw_score"] is not None:
+                raw.add_metric(labels, row["latest_raw_score"])
+        yield from (checks, score, last, age, average, hosts, failing, excepted, raw)
 
 
 def scrape_user(request: HttpRequest) -> Any:

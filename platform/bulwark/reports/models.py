@@ -67,6 +67,7 @@ class LatestCheckCount(models.Model):
     passed = models.IntegerField(default=0)
     failed = models.IntegerField(default=0)
     not_applicable = models.IntegerField(default=0)
+    excepted = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["day", "group", "policy_check"]

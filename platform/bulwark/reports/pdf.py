@@ -27,7 +27,12 @@ from bulwark.reports.documents import Chart, Report, when
 PAGE = landscape(A4)
 WIDTH = PAGE[0] - 30 * mm
 PALETTE = [colors.HexColor(c) for c in ("#2e7d32", "#c62828", "#9e9e9e", "#1565c0", "#ef6c00")]
-STATUS_COLOURS = {"passed": PALETTE[0], "failed": PALETTE[1], "not applicable": PALETTE[2]}
+STATUS_COLOURS = {
+    "passed": PALETTE[0],
+    "failed": PALETTE[1],
+    "not applicable": PALETTE[2],
+    "excepted": PALETTE[4],
+}
 MAX_TEXT = 400  # characters of a cell shown in the PDF (descriptions can be long)
 WEIGHTS = {"title": 3.0, "description": 3.0, "host": 2.0, "category": 2.0}
 CHUNK = 100  # rows per table (see _table)

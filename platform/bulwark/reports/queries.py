@@ -110,6 +110,13 @@ def host_list(
     return hosts.select_related("group").order_by("name")
 
 
+def failed_audit_counts(user: Any) -> list[tuple[str, int]]:
+    """(group name, hosts whose latest finished audit ended in error) per visible group."""
+    hosts = scope(Host.objects.exclude(last_audit_error=""), user, "group")
+    rows = hosts.values("group__name").annotate(n=Count("id")).order_by("group__name")
+    return [(row["group__name"], row["n"]) for row in rows]
+
+
 def scoring(user: Any, f: Filters) -> list[HostScore]:
     """P17: each host's latest score within the range, by host name."""
     if f.end > timezone.now():

@@ -9,14 +9,20 @@ from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
 from bulwark.audits.models import Audit
+from bulwark.audits.rescoring import AuditChange, audits_rescored
 from bulwark.audits.store import audit_stored
 from bulwark.inventory.models import Host
-from bulwark.reports import aggregates
+from bulwark.reports import aggregates, rescored
 
 
 @receiver(audit_stored)
 def _audit_stored(sender: Any, audit: Audit, **kwargs: Any) -> None:
     aggregates.record_audit(audit)
+
+
+@receiver(audits_rescored)
+def _audits_rescored(sender: Any, changes: list[AuditChange], **kwargs: Any) -> None:
+    rescored.apply_changes(changes)
 
 
 @receiver(post_save, sender=Host)

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from bulwark.reports.metrics import metrics_view
-from bulwark.web.views import alerts, dashboard, hosts, manage, progress
+from bulwark.web.views import alerts, dashboard, exceptions, hosts, manage, progress
 
 app_name = "web"
 
@@ -23,6 +23,8 @@ urlpatterns = [
     path("hosts/<int:pk>/audit/", hosts.audit_now, name="audit-now"),
     path("audits/<int:pk>/", hosts.audit_detail, name="audit"),
     path("audits/<int:audit_pk>/results/<int:pk>/", hosts.result_detail, name="result"),
+    path("results/<int:pk>/except/", exceptions.create_exception, name="result-except"),
+    path("results/<int:pk>/revoke/", exceptions.revoke_exception, name="result-revoke"),
     path("widgets/new/", dashboard.widget_edit, name="widget-new"),
     path("widgets/<int:pk>/", dashboard.widget_edit, name="widget-edit"),
     path("widgets/<int:pk>/delete/", dashboard.widget_delete, name="widget-delete"),

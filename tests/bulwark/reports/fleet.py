@@ -91,6 +91,7 @@ def record(host: Host, results: dict[Check, str], when: dt.datetime, evidence: s
             failed=counts[F],
             not_applicable=counts[N],
             score=score(counts[P], counts[F]),
+            raw_score=score(counts[P], counts[F]),
         )
         Audit.objects.filter(pk=audit.pk).update(created_at=when)
         Result.objects.bulk_create(
@@ -124,12 +125,14 @@ def record(host: Host, results: dict[Check, str], when: dt.datetime, evidence: s
             not_applicable=audit.not_applicable,
             passed=audit.passed,
             score=audit.score,
+            raw_score=audit.raw_score,
         )
         Audit.objects.filter(host=host, latest=True).update(latest=False)
         Audit.objects.filter(pk=audit.pk).update(latest=True)
         Host.objects.filter(pk=host.pk).update(
             last_audit_at=when,
             latest_score=audit.score,
+            latest_raw_score=audit.raw_score,
             latest_passed=audit.passed,
             latest_failed=audit.failed,
             latest_not_applicable=audit.not_applicable,

@@ -184,3 +184,35 @@ def test_reports_are_api_views_in_the_openapi_schema(fleet: Fleet) -> None:
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     # Writes are not reports.
     assert client.post("/api/reports/scoring.json").status_code == 405
+
+
+def test_excepted_checks_are_shown_apart_in_the_host_checks_report(fleet: Fleet) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from bulwark.audits import risk_services
+    from bulwark.audits.models import Result
+    from bulwark.audits.risks import RiskException
+
+    host = fleet.hosts["web-1"]
+    failed = Result.objects.filter(audit__host=host, audit__latest=True, status="failed")
+    target = failed.select_related("policy_check__policy").first()
+    assert target is not None
+    risk_services.create(
+        fleet.users["alice"],
+        RiskException(
+            policy_id=target.policy_check.policy.policy_id,
+            check_id=target.policy_check.check_id,
+            host=host,
+            justification="accepted",
+            owner="ops",
+            expires_at=timezone.localdate() + dt.timedelta(days=10),
+        ),
+    )
+    client = client_for(fleet, "alice")
+    report = get(client, "host-checks", "json", f"host={host.pk}").json()
+    assert report["summary"]["excepted"] == 1 and report["summary"]["failed"] == 1
+    excepted = get(client, "host-checks", "json", f"host={host.pk}&status=excepted").json()
+    assert [r[0] for r in excepted["rows"]] == [target.policy_check.check_id]
+    assert "excepted" in pdf_text(get(client, "host-checks", "pdf", f"host={host.pk}").content)

@@ -9,6 +9,7 @@ from bulwark.audits.models import (
     Audit,
     CategorySummary,
     Result,
+    RiskException,
     Schedule,
     ScoreSample,
 )
@@ -23,7 +24,7 @@ class CategorySummarySerializer(serializers.ModelSerializer):  # type: ignore[ty
 
     class Meta:
         model = CategorySummary
-        fields = ["category", "passed", "failed", "not_applicable", "score"]
+        fields = ["category", "passed", "failed", "not_applicable", "excepted", "score"]
 
 
 class AuditSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -51,7 +52,9 @@ class AuditSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "passed",
             "failed",
             "not_applicable",
+            "excepted",
             "score",
+            "raw_score",
             "seconds",
             "latest",
             "host_facts",
@@ -70,16 +73,35 @@ class CheckBriefSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
         fields = ["id", "policy", "check_id", "title", "category", "level"]
 
 
+class ResultExceptionSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """The exception that makes a result "excepted": why, whose, until when."""
+
+    class Meta:
+        model = RiskException
+        fields = ["id", "justification", "owner", "reference", "expires_at"]
+
+
 class ResultSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     """One check's outcome in one audit, with the evidence that decided it."""
 
     host = serializers.IntegerField(source="audit.host_id", read_only=True)
     finished_at = serializers.DateTimeField(source="audit.finished_at", read_only=True)
     check = CheckBriefSerializer(source="policy_check", read_only=True)
+    exception = ResultExceptionSerializer(read_only=True)
 
     class Meta:
         model = Result
-        fields = ["id", "audit", "host", "finished_at", "check", "status", "reason", "evidence"]
+        fields = [
+            "id",
+            "audit",
+            "host",
+            "finished_at",
+            "check",
+            "status",
+            "reason",
+            "evidence",
+            "exception",
+        ]
         read_only_fields = fields
 
 
@@ -138,7 +160,19 @@ class ScoreSampleSerializer(serializers.ModelSerializer):  # type: ignore[type-a
 
     class Meta:
         model = ScoreSample
-        fields = ["id", "host", "audit", "time", "failed", "not_applicable", "passed", "score"]
+        fields = [
+            "id",
+            "host",
+            "audit",
+            "time",
+            "failed",
+            "not_applicable",
+            "passed",
+            "excepted",
+            "score",
+            "raw_score",
+            "rescored",
+        ]
         read_only_fields = fields
 
 

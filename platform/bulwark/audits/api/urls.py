@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from bulwark.audits.api import exports, views, zones
+from bulwark.audits.api import exports, preview, risks, targeting, views, zones
 
 ROUTES = [
     ("audits", views.AuditViewSet, "audit"),
@@ -13,9 +13,14 @@ ROUTES = [
     ("score-samples", views.ScoreSampleViewSet, "scoresample"),
     ("alerts", views.AlertViewSet, "alert"),
     ("schedules", views.ScheduleViewSet, "schedule"),
+    ("assignments", targeting.AssignmentViewSet, "assignment"),
+    ("policy-verdicts", targeting.PolicyVerdictViewSet, "policyverdict"),
+    ("exceptions", risks.ExceptionViewSet, "exception"),
 ]
 
 urlpatterns = [
+    # Before the router's policies/<pk>/: here because it reads audits' kept facts.
+    path("policies/preview/", preview.PolicyPreviewView.as_view(), name="policy-preview"),
     path("hosts/<int:pk>/audit/", views.HostAuditView.as_view(), name="host-audit"),
     path("groups/<int:pk>/audit/", views.GroupAuditView.as_view(), name="group-audit"),
     re_path(

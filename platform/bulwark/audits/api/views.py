@@ -54,7 +54,9 @@ class ResultViewSet(ScopedReadOnlyViewSet):
     `check_id`, `title`, `category`, `status`; the detail adds the check's text. Paged by
     cursor (`?limit=`, then follow `next`), in id order (`?ordering=-id` for newest first)."""
 
-    queryset = Result.objects.select_related("audit", "policy_check", "policy_check__policy")
+    queryset = Result.objects.select_related(
+        "audit", "policy_check", "policy_check__policy", "exception"
+    )
     filterset_class = filtersets.ResultFilterSet
     group_path = "audit__host__group"
     # Keyset pages need a unique, indexed order: the id (an audit's results in check order).

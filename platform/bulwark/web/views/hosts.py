@@ -22,6 +22,7 @@ from bulwark.reports.filters import FilterError, default_filters, parse_filters
 from bulwark.web import charts
 from bulwark.web.forms import HostFilterForm
 from bulwark.web.views.dashboard import bad_filter
+from bulwark.web.views.exceptions import ExceptionForm
 from bulwark.web.views.progress import progress_context
 
 PAGE_SIZE = 50
@@ -150,6 +151,7 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "audit": audit,
         "host": audit.host,
+        "verdicts": audit.policy_verdicts.select_related("policy"),
         "summary": summary,
         "results": page.rows,
         "page": page,
@@ -166,7 +168,7 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def result_detail(request: HttpRequest, audit_pk: int, pk: int) -> HttpResponse:
     result = get_object_or_404(
         scope(
-            Result.objects.select_related("policy_check__policy", "audit__host"),
+            Result.objects.select_related("policy_check__policy", "audit__host", "exception"),
             request.user,
             "audit__host__group",
         ),
@@ -182,5 +184,9 @@ def result_detail(request: HttpRequest, audit_pk: int, pk: int) -> HttpResponse:
         # Evidence is host output: shown as found (rule, file, line), auto-escaped.
         "evidence_rows": [e for e in result.evidence if isinstance(e, dict)],
         "compliance": sorted(check.compliance.items()),
+        "exception": result.exception,
+        "may_except": result.status == Result.Status.FAILED
+        and can(request.user, result.audit.host.group_id, Role.OPERATOR),
+        "exception_form": ExceptionForm(initial=ExceptionForm.initial_values()),
     }
     return render(request, "web/result_detail.html", context)

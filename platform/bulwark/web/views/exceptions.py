@@ -1,0 +1,101 @@
+"""Exceptions from a result's page: accept a failed check (on this host or its group) and
+revoke the exception that excepts it. Everything goes through audits.risk_services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from bulwark.audits import risk_services
+from bulwark.audits.models import Result
+from bulwark.audits.risks import RiskException
+from bulwark.inventory.access import scope
+
+
+class ExceptionForm(forms.Form):
+    """What a person states when accepting a failure."""
+
+    scope = forms.ChoiceField(choices=[("host", "this host"), ("group", "its group")])
+    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+    owner = forms.CharField(max_length=200)
+    reference = forms.CharField(max_length=500, required=False)
+    expires_at = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    @staticmethod
+    def initial_values() -> dict[str, object]:
+        return {"expires_at": timezone.localdate() + dt.timedelta(days=90), "scope": "host"}
+
+
+def _result(request: HttpRequest, pk: int) -> Result:
+    return get_object_or_404(
+        scope(
+            Result.objects.select_related("policy_check__policy", "audit__host"),
+            request.user,
+            "audit__host__group",
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+@require_POST
+def create_exception(request: HttpRequest, pk: int) -> HttpResponse:
+    result = _result(request, pk)
+    back = redirect("web:result", audit_pk=result.audit_id, pk=result.pk)
+    form = ExceptionForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+        return back
+    data = form.cleaned_data
+    host = result.audit.host
+    exception = RiskException(
+        policy_id=result.policy_check.policy.policy_id,
+        check_id=result.policy_check.check_id,
+        host=host if data["scope"] == "host" else None,
+        group_id=host.group_id if data["scope"] == "group" else None,
+        justification=data["justification"],
+        owner=data["owner"],
+        reference=data["reference"],
+        expires_at=data["expires_at"],
+    )
+    try:
+        risk_services.create(request.user, exception)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return back
+    except ValidationError as exc:
+        for field, errors in risk_services.validation_messages(exc).items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+        return back
+    if exception.status == RiskException.Status.PENDING:
+        messages.info(request, f"Exception {exception.pk} awaits approval by another admin.")
+    else:
+        messages.success(request, f"Exception {exception.pk} applies: the host was re-scored.")
+    return back
+
+
+@login_required
+@require_POST
+def revoke_exception(request: HttpRequest, pk: int) -> HttpResponse:
+    result = _result(request, pk)
+    back = redirect("web:result", audit_pk=result.audit_id, pk=result.pk)
+    exception = result.exception
+    if exception is None:
+        messages.error(request, "no exception applies to this result")
+        return back
+    try:
+        done = risk_services.revoke(request.user, exception, "revoked from the result page")
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+        return back
+    messages.success(request, f"Exception {exception.pk} revoked." if done else "Already ended.")
+    return back
