@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
-from tests.hosts.harness import HostSpec, TestHost, TestHosts
 
 from bulwark.audits import services
 from bulwark.audits.models import Assignment, Audit, AuditStatus, KeptFacts, Result
 from bulwark.inventory.models import Credential, Group, Host, Membership, Role
 from bulwark.policies.models import Policy
 from bulwark.policies.services import import_policy_texts
+from lab.harness import HostSpec, TestHost, TestHosts
 
 pytest_plugins = ("tests.hosts.fixtures",)
 ROOT = Path(__file__).resolve().parents[3]
