@@ -71,6 +71,8 @@ class ResultViewSet(ScopedReadOnlyViewSet):
         *("policy_check__id", "policy_check__policy_id", "policy_check__check_id"),
         *("policy_check__title", "policy_check__category", "policy_check__level"),
         *("policy_check__policy__id", "policy_check__policy__policy_id"),
+        *("exception_id", "exception__id", "exception__justification", "exception__owner"),
+        *("exception__reference", "exception__expires_at"),
     )
 
     def get_queryset(self) -> QuerySet[Any]:
