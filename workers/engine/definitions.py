@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from workers.engine.fixes import FixDefinition
+
 
 class Dialect(enum.Enum):
     """Which Wazuh engine's semantics a policy is written for (sca-format.md §13)."""
@@ -100,6 +102,7 @@ class CheckDefinition:
     category: str | None = None  # an explicit `category:` field (Bulwark extension)
     level: int | None = None  # CIS profile level (Bulwark extension `level:`)
     line: int = 0  # line of the check in its file, for messages
+    fix: FixDefinition | None = None  # machine-runnable remediation (Bulwark extension `fix:`)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from workers.engine.definitions import (
     RequirementsDefinition,
     RuleDefinition,
 )
+from workers.engine.fixes import load_fix
 from workers.engine.rules import RuleSyntaxError, lint_rule, parse_rule, substitute_variables
 
 _STR = "tag:yaml.org,2002:str"
@@ -457,6 +458,7 @@ class _Load:
         rules = self.load_rules(fields.get("rules"), node, check_id, engine, requirement=False)
         level = self.level(fields.get("level"), check_id)
         category = self.category(fields.get("category"), check_id)
+        fix = load_fix(fields.get("fix"), lambda n, m: self.error(n, check_id, "bad-fix", m))
         if check_id is None:
             return None
         return CheckDefinition(
@@ -475,6 +477,7 @@ class _Load:
             category=category,
             level=level,
             line=_line(node) or 0,
+            fix=fix,
         )
 
     def load_rules(

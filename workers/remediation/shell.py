@@ -1,0 +1,116 @@
+"""The POSIX shell remediation script: one step per failed check, each guarded by its test.
+
+A step runs its fix only when its test fails, then tests again: so a second run changes
+nothing, and a fix that did not take is reported, not assumed. `--check` (dry run) reports
+what would change and changes nothing. The script never stops at a failed step; its exit code
+is 0 when every step ends compliant, 1 otherwise, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import shlex
+from datetime import UTC, datetime
+
+from workers.remediation import sshd
+from workers.remediation.plan import Plan, Step
+
+
+def _commented(text: str) -> str:
+    return "\n".join("# " + line if line else "#" for line in text.strip().splitlines())
+
+
+def _step(number: int, step: Step) -> tuple[str, bool]:
+    """The step's shell text, and whether it uses the sshd helpers."""
+    fix = step.fix
+    assert fix is not None
+    test = fix.test or sshd.sh_test(fix.sshd)
+    body = fix.sh or sshd.sh_fix(fix.sshd)
+    if fix.test and fix.sshd:  # both given: the explicit test must also hold
+        test = f"{{ {fix.test}; }} && {sshd.sh_test(fix.sshd)}"
+        body = f"{fix.sh}\n{sshd.sh_fix(fix.sshd)}" if fix.sh else sshd.sh_fix(fix.sshd)
+    name = shlex.quote(step.label)
+    lines = [
+        f"# --- {number}. {step.policy_id} {step.label}",
+        f"bulwark_test_{number}() {{\n{_indent(test)}\n}}",
+        f"bulwark_fix_{number}() {{\n{_indent(body)}\n}}",
+        f"bulwark_step {name} bulwark_test_{number} bulwark_fix_{number}",
+    ]
+    return "\n".join(lines), bool(fix.sshd)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.strip().splitlines())
+
+
+HEADER = """\
+#!/bin/sh
+# Bulwark remediation for {host}: {count} step(s), generated {when}.
+# Review it before running it as root. Each step tests first and fixes only what fails.
+#   sh {script} --check   dry run: say what would change, change nothing
+#   sh {script}           apply
+set -u
+BULWARK_CHECK=0
+case "${{1:-}}" in
+  --check|-n) BULWARK_CHECK=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+esac
+[ "$(id -u)" -eq 0 ] || [ "$BULWARK_CHECK" -eq 1 ] || {{ echo "run as root" >&2; exit 2; }}
+BULWARK_FAILED=0
+BULWARK_CHANGED=0
+BULWARK_RELOAD_SSHD=0
+bulwark_step() {{ # LABEL TEST FIX
+  if "$2" >/dev/null 2>&1; then
+    echo "ok       $1"
+  elif [ "$BULWARK_CHECK" -eq 1 ]; then
+    echo "would    $1"
+    BULWARK_CHANGED=$((BULWARK_CHANGED + 1))
+  elif "$3" && "$2" >/dev/null 2>&1; then
+    echo "fixed    $1"
+    BULWARK_CHANGED=$((BULWARK_CHANGED + 1))
+  else
+    echo "FAILED   $1" >&2
+    BULWARK_FAILED=$((BULWARK_FAILED + 1))
+  fi
+}}
+"""
+
+FOOTER = """\
+if [ "$BULWARK_RELOAD_SSHD" -eq 1 ]; then
+  # Only after sshd -t accepted the configuration (bulwark_sshd_set checks each change).
+  pidfile=$(/usr/sbin/sshd -T 2>/dev/null | awk '$1 == "pidfile" {{ print $2 }}')
+  pidfile=${{pidfile:-/run/sshd.pid}}
+  systemctl reload ssh 2>/dev/null || systemctl reload sshd 2>/dev/null ||
+    {{ [ -r "$pidfile" ] && kill -HUP "$(cat "$pidfile")"; }} ||
+    echo "reload sshd yourself: the new settings apply to new connections after it" >&2
+fi
+if [ "$BULWARK_CHECK" -eq 1 ]; then
+  echo "dry run: $BULWARK_CHANGED step(s) would change the host"
+else
+  echo "$BULWARK_CHANGED step(s) changed the host, $BULWARK_FAILED failed"
+fi
+[ "$BULWARK_FAILED" -eq 0 ]
+"""
+
+
+def render(plan: Plan, script: str = "remediate.sh") -> str:
+    parts = [
+        HEADER.format(
+            host=plan.host.replace("\n", " "),
+            count=len(plan.steps),
+            when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            script=script,
+        )
+    ]
+    rendered = [_step(n, step) for n, step in enumerate(plan.steps, start=1)]
+    if any(uses_sshd for _, uses_sshd in rendered):
+        parts.append(sshd.SH_FUNCTIONS)
+    parts += [text + "\n" for text, _ in rendered]
+    if plan.without_fix:
+        parts.append("# Failed checks without an automatic fix (see each check's remediation):")
+        for step in plan.without_fix:
+            why = step.fix.manual if step.fix is not None and step.fix.manual else "none written"
+            parts.append(_commented(f"{step.policy_id} {step.label}\n  {why}"))
+        parts.append("")
+    parts.append(FOOTER.format())
+    return "\n".join(parts)
