@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from bulwark.audits.api import exports, views
+from bulwark.audits.api import exports, remediation, views
 
 ROUTES = [
     ("audits", views.AuditViewSet, "audit"),
@@ -32,5 +32,10 @@ urlpatterns = [
         rf"^groups/(?P<pk>[0-9]+)/export\.(?P<kind>{exports.KIND_PATTERN})$",
         exports.GroupExportView.as_view(),
         name="group-export",
+    ),
+    re_path(
+        rf"^hosts/(?P<pk>[0-9]+)/remediation\.(?P<fmt>{remediation.FORMAT_PATTERN})$",
+        remediation.HostRemediationView.as_view(),
+        name="host-remediation",
     ),
 ]
