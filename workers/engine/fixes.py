@@ -8,6 +8,7 @@ A Wazuh agent ignores the key; our loader validates it (docs/policy-format-exten
       powershell_test / powershell: the same for Windows
       ansible: [tasks]            # idempotent Ansible tasks
       sshd: {Keyword: value}      # shorthand: sshd settings, expanded to test, sh and ansible
+      sysctl: {net.x.y: 0}        # shorthand: kernel parameters, set now and persisted
       manual: "why no automatic fix is offered (a decision is needed)"
 """
 
@@ -21,10 +22,12 @@ from typing import Any
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import Node
 
-KEYS = ("test", "sh", "powershell_test", "powershell", "ansible", "sshd", "manual")
+KEYS = ("test", "sh", "powershell_test", "powershell", "ansible", "sshd", "sysctl", "manual")
 _SSHD_KEYWORD = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 # Values go into a shell command and a config file unquoted: keep them to a safe alphabet.
 _SSHD_VALUE = re.compile(r"^[A-Za-z0-9_.:/,@+=-]+$")
+_SYSCTL_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)+$")
+_SYSCTL_VALUE = re.compile(r"^-?[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,13 @@ class FixDefinition:
     powershell: str = ""
     ansible: tuple[Mapping[str, Any], ...] = ()
     sshd: tuple[tuple[str, str], ...] = ()
+    sysctl: tuple[tuple[str, str], ...] = ()
     manual: str = ""
     line: int = 0
 
     @property
     def automatic(self) -> bool:
-        return bool(self.sh or self.powershell or self.ansible or self.sshd)
+        return bool(self.sh or self.powershell or self.ansible or self.sshd or self.sysctl)
 
 
 Report = Callable[[Node, str], None]
@@ -85,6 +89,14 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
     for keyword, setting in sshd.items():
         if not _SSHD_KEYWORD.match(str(keyword)) or not _SSHD_VALUE.match(str(setting)):
             problems.append(f"fix.sshd: {keyword}: keyword or value has unsafe characters")
+    sysctl = value.get("sysctl", {})
+    if not isinstance(sysctl, dict) or not sysctl:
+        if "sysctl" in value:
+            problems.append("fix.sysctl must be a mapping of kernel parameters to integers")
+        sysctl = {}
+    for key, setting in sysctl.items():
+        if not _SYSCTL_KEY.match(str(key)) or not _SYSCTL_VALUE.match(str(setting)):
+            problems.append(f"fix.sysctl: {key}: expected a parameter name and an integer")
     if "manual" in value and len(value) > 1:
         problems.append("fix.manual says no automatic fix is offered: it stands alone")
     for problem in problems:
@@ -98,6 +110,7 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
         powershell=value.get("powershell", ""),
         ansible=tuple(tasks),
         sshd=tuple((str(k), str(v)) for k, v in sshd.items()),
+        sysctl=tuple((str(k), str(v)) for k, v in sysctl.items()),
         manual=value.get("manual", ""),
         line=node.start_mark.line + 1,
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from workers.remediation import sshd
+from workers.remediation import sshd, sysctl
 from workers.remediation.plan import Plan
 
 
@@ -24,12 +24,14 @@ def render(plan: Plan) -> str:
             tasks += sshd.ansible_tasks(fix.sshd, label)
             if sshd.ANSIBLE_HANDLER not in handlers:
                 handlers.append(sshd.ANSIBLE_HANDLER)
+        if fix.sysctl:
+            tasks += sysctl.ansible_tasks(fix.sysctl, label)
         for number, task in enumerate(fix.ansible, start=1):
             named = dict(task)
             own = f": {named['name']}" if "name" in named else f" (task {number})"
             named["name"] = f"{label}{own}"
             tasks.append(named)
-        if not (fix.sshd or fix.ansible):
+        if not (fix.sshd or fix.sysctl or fix.ansible):
             skipped.append(f"{label}: no Ansible task (the shell script has a fix)")
     play: dict[str, Any] = {
         "name": f"Bulwark remediation for {plan.host}",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 from datetime import UTC, datetime
 
-from workers.remediation import sshd
+from workers.remediation import sshd, sysctl
 from workers.remediation.plan import Plan, Step
 
 
@@ -19,23 +19,28 @@ def _commented(text: str) -> str:
     return "\n".join("# " + line if line else "#" for line in text.strip().splitlines())
 
 
-def _step(number: int, step: Step) -> tuple[str, bool]:
-    """The step's shell text, and whether it uses the sshd helpers."""
+def _step(number: int, step: Step) -> str:
+    """The step's shell text: a test function, a fix function, and the call."""
     fix = step.fix
     assert fix is not None
-    test = fix.test or sshd.sh_test(fix.sshd)
-    body = fix.sh or sshd.sh_fix(fix.sshd)
-    if fix.test and fix.sshd:  # both given: the explicit test must also hold
-        test = f"{{ {fix.test}; }} && {sshd.sh_test(fix.sshd)}"
-        body = f"{fix.sh}\n{sshd.sh_fix(fix.sshd)}" if fix.sh else sshd.sh_fix(fix.sshd)
+    tests, bodies = [], []
+    if fix.test:
+        tests.append(f"{{ {fix.test.strip()}; }}")
+        bodies.append(fix.sh)
+    if fix.sshd:
+        tests.append(sshd.sh_test(fix.sshd))
+        bodies.append(sshd.sh_fix(fix.sshd))
+    if fix.sysctl:
+        tests.append(sysctl.sh_test(fix.sysctl))
+        bodies.append(sysctl.sh_fix(fix.sysctl))
     name = shlex.quote(step.label)
     lines = [
         f"# --- {number}. {step.policy_id} {step.label}",
-        f"bulwark_test_{number}() {{\n{_indent(test)}\n}}",
-        f"bulwark_fix_{number}() {{\n{_indent(body)}\n}}",
+        f"bulwark_test_{number}() {{\n{_indent(' && '.join(tests))}\n}}",
+        f"bulwark_fix_{number}() {{\n{_indent(chr(10).join(bodies))}\n}}",
         f"bulwark_step {name} bulwark_test_{number} bulwark_fix_{number}",
     ]
-    return "\n".join(lines), bool(fix.sshd)
+    return "\n".join(lines)
 
 
 def _indent(text: str) -> str:
@@ -97,15 +102,22 @@ def render(plan: Plan, script: str = "remediate.sh") -> str:
     parts = [
         HEADER.format(
             host=plan.host.replace("\n", " "),
-            count=len(plan.steps),
+            count=sum(1 for s in plan.steps if s.fix and (s.fix.sh or s.fix.sshd or s.fix.sysctl)),
             when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             script=script,
         )
     ]
-    rendered = [_step(n, step) for n, step in enumerate(plan.steps, start=1)]
-    if any(uses_sshd for _, uses_sshd in rendered):
+    shell_steps = [s for s in plan.steps if s.fix and (s.fix.sh or s.fix.sshd or s.fix.sysctl)]
+    if any(s.fix and s.fix.sshd for s in shell_steps):
         parts.append(sshd.SH_FUNCTIONS)
-    parts += [text + "\n" for text, _ in rendered]
+    if any(s.fix and s.fix.sysctl for s in shell_steps):
+        parts.append(sysctl.SH_FUNCTIONS)
+    parts += [_step(n, step) + "\n" for n, step in enumerate(shell_steps, start=1)]
+    for step in plan.steps:
+        if step not in shell_steps:
+            parts.append(
+                _commented(f"{step.policy_id} {step.label}\n  no shell fix (see the other formats)")
+            )
     if plan.without_fix:
         parts.append("# Failed checks without an automatic fix (see each check's remediation):")
         for step in plan.without_fix:

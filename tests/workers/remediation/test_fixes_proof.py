@@ -1,7 +1,9 @@
-"""The remediation proof on SSH test hosts, for every check of bulwark_openssh with a fix:
-on a host where they all fail, the generated shell script's dry run changes nothing, applying
-it makes the re-audit pass, and applying it again changes nothing. The Ansible playbook is
-proven the same way with Debian's ansible-playbook against a fresh failing host."""
+"""The remediation proof on SSH test hosts, for every check of our policies with a fix: on a
+host where they all fail, the generated shell script's dry run changes nothing, applying it
+makes the re-audit pass, and applying it again changes nothing. The Ansible playbook is proven
+the same way with Debian's ansible-playbook against a fresh failing host.
+
+A test fails when a policy has a check with a fix that no scenario here covers."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -60,7 +62,23 @@ ClientAliveInterval 0
 WEAK_DROP_IN = "MaxAuthTries 10\nDisableForwarding no\nClientAliveCountMax 10\n"
 
 
-def weak_spec(name: str) -> HostSpec:
+# Network kernel parameters (per network namespace, so per test host) set the failing way, live
+# and persisted, for bulwark_debian12's fixes.
+WEAK_SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    "net.ipv4.conf.all.accept_source_route": "1",
+    "net.ipv4.tcp_syncookies": "0",
+    "net.ipv4.conf.all.secure_redirects": "1",
+    "net.ipv4.conf.all.rp_filter": "0",
+    "net.ipv4.conf.all.log_martians": "0",
+    "net.ipv6.conf.all.accept_ra": "1",
+    "net.ipv4.icmp_echo_ignore_broadcasts": "0",
+    "net.ipv4.icmp_ignore_bogus_error_responses": "0",
+}
+WEAK_SYSCTL_FILE = "net.ipv4.conf.all.rp_filter = 0\nnet.ipv4.icmp_echo_ignore_broadcasts=0\n"
+
+
+def weak_sshd(name: str) -> HostSpec:
     return HostSpec(
         name=name,
         files={
@@ -77,11 +95,45 @@ def weak_spec(name: str) -> HostSpec:
     )
 
 
-@pytest.fixture(scope="module")
-def policy() -> PolicyDefinition:
-    loaded = load_policy(ROOT / "rulesets/linux/bulwark_openssh.yml")
+def weak_network(name: str) -> HostSpec:
+    return HostSpec(
+        name=name,
+        sysctls=WEAK_SYSCTLS,
+        files={"/etc/sysctl.d/50-weak.conf": WEAK_SYSCTL_FILE},
+    )
+
+
+def sysctl_files() -> str:
+    """The persisted settings and the live value of every parameter a fix sets."""
+    keys = {k for c in load("bulwark_debian12").checks if c.fix for k, _ in c.fix.sysctl}
+    paths = " ".join(sorted("/proc/sys/" + k.replace(".", "/") for k in keys))
+    return (
+        f"{{ ls /etc/sysctl.conf /etc/sysctl.d/*.conf; for p in {paths}; do "
+        '[ -e "$p" ] && echo "$p"; done; } 2>/dev/null'
+    )
+
+
+# policy -> (host spec maker, what its fixes may change, listed by a shell command)
+SCENARIOS: dict[str, tuple[Callable[[str], HostSpec], Callable[[], str]]] = {
+    "bulwark_openssh": (weak_sshd, lambda: "cd /etc/ssh && find . -type f"),
+    "bulwark_debian12": (weak_network, sysctl_files),
+}
+
+
+def load(name: str) -> PolicyDefinition:
+    loaded = load_policy(ROOT / f"rulesets/linux/{name}.yml")
     assert loaded.policy is not None, loaded.errors
     return loaded.policy
+
+
+def test_every_policy_with_fixes_has_a_scenario() -> None:
+    with_fixes = set()
+    for path in sorted((ROOT / "rulesets").rglob("*.yml")):
+        policy = load_policy(path).policy
+        assert policy is not None
+        if fixable(policy):
+            with_fixes.add(policy.id)
+    assert with_fixes == set(SCENARIOS)
 
 
 def fixable(policy: PolicyDefinition) -> set[str]:
@@ -111,10 +163,10 @@ def statuses(outcome: AuditOutcome) -> dict[str, str]:
     return {r.check.id: r.status.value for r in outcome.results}
 
 
-def snapshot(host: TestHost) -> str:
-    """Content, mode and owner of everything under /etc/ssh: what a fix may change."""
+def snapshot(host: TestHost, files: str) -> str:
+    """Content, mode and owner of what a fix may change (`files` lists them)."""
     done = host.run_local(
-        "cd /etc/ssh && find . -type f | sort | while read f; do "
+        f"{files} | sort | while read f; do "
         'printf "%s %s " "$f" "$(stat -c "%a %u %g" "$f")"; md5sum < "$f"; done'
     )
     assert done.returncode == 0, done.stderr
@@ -129,17 +181,25 @@ def apply(host: TestHost, script: str, *args: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def failing(test_hosts: TestHosts) -> Iterator[list[TestHost]]:
-    hosts = test_hosts.start_many([weak_spec("fix-sh"), weak_spec("fix-ansible")])
+def failing(test_hosts: TestHosts) -> Iterator[dict[str, list[TestHost]]]:
+    specs = [
+        make(f"fix{n}-{kind}")
+        for n, (make, _) in enumerate(SCENARIOS.values())
+        for kind in ("sh", "ansible")
+    ]
+    started = test_hosts.start_many(specs)
+    hosts = {name: started[2 * n : 2 * n + 2] for n, name in enumerate(SCENARIOS)}
     yield hosts
-    for host in hosts:
+    for host in started:
         host.stop()
 
 
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_every_fix_is_proven_by_the_shell_script(
-    failing: list[TestHost], policy: PolicyDefinition, tmp_path: Path
+    failing: dict[str, list[TestHost]], name: str, tmp_path: Path
 ) -> None:
-    host = failing[0]
+    policy, files = load(name), SCENARIOS[name][1]()
+    host = failing[name][0]
     before = audit(host, policy)
     wanted = fixable(policy)
     assert wanted, "no check of bulwark_openssh has a fix"
@@ -154,11 +214,11 @@ def test_every_fix_is_proven_by_the_shell_script(
     assert {s.check.id for s in plan.steps} == wanted
     script = shell.render(plan)
 
-    untouched = snapshot(host)
+    untouched = snapshot(host, files)
     code, output = apply(host, script, "--check")
     assert code == 0, output
     assert output.count("would    ") == len(wanted) and "fixed" not in output
-    assert snapshot(host) == untouched  # the dry run changed nothing
+    assert snapshot(host, files) == untouched  # the dry run changed nothing
 
     code, output = apply(host, script)
     assert code == 0, output
@@ -168,14 +228,14 @@ def test_every_fix_is_proven_by_the_shell_script(
     # Nothing that passed before fails now.
     assert not [c for c, s in statuses(before).items() if s == "passed" and after[c] != "passed"]
 
-    fixed = snapshot(host)
+    fixed = snapshot(host, files)
     code, output = apply(host, script)
     assert code == 0, output
     assert output.count("ok       ") == len(wanted) and "0 step(s) changed the host" in output
-    assert snapshot(host) == fixed  # a second run changes nothing
+    assert snapshot(host, files) == fixed  # a second run changes nothing
 
 
-def test_the_cli_writes_the_same_script(failing: list[TestHost], tmp_path: Path) -> None:
+def test_the_cli_writes_the_script(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
     results.write_text(
         json.dumps(
@@ -241,32 +301,36 @@ def _ansible(host: TestHost, book: Path, folder: Path, *extra: str) -> str:
     return done.stdout
 
 
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_the_ansible_playbook_is_proven_too(
-    failing: list[TestHost], policy: PolicyDefinition, tmp_path: Path
+    failing: dict[str, list[TestHost]], name: str, tmp_path: Path
 ) -> None:
     if not os.access(ANSIBLE, os.X_OK):
         if os.environ.get("CI") == "true":
             pytest.fail(f"needs {ANSIBLE} (Debian: ansible-core)")
         pytest.skip(f"needs {ANSIBLE} (Debian: ansible-core)")
     assert shutil.which("ssh"), "ansible needs the OpenSSH client"
-    host = failing[1]
+    policy, files = load(name), SCENARIOS[name][1]()
+    host = failing[name][1]
     before = audit(host, policy)
-    with_tasks = {c.id for c in policy.checks if c.fix and (c.fix.ansible or c.fix.sshd)}
+    with_tasks = {
+        c.id for c in policy.checks if c.fix and (c.fix.ansible or c.fix.sshd or c.fix.sysctl)
+    }
     assert {c: statuses(before)[c] for c in with_tasks} == dict.fromkeys(with_tasks, "failed")
     failed = {(r.policy_id, r.check.id) for r in before.results if r.status.value == "failed"}
     book = tmp_path / "fix.yml"
     book.write_text(playbook.render(make_plan(host.name, failed, [policy])))
 
-    untouched = snapshot(host)
+    untouched = snapshot(host, files)
     _ansible(host, book, tmp_path, "--check")
-    assert snapshot(host) == untouched
+    assert snapshot(host, files) == untouched
 
     first = _ansible(host, book, tmp_path)
     assert "changed=0" not in first
     after = statuses(audit(host, policy))
     assert {c: after[c] for c in with_tasks} == dict.fromkeys(with_tasks, "passed")
 
-    fixed = snapshot(host)
+    fixed = snapshot(host, files)
     second = _ansible(host, book, tmp_path)
     assert "changed=0" in second and "failed=0" in second
-    assert snapshot(host) == fixed
+    assert snapshot(host, files) == fixed
