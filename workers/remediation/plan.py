@@ -8,6 +8,7 @@ Only `failed` results count: passed, not applicable and any other status (the pl
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,13 @@ from typing import Any
 
 from workers.engine.definitions import CheckDefinition, PolicyDefinition
 from workers.engine.fixes import FixDefinition
+
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """Text safe inside a script comment or a quoted name: no line breaks, no control bytes."""
+    return _BREAKS.sub(" ", text).strip()
 
 
 class ResultsError(ValueError):
@@ -32,9 +40,20 @@ class Step:
 
     @property
     def label(self) -> str:
-        """`bwk-sshd-0017 (CIS 5.1.7): Ensure ...` - how each step is commented."""
+        """`bwk-sshd-0017 (CIS 5.1.7): Ensure ...` - how each step is commented. One line:
+        it is written into comments, where a line break would start a command."""
         cis = ", ".join(self.check.compliance.get("cis", ()))
-        return f"{self.check.id}" + (f" (CIS {cis})" if cis else "") + f": {self.check.title}"
+        text = f"{self.check.id}" + (f" (CIS {cis})" if cis else "") + f": {self.check.title}"
+        return one_line(text)
+
+    @property
+    def heading(self) -> str:
+        return one_line(f"{self.policy_id} {self.label}")
+
+    @property
+    def manual(self) -> str:
+        """Why there is no automatic fix, on one line."""
+        return one_line(self.fix.manual) if self.fix is not None and self.fix.manual else ""
 
 
 @dataclass(frozen=True)
@@ -93,4 +112,4 @@ def make_plan(
                 continue
             step = Step(policy.id, check)
             (steps if check.fix is not None and check.fix.automatic else without).append(step)
-    return Plan(host, tuple(steps), tuple(without))
+    return Plan(one_line(host) or "host", tuple(steps), tuple(without))

@@ -19,7 +19,7 @@ def render(plan: Plan) -> str:
     for step in plan.steps:
         fix = step.fix
         assert fix is not None
-        label = f"{step.policy_id} {step.label}"
+        label = step.heading
         if fix.sshd:
             tasks += sshd.ansible_tasks(fix.sshd, label)
             if sshd.ANSIBLE_HANDLER not in handlers:
@@ -42,10 +42,7 @@ def render(plan: Plan) -> str:
     }
     if handlers:
         play["handlers"] = handlers
-    notes = [
-        f"{s.policy_id} {s.label}: {s.fix.manual if s.fix else 'none written'}"
-        for s in plan.without_fix
-    ]
+    notes = [f"{s.heading}: {s.manual or 'none written'}" for s in plan.without_fix]
     header = [
         f"# Bulwark remediation for {plan.host}, generated "
         f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}.",

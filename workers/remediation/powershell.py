@@ -32,7 +32,7 @@ function Invoke-BulwarkStep([string]$Label, [scriptblock]$Test, [scriptblock]$Fi
 def render(plan: Plan) -> str:
     parts = [
         HEADER.format(
-            host=plan.host.replace("\n", " "),
+            host=plan.host,
             count=sum(1 for s in plan.steps if s.fix and s.fix.powershell),
             when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         )
@@ -41,14 +41,13 @@ def render(plan: Plan) -> str:
         fix = step.fix
         if fix is None or not fix.powershell:
             continue
-        parts.append(f"# --- {number}. {step.policy_id} {step.label}")
+        parts.append(f"# --- {number}. {step.heading}")
         parts.append(
             f"Invoke-BulwarkStep {_quoted(step.label)} {{\n{fix.powershell_test.strip()}\n}} "
             f"{{\n{fix.powershell.strip()}\n}}\n"
         )
     for step in plan.without_fix:
-        why = step.fix.manual if step.fix is not None and step.fix.manual else "none written"
-        parts.append(f"# no automatic fix: {step.policy_id} {step.label}: {why}")
+        parts.append(f"# no automatic fix: {step.heading}: {step.manual or 'none written'}")
     parts.append(
         'if ($Check) { Write-Output "dry run: $script:Changed step(s) would change the host" }\n'
         'else { Write-Output "$script:Changed step(s) changed the host, $script:Failed failed" }\n'

@@ -35,7 +35,7 @@ def _step(number: int, step: Step) -> str:
         bodies.append(sysctl.sh_fix(fix.sysctl))
     name = shlex.quote(step.label)
     lines = [
-        f"# --- {number}. {step.policy_id} {step.label}",
+        f"# --- {number}. {step.heading}",
         f"bulwark_test_{number}() {{\n{_indent(' && '.join(tests))}\n}}",
         f"bulwark_fix_{number}() {{\n{_indent(chr(10).join(bodies))}\n}}",
         f"bulwark_step {name} bulwark_test_{number} bulwark_fix_{number}",
@@ -101,7 +101,7 @@ fi
 def render(plan: Plan, script: str = "remediate.sh") -> str:
     parts = [
         HEADER.format(
-            host=plan.host.replace("\n", " "),
+            host=plan.host,
             count=sum(1 for s in plan.steps if s.fix and (s.fix.sh or s.fix.sshd or s.fix.sysctl)),
             when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             script=script,
@@ -115,14 +115,11 @@ def render(plan: Plan, script: str = "remediate.sh") -> str:
     parts += [_step(n, step) + "\n" for n, step in enumerate(shell_steps, start=1)]
     for step in plan.steps:
         if step not in shell_steps:
-            parts.append(
-                _commented(f"{step.policy_id} {step.label}\n  no shell fix (see the other formats)")
-            )
+            parts.append(_commented(f"{step.heading}\n  no shell fix (see the other formats)"))
     if plan.without_fix:
         parts.append("# Failed checks without an automatic fix (see each check's remediation):")
         for step in plan.without_fix:
-            why = step.fix.manual if step.fix is not None and step.fix.manual else "none written"
-            parts.append(_commented(f"{step.policy_id} {step.label}\n  {why}"))
+            parts.append(_commented(f"{step.heading}\n  {step.manual or 'none written'}"))
         parts.append("")
     parts.append(FOOTER.format())
     return "\n".join(parts)
