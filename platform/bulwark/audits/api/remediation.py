@@ -1,8 +1,8 @@
 """GET /api/hosts/{id}/remediation.{sh,yml,ps1}: the script (or playbook) that fixes the failed
 checks of the host's latest audit that carry a fix. Served for review; never run by Bulwark.
 
-The steps come from the enabled policies' `fix:` keys (workers/remediation/); only `failed`
-results count, so excepted or not applicable checks never get a step.
+The steps come from the `fix:` keys of the failed checks' policies (workers/remediation/); only
+`failed` results count, so excepted or not applicable checks never get a step.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from bulwark.audits.models import Audit, Result
 from bulwark.core.api import SuffixNegotiation
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Host
-from bulwark.policies.services import enabled_definitions
+from bulwark.policies.models import Policy
+from workers.engine.definitions import CheckDefinition, Condition, Dialect, PolicyDefinition
+from workers.engine.policy import load_policy_text
 from workers.remediation import playbook, powershell, shell
 from workers.remediation.plan import make_plan
 
@@ -29,6 +31,39 @@ FORMATS = {
     "ps1": "text/plain; charset=utf-8",
 }
 FORMAT_PATTERN = "|".join(FORMATS)
+
+
+def definitions(policies: set[Policy]) -> list[PolicyDefinition]:
+    """The policies of the failed checks, parsed from their stored source (where `fix:` lives).
+    A policy whose source cannot be read (none stored) still lists its checks, without fixes,
+    so the script says they failed rather than leaving them out."""
+    found = []
+    for policy in sorted(policies, key=lambda p: p.policy_id):
+        loaded = load_policy_text(policy.source, policy.path) if policy.source else None
+        if loaded is not None and loaded.policy is not None:
+            found.append(loaded.policy)
+            continue
+        checks = tuple(
+            CheckDefinition(
+                id=check.check_id,
+                title=check.title,
+                condition=Condition.ALL,
+                rules=(),
+                compliance={k: tuple(v) for k, v in (check.compliance or {}).items()},
+            )
+            for check in policy.checks.order_by("line", "pk")
+        )
+        found.append(
+            PolicyDefinition(
+                id=policy.policy_id,
+                name=policy.name,
+                description=policy.description,
+                path=policy.path,
+                dialect=Dialect.W4,
+                checks=checks,
+            )
+        )
+    return found
 
 
 class HostRemediationView(APIView):
@@ -54,12 +89,11 @@ class HostRemediationView(APIView):
     def get(self, request: Request, pk: int, fmt: str) -> HttpResponse:
         host = get_object_or_404(scope(Host.objects.all(), request.user, "group"), pk=pk)
         audit = get_object_or_404(Audit.objects.filter(host=host, latest=True))
-        failed = set(
-            Result.objects.filter(audit=audit, status="failed").values_list(
-                "policy_check__policy__policy_id", "policy_check__check_id"
-            )
+        rows = Result.objects.filter(audit=audit, status="failed").select_related(
+            "policy_check__policy"
         )
-        plan = make_plan(host.name, failed, enabled_definitions())
+        failed = {(r.policy_check.policy.policy_id, r.policy_check.check_id) for r in rows}
+        plan = make_plan(host.name, failed, definitions({r.policy_check.policy for r in rows}))
         name = f"host-{host.pk}-remediation.{fmt}"
         if fmt == "sh":
             text = shell.render(plan, name)
