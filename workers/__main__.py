@@ -1,4 +1,4 @@
-"""`python -m workers ...`: the audit runtime's command line (see workers/cli.py)."""
+"""`python -m workers ...`: the audit runtime's command line (see workers/cli/)."""
 
 from workers.cli import main
 

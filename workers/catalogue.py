@@ -16,7 +16,9 @@ HEADER = """\
 
 Our own policies, in the Wazuh SCA-compatible format (5.x dialect). Every check maps to a CIS
 Controls v8 safeguard (`cis_csc_v8`), carries its CIS profile level, and is proven both ways:
-a test host where it passes and one where it fails (`tests/rulesets/scenarios/`).
+a test host where it passes and one where it fails (`tests/rulesets/scenarios/`). "With a fix"
+counts the checks whose `fix:` remediation `python -m workers remediate` can generate, each
+proven on a test host (`tests/workers/remediation/`); see docs/policy-format-extensions.md.
 
 This file is generated: `python -m workers catalogue rulesets/ > rulesets/README.md`
 (a test fails when it is out of date).
@@ -43,14 +45,20 @@ def render(policies: Sequence[PolicyDefinition], root: str = "") -> str:
     lines = [HEADER]
     total: Counter[str] = Counter()
     lines.append("## Policies\n")
-    lines.append("| policy | file | checks | level 1 | level 2 |")
-    lines.append("|---|---|---:|---:|---:|")
+    lines.append("| policy | file | checks | level 1 | level 2 | with a fix |")
+    lines.append("|---|---|---:|---:|---:|---:|")
     for policy in policies:
         levels = Counter(check.level for check in policy.checks)
         path = policy.path.removeprefix(root)
         count = len(policy.checks)
-        lines.append(f"| {_cell(policy.name)} | `{path}` | {count} | {levels[1]} | {levels[2]} |")
-    lines.append(f"| **all** | | {sum(len(p.checks) for p in policies)} | | |\n")
+        fixes = sum(1 for check in policy.checks if check.fix is not None and check.fix.automatic)
+        lines.append(
+            f"| {_cell(policy.name)} | `{path}` | {count} | {levels[1]} | {levels[2]} | {fixes} |"
+        )
+    total_fixes = sum(
+        1 for p in policies for check in p.checks if check.fix is not None and check.fix.automatic
+    )
+    lines.append(f"| **all** | | {sum(len(p.checks) for p in policies)} | | | {total_fixes} |\n")
     for policy in policies:
         for check in policy.checks:
             total[category_of(check)] += 1

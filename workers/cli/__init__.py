@@ -3,6 +3,7 @@
 python -m workers check-policy FILE_OR_DIR... [--json]
 python -m workers audit (--local | --ssh U@H[:P] | --winrm U@H[:P] | --inventory FILE) --policy ...
 python -m workers explain POLICY CHECK_ID
+python -m workers remediate --from RESULTS.json [--format sh|ansible|powershell]
 python -m workers catalogue rulesets/
 """
 
@@ -17,6 +18,7 @@ from workers.cli.fleet import audit_fleet, audit_one
 from workers.cli.inventory import InventoryError, limit, load_inventory
 from workers.cli.output import EXIT_INVALID_INPUT, FORMATS, exit_code, write_outputs
 from workers.cli.policies import catalogue, check_policy, load_policies
+from workers.cli.remediate import add_parser as add_remediate
 from workers.cli.targets import HostTarget, command_line_target
 
 
@@ -82,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     words.add_argument("policy", help="policy file (or folder)")
     words.add_argument("check_id", help="the check's id")
     words.set_defaults(handler=explain)
+    add_remediate(commands)
 
     run_audit = commands.add_parser("audit", help="audit hosts")
     target = run_audit.add_mutually_exclusive_group(required=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from workers.engine.fixes import FixDefinition
+
 
 class Dialect(enum.Enum):
     """Which Wazuh engine's semantics a policy is written for (docs/policy-format.md §13)."""
@@ -102,6 +104,7 @@ class CheckDefinition:
     # CIS profiles the check belongs to (Bulwark extension `profile:`); empty: every profile.
     profiles: tuple[str, ...] = ()
     line: int = 0  # line of the check in its file, for messages
+    fix: FixDefinition | None = None  # machine-runnable remediation (Bulwark extension `fix:`)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from workers.engine.definitions import (
     RequirementsDefinition,
     RuleDefinition,
 )
+from workers.engine.fixes import load_fix
 from workers.engine.rules import RuleSyntaxError, lint_rule, parse_rule, substitute_variables
 
 _STR = "tag:yaml.org,2002:str"
@@ -491,6 +492,7 @@ class _Load:
         level = self.level(fields.get("level"), check_id)
         profiles = self.profiles(fields.get("profile"), check_id)
         category = self.category(fields.get("category"), check_id)
+        fix = load_fix(fields.get("fix"), lambda n, m: self.error(n, check_id, "bad-fix", m))
         if check_id is None:
             return None
         return CheckDefinition(
@@ -510,6 +512,7 @@ class _Load:
             level=level,
             profiles=profiles,
             line=_line(node) or 0,
+            fix=fix,
         )
 
     def load_rules(

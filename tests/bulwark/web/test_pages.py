@@ -216,3 +216,16 @@ def test_audit_page_links_to_every_export_and_they_download(fleet: Fleet) -> Non
         # The session that shows the page also downloads the export.
         assert client.get(url).status_code == 200, url
     assert f'href="/api/audits/{audit.pk}/export.oscal?document=plan"' in body
+
+
+def test_host_page_links_to_its_latest_exports_and_fix_scripts(fleet: Fleet) -> None:
+    client = login(fleet, "alice")
+    host = fleet.hosts["db-1"]
+    body = page(client, f"/hosts/{host.pk}/")
+    for url in (
+        f"/api/hosts/{host.pk}/export.sarif",
+        f"/api/hosts/{host.pk}/remediation.sh",
+        f"/api/hosts/{host.pk}/remediation.yml",
+    ):
+        assert f'href="{url}"' in body
+        assert client.get(url).status_code == 200, url

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import xmlschema
 from trestle.oscal.assessment_plan import AssessmentPlan
 from trestle.oscal.assessment_results import AssessmentResults
 
@@ -123,6 +124,17 @@ def test_oscal_model_rejects_a_broken_document(demo_run: Run) -> None:
     document["results"][0]["findings"][0]["target"]["status"]["state"] = "maybe"
     with pytest.raises(ValueError, match="state"):
         AssessmentResults.model_validate(document)
+
+
+@pytest.mark.parametrize("which", ["demo_run", "mixed_run"])
+def test_junit_is_valid_against_the_jenkins_junit_schema(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    schema = xmlschema.XMLSchema(str(HERE / "junit-10.xsd"))
+    document = junit.render(request.getfixturevalue(which)).decode()
+    errors = [str(e)[:300] for e in schema.iter_errors(document)]
+    assert errors == []
+    assert not schema.is_valid(document.replace("<testcase ", "<testcase bogus='1' ", 1))
 
 
 def test_junit_has_one_case_per_check_and_the_right_counts(mixed_run: Run) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from bulwark.audits.api import exports, preview, risks, targeting, views, zones
+from bulwark.audits.api import exports, preview, remediation, risks, targeting, views, zones
 
 ROUTES = [
     ("audits", views.AuditViewSet, "audit"),
@@ -39,4 +39,9 @@ urlpatterns = [
         name="group-export",
     ),
     path("zones/", zones.ZoneView.as_view(), name="zones"),
+    re_path(
+        rf"^hosts/(?P<pk>[0-9]+)/remediation\.(?P<fmt>{remediation.FORMAT_PATTERN})$",
+        remediation.HostRemediationView.as_view(),
+        name="host-remediation",
+    ),
 ]

@@ -1,0 +1,65 @@
+"""The `fix:` extension: loaded when valid, refused with file, line and check when not, and
+absent from a check that does not carry it."""
+
+from __future__ import annotations
+
+import pytest
+
+from workers.engine.policy import load_policy_text
+
+HEAD = "policy: {id: p, file: p.yml, name: p, description: d}\nchecks:\n"
+
+
+def check(fix: str) -> str:
+    return (
+        HEAD + "  - id: 1\n    title: t\n    condition: all\n    rules: ['f:/etc/passwd']\n"
+        "    remediation: do it\n" + fix
+    )
+
+
+def test_a_check_without_fix_has_none() -> None:
+    loaded = load_policy_text(check(""), "p.yml")
+    assert loaded.policy is not None and loaded.policy.checks[0].fix is None
+
+
+def test_sshd_shorthand_reads_yes_and_no_as_sshd_spells_them() -> None:
+    loaded = load_policy_text(
+        check("    fix:\n      sshd: {UsePAM: yes, X11Forwarding: no, MaxAuthTries: 4}\n"), "p.yml"
+    )
+    assert loaded.policy is not None, loaded.errors
+    fix = loaded.policy.checks[0].fix
+    assert fix is not None and fix.automatic and fix.line == 9
+    assert fix.sshd == (("UsePAM", "yes"), ("X11Forwarding", "no"), ("MaxAuthTries", "4"))
+
+
+def test_test_and_sh_and_ansible() -> None:
+    text = check(
+        "    fix:\n      test: 'true'\n      sh: 'echo fixed'\n"
+        "      ansible:\n        - ansible.builtin.file: {path: /etc/x, mode: '0600'}\n"
+    )
+    loaded = load_policy_text(text, "p.yml")
+    assert loaded.policy is not None, loaded.errors
+    fix = loaded.policy.checks[0].fix
+    assert fix is not None and fix.sh == "echo fixed" and len(fix.ansible) == 1
+
+
+@pytest.mark.parametrize(
+    ("fix", "message"),
+    [
+        ("    fix: 3\n", "fix must be a mapping"),
+        ("    fix:\n      sh: 'x'\n", "fix.sh and fix.test go together"),
+        ("    fix:\n      shell: 'x'\n", "unknown keys shell"),
+        ("    fix:\n      sshd: {MaxAuthTries: '4; rm -rf /'}\n", "unsafe characters"),
+        ("    fix:\n      sshd: {'Max Auth': 4}\n", "unsafe characters"),
+        ("    fix:\n      ansible: {name: x}\n", "list of Ansible tasks"),
+        ("    fix:\n      manual: 'why'\n      sshd: {A: b}\n", "stands alone"),
+        ("    fix:\n      powershell: 'x'\n", "powershell and fix.powershell_test"),
+        ("    fix:\n      test: ''\n      sh: ''\n", "fix.test must be a non-empty string"),
+    ],
+)
+def test_a_bad_fix_refuses_the_policy_naming_line_and_check(fix: str, message: str) -> None:
+    loaded = load_policy_text(check(fix), "p.yml")
+    assert loaded.policy is None
+    texts = [str(e) for e in loaded.errors]
+    where = ("p.yml:8: check 1", "p.yml:9: check 1")  # the fix: line or its value's
+    assert any(message in t and t.startswith(where) for t in texts), texts

@@ -1,0 +1,354 @@
+"""The remediation proof on SSH test hosts, for every check of our policies with a fix: on a
+host where they all fail, the generated shell script's dry run changes nothing, applying it
+makes the re-audit pass, and applying it again changes nothing. The Ansible playbook is proven
+the same way with Debian's ansible-playbook against a fresh failing host.
+
+A test fails when a policy has a check with a fix that no scenario here covers."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.harness import HostSpec, TestHost, TestHosts
+from workers.audit import AuditOutcome, run
+from workers.cli.output import outcome_as_dict
+from workers.engine.definitions import PolicyDefinition
+from workers.engine.policy import load_policy
+from workers.remediation import playbook, shell
+from workers.remediation.plan import failed_ids, make_plan
+from workers.transports.base import Unreachable
+from workers.transports.ssh import SSHTransport
+
+pytest_plugins = ("tests.hosts.fixtures",)
+
+ROOT = Path(__file__).resolve().parents[3]
+ANSIBLE = "/usr/bin/ansible-playbook"
+
+# Every setting a fix changes, set the failing way: in the main file (after its Include) and in
+# a drop-in that sshd reads before it, so the fix must find and neutralise both.
+WEAK_MAIN = """\
+Include /etc/ssh/sshd_config.d/*.conf
+PermitRootLogin prohibit-password
+UsePAM no
+UseDNS no
+Subsystem sftp /usr/lib/openssh/sftp-server
+HostbasedAuthentication yes
+IgnoreRhosts no
+LoginGraceTime 300
+LogLevel QUIET
+MaxSessions 100
+MaxStartups 200
+PermitEmptyPasswords yes
+PermitUserEnvironment yes
+X11Forwarding yes
+AllowTcpForwarding yes
+AllowAgentForwarding yes
+AllowStreamLocalForwarding yes
+PermitTunnel yes
+GatewayPorts yes
+IgnoreUserKnownHosts no
+X11UseLocalhost no
+PrintLastLog no
+ClientAliveInterval 0
+"""
+WEAK_DROP_IN = "MaxAuthTries 10\nDisableForwarding no\nClientAliveCountMax 10\n"
+
+
+# Network kernel parameters (per network namespace, so per test host) set the failing way, live
+# and persisted, for bulwark_debian12's fixes.
+WEAK_SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    "net.ipv4.conf.all.accept_source_route": "1",
+    "net.ipv4.tcp_syncookies": "0",
+    "net.ipv4.conf.all.secure_redirects": "1",
+    "net.ipv4.conf.all.rp_filter": "0",
+    "net.ipv4.conf.all.log_martians": "0",
+    "net.ipv6.conf.all.accept_ra": "1",
+    "net.ipv4.icmp_echo_ignore_broadcasts": "0",
+    "net.ipv4.icmp_ignore_bogus_error_responses": "0",
+}
+WEAK_SYSCTL_FILE = "net.ipv4.conf.all.rp_filter = 0\nnet.ipv4.icmp_echo_ignore_broadcasts=0\n"
+
+
+def weak_sshd(name: str) -> HostSpec:
+    return HostSpec(
+        name=name,
+        files={
+            "/etc/ssh/sshd_config": WEAK_MAIN,
+            "/etc/ssh/sshd_config.d/50-weak.conf": WEAK_DROP_IN,
+        },
+        modes={
+            "/etc/ssh/sshd_config": 0o644,
+            "/etc/ssh/sshd_config.d/50-weak.conf": 0o644,
+            # Not the key sshd serves (it would refuse to start): the machine's other keys.
+            "/etc/ssh/ssh_host_ecdsa_key": 0o640,
+            "/etc/ssh/ssh_host_ecdsa_key.pub": 0o666,
+        },
+    )
+
+
+# bulwark_openssh_cis leaves Debian and Ubuntu to their own policies: its test host says it is
+# Rocky Linux 9, a distribution without a Bulwark policy of its own.
+ROCKY_OS_RELEASE = """\
+NAME="Rocky Linux"
+ID="rocky"
+ID_LIKE="rhel centos fedora"
+VERSION_ID="9.4"
+PRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"
+"""
+
+
+def weak_sshd_elsewhere(name: str) -> HostSpec:
+    spec = weak_sshd(name)
+    return dataclasses.replace(spec, files={**spec.files, "/etc/os-release": ROCKY_OS_RELEASE})
+
+
+def weak_network(name: str) -> HostSpec:
+    return HostSpec(
+        name=name,
+        sysctls=WEAK_SYSCTLS,
+        files={"/etc/sysctl.d/50-weak.conf": WEAK_SYSCTL_FILE},
+    )
+
+
+def sysctl_files() -> str:
+    """The persisted settings and the live value of every parameter a fix sets."""
+    keys = {k for c in load("bulwark_debian12").checks if c.fix for k, _ in c.fix.sysctl}
+    paths = " ".join(sorted("/proc/sys/" + k.replace(".", "/") for k in keys))
+    return (
+        f"{{ ls /etc/sysctl.conf /etc/sysctl.d/*.conf; for p in {paths}; do "
+        '[ -e "$p" ] && echo "$p"; done; } 2>/dev/null'
+    )
+
+
+# policy -> (host spec maker, what its fixes may change, listed by a shell command)
+SCENARIOS: dict[str, tuple[Callable[[str], HostSpec], Callable[[], str]]] = {
+    "bulwark_openssh": (weak_sshd, lambda: "cd /etc/ssh && find . -type f"),
+    "bulwark_openssh_cis": (weak_sshd_elsewhere, lambda: "cd /etc/ssh && find . -type f"),
+    "bulwark_debian12": (weak_network, sysctl_files),
+}
+
+
+def load(name: str) -> PolicyDefinition:
+    loaded = load_policy(ROOT / f"rulesets/linux/{name}.yml")
+    assert loaded.policy is not None, loaded.errors
+    return loaded.policy
+
+
+def test_every_policy_with_fixes_has_a_scenario() -> None:
+    with_fixes = set()
+    for path in sorted((ROOT / "rulesets").rglob("*.yml")):
+        policy = load_policy(path).policy
+        assert policy is not None
+        if fixable(policy):
+            with_fixes.add(policy.id)
+    assert with_fixes == set(SCENARIOS)
+
+
+def fixable(policy: PolicyDefinition) -> set[str]:
+    return {c.id for c in policy.checks if c.fix is not None and c.fix.automatic}
+
+
+def connect(host: TestHost) -> SSHTransport:
+    """A connected transport. A fix that changed sshd reloads it (SIGHUP: sshd re-executes
+    itself), so the port may be closed for a moment: wait until it listens again."""
+    for _ in range(100):
+        transport = SSHTransport(host.ssh_target())
+        try:
+            transport.connect()
+        except Unreachable:
+            time.sleep(0.1)
+            continue
+        return transport
+    raise AssertionError(f"{host.name} never listened again")
+
+
+def audit(host: TestHost, policy: PolicyDefinition) -> AuditOutcome:
+    with connect(host) as transport:
+        return run(transport, [policy])
+
+
+def statuses(outcome: AuditOutcome) -> dict[str, str]:
+    return {r.check.id: r.status.value for r in outcome.results}
+
+
+def snapshot(host: TestHost, files: str) -> str:
+    """Content, mode and owner of what a fix may change (`files` lists them)."""
+    done = host.run_local(
+        f"{files} | sort | while read f; do "
+        'printf "%s %s " "$f" "$(stat -c "%a %u %g" "$f")"; md5sum < "$f"; done'
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def apply(host: TestHost, script: str, *args: str) -> tuple[int, str]:
+    with connect(host) as transport:
+        result = transport.run(f"sh -s -- {' '.join(args)}", stdin=script.encode(), timeout=120)
+    assert result.exit_status is not None, "the script did not finish"
+    return result.exit_status, (result.stdout + result.stderr).decode()
+
+
+@pytest.fixture(scope="module")
+def failing(test_hosts: TestHosts) -> Iterator[dict[str, list[TestHost]]]:
+    specs = [
+        make(f"fix{n}-{kind}")
+        for n, (make, _) in enumerate(SCENARIOS.values())
+        for kind in ("sh", "ansible")
+    ]
+    started = test_hosts.start_many(specs)
+    hosts = {name: started[2 * n : 2 * n + 2] for n, name in enumerate(SCENARIOS)}
+    yield hosts
+    for host in started:
+        host.stop()
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_fix_is_proven_by_the_shell_script(
+    failing: dict[str, list[TestHost]], name: str, tmp_path: Path
+) -> None:
+    policy, files = load(name), SCENARIOS[name][1]()
+    host = failing[name][0]
+    before = audit(host, policy)
+    wanted = fixable(policy)
+    assert wanted, "no check of bulwark_openssh has a fix"
+    # The scenario: every check with a fix fails here.
+    assert {c: s for c, s in statuses(before).items() if c in wanted} == dict.fromkeys(
+        wanted, "failed"
+    )
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(outcome_as_dict(before)))
+    name, failed = failed_ids(json.loads(results.read_text()), None)
+    plan = make_plan(name, failed, [policy])
+    assert {s.check.id for s in plan.steps} == wanted
+    script = shell.render(plan)
+
+    untouched = snapshot(host, files)
+    code, output = apply(host, script, "--check")
+    assert code == 0, output
+    assert output.count("would    ") == len(wanted) and "fixed" not in output
+    assert snapshot(host, files) == untouched  # the dry run changed nothing
+
+    code, output = apply(host, script)
+    assert code == 0, output
+    assert output.count("fixed    ") == len(wanted) and "FAILED" not in output
+    after = statuses(audit(host, policy))
+    assert {c: after[c] for c in wanted} == dict.fromkeys(wanted, "passed")
+    # Nothing that passed before fails now.
+    assert not [c for c, s in statuses(before).items() if s == "passed" and after[c] != "passed"]
+
+    fixed = snapshot(host, files)
+    code, output = apply(host, script)
+    assert code == 0, output
+    assert output.count("ok       ") == len(wanted) and "0 step(s) changed the host" in output
+    assert snapshot(host, files) == fixed  # a second run changes nothing
+
+
+def test_the_cli_writes_the_script(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    results.write_text(
+        json.dumps(
+            {
+                "host": {"hostname": "h"},
+                "results": [
+                    {"policy": "bulwark_openssh", "check_id": "bwk-sshd-0017", "status": "failed"},
+                    {"policy": "bulwark_openssh", "check_id": "bwk-sshd-0021", "status": "failed"},
+                    {
+                        "policy": "bulwark_openssh",
+                        "check_id": "bwk-sshd-0015",
+                        "status": "excepted",
+                    },
+                ],
+            }
+        )
+    )
+    done = subprocess.run(
+        [
+            str(ROOT / ".venv/bin/python"),
+            "-m",
+            "workers",
+            "remediate",
+            "--from",
+            str(results),
+            "--format",
+            "sh",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "bulwark_sshd_set MaxAuthTries 4" in done.stdout
+    assert "bwk-sshd-0017 (CIS 5.1.7)" in done.stdout or "bwk-sshd-0017" in done.stdout
+    assert "LogLevel" not in done.stdout  # excepted: no step
+    assert "# bulwark_openssh bwk-sshd-0021" in done.stdout and "locks out" in done.stdout
+    assert "2 failed check(s), 1 with a fix, 1 without" in done.stderr
+
+
+def _ansible(host: TestHost, book: Path, folder: Path, *extra: str) -> str:
+    known = folder / "known_hosts"
+    known.write_text(f"[{host.address}]:{host.port} {host.host_key_line}\n")
+    inventory = folder / "inventory.ini"
+    inventory.write_text(
+        f"{host.name} ansible_host={host.address} ansible_port={host.port} ansible_user=root "
+        f"ansible_ssh_private_key_file={host.client_key_path} "
+        "ansible_python_interpreter=/usr/bin/python3 "
+        f"ansible_ssh_common_args='-o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes'\n"
+    )
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCAL_TEMP": str(folder / "tmp")}
+    done = subprocess.run(
+        [ANSIBLE, "-i", str(inventory), str(book), *extra],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_the_ansible_playbook_is_proven_too(
+    failing: dict[str, list[TestHost]], name: str, tmp_path: Path
+) -> None:
+    if not os.access(ANSIBLE, os.X_OK):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"needs {ANSIBLE} (Debian: ansible-core)")
+        pytest.skip(f"needs {ANSIBLE} (Debian: ansible-core)")
+    assert shutil.which("ssh"), "ansible needs the OpenSSH client"
+    policy, files = load(name), SCENARIOS[name][1]()
+    host = failing[name][1]
+    before = audit(host, policy)
+    with_tasks = {
+        c.id for c in policy.checks if c.fix and (c.fix.ansible or c.fix.sshd or c.fix.sysctl)
+    }
+    assert {c: statuses(before)[c] for c in with_tasks} == dict.fromkeys(with_tasks, "failed")
+    failed = {(r.policy_id, r.check.id) for r in before.results if r.status.value == "failed"}
+    book = tmp_path / "fix.yml"
+    book.write_text(playbook.render(make_plan(host.name, failed, [policy])))
+
+    untouched = snapshot(host, files)
+    _ansible(host, book, tmp_path, "--check")
+    assert snapshot(host, files) == untouched
+
+    first = _ansible(host, book, tmp_path)
+    assert "changed=0" not in first
+    after = statuses(audit(host, policy))
+    assert {c: after[c] for c in with_tasks} == dict.fromkeys(with_tasks, "passed")
+
+    fixed = snapshot(host, files)
+    second = _ansible(host, book, tmp_path)
+    assert "changed=0" in second and "failed=0" in second
+    assert snapshot(host, files) == fixed

@@ -1,0 +1,122 @@
+"""The generated scripts without a host: shell syntax, order, comments that cannot break out,
+only failed checks, and the results file shapes `remediate` reads."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+from workers.engine.policy import load_policy_text
+from workers.remediation import playbook, powershell, shell
+from workers.remediation.plan import ResultsError, failed_ids, make_plan
+
+POLICY = """\
+policy: {id: p, file: p.yml, name: p, description: d}
+checks:
+  - id: 2
+    title: "Second in the file\\nrm -rf / # a title that tries to break out of its comment"
+    compliance: [{cis: ["1.2"]}]
+    condition: all
+    rules: ['f:/etc/passwd']
+    fix:
+      test: 'test -e /tmp/two'
+      sh: 'touch /tmp/two'
+  - id: 1
+    title: "First"
+    condition: all
+    rules: ['f:/etc/passwd']
+    fix:
+      sysctl: {net.ipv4.ip_forward: 0}
+  - id: 3
+    title: "Needs a decision"
+    condition: all
+    rules: ['f:/etc/passwd']
+    fix:
+      manual: "Decide first.\\nreboot"
+  - id: 4
+    title: "Passed"
+    condition: all
+    rules: ['f:/etc/passwd']
+    fix:
+      sshd: {MaxAuthTries: 4}
+"""
+
+
+@pytest.fixture
+def plan():  # type: ignore[no-untyped-def]
+    loaded = load_policy_text(POLICY, "p.yml")
+    assert loaded.policy is not None, loaded.errors
+    return make_plan("web\n01", {("p", "1"), ("p", "2"), ("p", "3")}, [loaded.policy])
+
+
+def test_the_shell_script_parses_keeps_policy_order_and_comments_stay_comments(plan) -> None:  # type: ignore[no-untyped-def]
+    script = shell.render(plan)
+    assert subprocess.run(["sh", "-n"], input=script, text=True, check=False).returncode == 0
+    assert [s.check.id for s in plan.steps] == ["2", "1"]  # the file's order
+    # No line of the script starts with the injected command: it stayed in a comment.
+    assert not any(line.startswith(("rm -rf", "reboot")) for line in script.splitlines())
+    assert "# --- 1. p 2 (CIS 1.2): Second in the file rm -rf /" in script
+    assert "# Bulwark remediation for web 01:" in script
+    assert "Decide first. reboot" in script
+    assert "bulwark_sshd_set()" not in script  # check 4 passed: no step, no helpers
+
+
+def test_the_dry_run_of_a_script_runs_no_fix(plan, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    loaded = load_policy_text(
+        "policy: {id: q, file: q.yml, name: q, description: d}\nchecks:\n"
+        "  - id: 1\n    title: t\n    condition: all\n    rules: ['f:/etc/passwd']\n"
+        f"    fix:\n      test: 'test -e {tmp_path}/done'\n      sh: 'touch {tmp_path}/done'\n",
+        "q.yml",
+    )
+    assert loaded.policy is not None, loaded.errors
+    script = shell.render(make_plan("h", {("q", "1")}, [loaded.policy]))
+    dry = subprocess.run(
+        ["sh", "-s", "--", "--check"], input=script, text=True, capture_output=True, check=False
+    )
+    assert dry.returncode == 0 and "would    1: t" in dry.stdout
+    assert not (tmp_path / "done").exists()
+    bad = subprocess.run(
+        ["sh", "-s", "--", "--nope"], input=script, text=True, capture_output=True, check=False
+    )
+    assert bad.returncode == 2 and "usage" in bad.stderr
+
+
+def test_the_playbook_and_powershell(plan) -> None:  # type: ignore[no-untyped-def]
+    document = playbook.render(plan)
+    play = yaml.safe_load(document)[0]
+    assert play["hosts"] == "all" and play["become"] is True
+    names = [t["name"] for t in play["tasks"]]
+    assert names and all(n.startswith("p 1: First") for n in names)
+    assert "# not here: p 2 (CIS 1.2): Second in the file rm -rf /" in document
+    assert not any(line.startswith(("rm -rf", "reboot")) for line in document.splitlines())
+    ps1 = powershell.render(plan)
+    assert "param([switch]$Check)" in ps1 and "# no automatic fix: p 3: Needs a decision" in ps1
+    assert not any(line.startswith(("rm -rf", "reboot")) for line in ps1.splitlines())
+
+
+def test_results_documents() -> None:
+    one = {
+        "host": {"hostname": "a"},
+        "results": [
+            {"policy": "p", "check_id": "1", "status": "failed"},
+            {"policy": "p", "check_id": "2", "status": "excepted"},
+            {"policy": "p", "check_id": "3", "status": "passed"},
+        ],
+    }
+    assert failed_ids(one, None) == ("a", {("p", "1")})
+    fleet = {
+        "hosts": [
+            {"name": "a", "result": one},
+            {"name": "b", "result": {"results": []}},
+            {"name": "c", "result": None},
+        ]
+    }
+    with pytest.raises(ResultsError, match="name one audited host with --host"):
+        failed_ids(fleet, None)
+    assert failed_ids(fleet, "a") == ("a", {("p", "1")})
+    with pytest.raises(ResultsError, match="no audited host 'c'"):
+        failed_ids(fleet, "c")
+    with pytest.raises(ResultsError, match="not a Bulwark results document"):
+        failed_ids({"x": 1}, None)

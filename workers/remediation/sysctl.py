@@ -1,0 +1,103 @@
+"""The `fix.sysctl` shorthand expanded: a kernel parameter set now and persisted.
+
+The value is written to /etc/sysctl.d/60-bulwark.conf; a line that sets the parameter to
+something else in /etc/sysctl.conf or another /etc/sysctl.d file is commented out, since the
+file read last would otherwise win at boot. A parameter the kernel does not have (IPv6 turned
+off, say) is persisted but not set, and counts as compliant now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+PERSIST = "/etc/sysctl.d/60-bulwark.conf"
+
+SH_FUNCTIONS = f"""\
+bulwark_sysctl_files() {{ ls /etc/sysctl.conf /etc/sysctl.d/*.conf 2>/dev/null; }}
+bulwark_sysctl_has() {{ # KEY VALUE: live (when the kernel has it) and persisted, no conflict
+  path=/proc/sys/$(echo "$1" | tr . /)
+  if [ -e "$path" ] && [ "$(cat "$path")" != "$2" ]; then return 1; fi
+  grep -qsx "$1 = $2" {PERSIST} || return 1
+  re="^[[:space:]]*$(echo "$1" | sed 's/\\./\\\\./g')[[:space:]]*="
+  ! bulwark_sysctl_files | xargs grep -Ehs "$re" | grep -Evq "=[[:space:]]*$2[[:space:]]*$"
+}}
+bulwark_sysctl_set() {{ # KEY VALUE
+  re="^[[:space:]]*$(echo "$1" | sed 's/\\./\\\\./g')[[:space:]]*="
+  for f in $(bulwark_sysctl_files); do
+    [ "$f" = {PERSIST} ] || sed -i "/$re/{{/=[[:space:]]*$2[[:space:]]*$/!s/^/# bulwark: /}}" "$f"
+  done
+  touch {PERSIST}
+  sed -i "/$re/d" {PERSIST}
+  echo "$1 = $2" >> {PERSIST}
+  path=/proc/sys/$(echo "$1" | tr . /)
+  [ ! -e "$path" ] || sysctl -q -w "$1=$2"
+}}
+"""
+
+
+def sh_test(settings: Sequence[tuple[str, str]]) -> str:
+    return " && ".join(f"bulwark_sysctl_has {k} {v}" for k, v in settings)
+
+
+def sh_fix(settings: Sequence[tuple[str, str]]) -> str:
+    return "\n".join(f"bulwark_sysctl_set {k} {v}" for k, v in settings)
+
+
+def ansible_tasks(settings: Sequence[tuple[str, str]], label: str) -> list[dict[str, Any]]:
+    tasks: list[dict[str, Any]] = []
+    for key, value in settings:
+        pattern = key.replace(".", "\\.")
+        tasks += [
+            {
+                "name": f"{label}: files that may set {key}",
+                "ansible.builtin.find": {"paths": "/etc/sysctl.d", "patterns": "*.conf"},
+                "register": "bulwark_sysctl_d",
+            },
+            {
+                "name": f"{label}: {key} set elsewhere to another value is commented out",
+                "ansible.builtin.replace": {
+                    "path": "{{ item }}",
+                    "regexp": f"^(\\s*{pattern}\\s*=\\s*(?!{value}\\s*$).*)$",
+                    "replace": "# bulwark: \\1",
+                },
+                # Files on the host (a lookup would read the controller's).
+                "loop": "{{ bulwark_sysctl_d.files | map(attribute='path') | list"
+                f" | difference(['{PERSIST}']) }}}}",
+            },
+            {
+                "name": f"{label}: is there an /etc/sysctl.conf",
+                "ansible.builtin.stat": {"path": "/etc/sysctl.conf"},
+                "register": "bulwark_sysctl_conf",
+            },
+            {
+                "name": f"{label}: {key} in /etc/sysctl.conf to another value is commented out",
+                "ansible.builtin.replace": {
+                    "path": "/etc/sysctl.conf",
+                    "regexp": f"^(\\s*{pattern}\\s*=\\s*(?!{value}\\s*$).*)$",
+                    "replace": "# bulwark: \\1",
+                },
+                "when": "bulwark_sysctl_conf.stat.exists",
+            },
+            {
+                "name": f"{label}: {key} = {value} persisted",
+                "ansible.builtin.lineinfile": {
+                    "path": PERSIST,
+                    "regexp": f"^\\s*{pattern}\\s*=",
+                    "line": f"{key} = {value}",
+                    "create": True,
+                    "mode": "0644",
+                },
+            },
+            {
+                "name": f"{label}: {key} = {value} now",
+                "ansible.builtin.shell": (
+                    f"p=/proc/sys/{key.replace('.', '/')}; [ -e $p ] || exit 0; "
+                    f'[ "$(cat $p)" = "{value}" ] && exit 0; '
+                    f"sysctl -q -w {key}={value} && echo changed"
+                ),
+                "register": "bulwark_out",
+                "changed_when": "'changed' in bulwark_out.stdout",
+            },
+        ]
+    return tasks
