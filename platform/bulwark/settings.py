@@ -189,8 +189,8 @@ METRICS_TOKEN = env("METRICS_TOKEN")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 # No broker: the embedded default runs every task in-process when it is enqueued.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-# False: an eager task's Retry must reach Celery's apply(), which runs the retry at once.
-# Errors are still logged by Celery; audits record their own.
+# False: a failing eager task is logged by Celery, never raised into the request that
+# enqueued it; audits record their own errors (retries: audits/delivery.py).
 CELERY_TASK_EAGER_PROPAGATES = False
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://localhost/"
