@@ -130,10 +130,14 @@ def collect(
     policies = [p for p in policies if platform_mismatch(p, facts.windows) is None]
     try:
         _gather(session, facts, os_requests, policies, requirements=True)
+        if session.broken_by is not None:
+            raise session.broken_by  # the connection dropped: retried when transient
         if session.broken:
             raise AuditError(session.broken)
         applicable = [p for p in policies if requirements_hold(p, facts)[0]]
         _gather(session, facts, [], applicable, requirements=False)
+        if session.broken_by is not None:
+            raise session.broken_by  # never results with holes where the connection dropped
     finally:
         session.close()
     return facts, session.stages

@@ -241,8 +241,8 @@ if EMBEDDED_TASKS not in ("", "thread", "eager"):
     raise ConfigurationError(f"EMBEDDED_TASKS: {EMBEDDED_TASKS!r} is not thread or eager")
 EMBEDDED_WORKERS = env_int("EMBEDDED_WORKERS", 4, minimum=1)
 CELERY_TASK_ALWAYS_EAGER = EMBEDDED_TASKS == "eager"
-# False: an eager task's Retry must reach Celery's apply(), which runs the retry at once.
-# Errors are still logged by Celery; audits record their own.
+# False: a failing eager task is logged by Celery, never raised into the request that
+# enqueued it; audits record their own errors (retries: audits/delivery.py).
 CELERY_TASK_EAGER_PROPAGATES = False
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://localhost/"

@@ -82,3 +82,36 @@ def test_the_defaults_are_the_embedded_ones() -> None:
     assert settings.AUDIT_COMMAND_TIMEOUT == 150.0
     assert settings.CELERY_TASK_ALWAYS_EAGER is True
     assert settings.SCORE_CRITICAL_BELOW <= settings.SCORE_WARNING_BELOW
+
+
+def test_the_delivery_defaults_keep_the_budget_below_the_lease() -> None:
+    from django.conf import settings
+
+    assert settings.AUDIT_REQUEUE_AFTER == 300.0
+    assert settings.AUDIT_MAX_SECONDS == settings.AUDIT_LEASE_SECONDS * 2 / 3 == 1200.0
+    assert settings.AUDIT_RETRY_BACKOFF_MAX == 600.0
+    assert settings.CELERY_BROKER_CONNECTION_MAX_RETRIES is None  # reconnect for ever
+
+
+def test_a_budget_as_long_as_the_lease_is_refused_at_start() -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{root}{os.pathsep}{root / 'platform'}",
+        "AUDIT_LEASE_SECONDS": "60",
+        "AUDIT_MAX_SECONDS": "60",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "import bulwark.settings"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "AUDIT_MAX_SECONDS (60) must be below AUDIT_LEASE_SECONDS (60)" in done.stderr

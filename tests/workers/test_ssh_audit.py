@@ -313,3 +313,32 @@ def test_cli_refuses_an_unknown_host_key_and_tofu_prints_it(hosts) -> None:
     )
     assert tofu.returncode == 0, tofu.stderr
     assert host.host_key_line.split()[1] in tofu.stderr
+
+
+def test_a_connection_lost_mid_collection_is_a_transient_error_not_holes(
+    test_hosts: TestHosts,
+) -> None:
+    import os
+    import signal
+    import threading
+
+    from workers.transports.base import TransportError
+
+    host = test_hosts.start(HostSpec(name="dies"))
+    policy = load_policy_text(
+        "policy: {id: dies, file: d.yml, name: d, description: d}\nchecks:\n"
+        '  - id: 1\n    title: slow\n    condition: all\n    rules: ["c:sleep 5 -> r:x"]\n'
+        '  - id: 2\n    title: quick\n    condition: all\n    rules: ["f:/etc/passwd"]\n',
+        "d.yml",
+    ).policy
+    assert policy is not None
+    # sshd is PID 1 of the host: SIGKILL takes the collector and the connection with it.
+    killer = threading.Timer(2.0, os.kill, (host.pid, signal.SIGKILL))
+    killer.start()
+    try:
+        with SSHTransport(host.ssh_target()) as transport, pytest.raises(TransportError) as raised:
+            run(transport, [policy], command_timeout=30)
+    finally:
+        killer.cancel()
+        host.stop()
+    assert not raised.value.permanent  # the platform retries it

@@ -75,6 +75,9 @@ class CollectorSession:
         self._next_number = 1
         self.stages = 0
         self.broken: str | None = None  # once set, later stages answer everything unavailable
+        # The connection failure that broke it, if that was the cause: the audit then cannot
+        # be trusted as a whole and the caller retries it (transient) rather than store holes.
+        self.broken_by: TransportError | None = None
 
     def collect(self, requests: Iterable[FactRequest]) -> dict[FactRequest, Fact]:
         """Run one stage for these requests; every request gets a fact (maybe Unavailable)."""
@@ -104,6 +107,8 @@ class CollectorSession:
             self._read_stage(numbered, answers)
         except (TransportError, CollectorError, OSError) as exc:
             self.broken = f"collector stopped: {exc}"
+            if isinstance(exc, TransportError):
+                self.broken_by = exc
             self._kill()
         for request in numbered.values():
             answers.setdefault(request, UnavailableFact(self.broken or "no answer from collector"))

@@ -20,9 +20,9 @@ def world(db: None) -> World:
 def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Audit ids sent to the workers; nothing runs (these tests are about the API)."""
     sent: list[int] = []
-    from bulwark.audits import tasks
+    from bulwark.audits import delivery
 
-    monkeypatch.setattr(tasks.audit_host, "delay_on_commit", lambda audit_id: sent.append(audit_id))
+    monkeypatch.setattr(delivery, "enqueue_on_commit", lambda audit_id: sent.append(audit_id))
     return sent
 
 

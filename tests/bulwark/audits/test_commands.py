@@ -68,3 +68,29 @@ def test_demo_setup_prints_the_password_once_and_audits_this_machine() -> None:
     assert password.group(1) not in again.getvalue()
     assert "exists (password unchanged)" in again.getvalue()
     assert Host.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_the_embedded_default_audit_waits_for_the_retries_it_announced(
+    settings: object, catalogue: None, group: Group, make_credential: object
+) -> None:
+    import socket
+
+    from tests.bulwark.conftest import using_postgres
+
+    if not using_postgres():
+        pytest.skip("SQLite's in-memory test database is not shared between threads")
+    settings.AUDIT_RETRY_BACKOFF = 0.2  # type: ignore[attr-defined]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    Host.objects.create(
+        name="down", address="127.0.0.1", port=port, group=group,
+        credential=make_credential(),  # type: ignore[operator]
+    )  # fmt: skip
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="some audits failed"):
+        call_command("audit", "down", stdout=out)  # no --wait: no worker would finish it
+    audit = Audit.objects.get(host__name="down")
+    assert (audit.status, audit.attempts) == (AuditStatus.ERROR, 4)
+    assert "gave up after 4 attempts" in out.getvalue()

@@ -126,8 +126,7 @@ def test_a_broker_that_is_down_never_fails_the_request_and_the_audit_waits_in_th
 
 
 def _forget_connections(app: Any) -> None:
-    """Drop the app's cached broker connections, so the next publish uses broker_url."""
-    if app._pool is not None:
-        app._pool.force_close_all()
+    """Drop the app's cached pools, so the next publish uses broker_url. Never close them:
+    kombu keeps one pool per URL for the process, and a closed one would stay closed."""
     app._pool = None
     app.amqp._producer_pool = None

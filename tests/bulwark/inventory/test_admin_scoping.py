@@ -101,10 +101,10 @@ def test_autocompletes_offer_only_group_a(world: World, login: Callable[[str], C
 def test_actions_never_reach_group_b(
     world: World, login: Callable[[str], Client], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bulwark.audits import tasks
+    from bulwark.audits import delivery
 
     sent: list[int] = []
-    monkeypatch.setattr(tasks.audit_host, "delay_on_commit", sent.append)
+    monkeypatch.setattr(delivery, "enqueue_on_commit", sent.append)
     client = login("a_admin")
     b_hosts = [world.b.host.pk, world.b.local.pk]
     client.post(
@@ -134,10 +134,10 @@ def test_actions_never_reach_group_b(
 def test_roles_decide_what_the_admin_allows(
     world: World, login: Callable[[str], Client], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bulwark.audits import tasks
+    from bulwark.audits import delivery
 
     sent: list[int] = []
-    monkeypatch.setattr(tasks.audit_host, "delay_on_commit", sent.append)
+    monkeypatch.setattr(delivery, "enqueue_on_commit", sent.append)
     host = world.a.local
     change = f"/admin/inventory/host/{host.pk}/change/"
     form = {"name": "renamed", "group": world.a.group.pk, "address": "localhost", "port": 22}

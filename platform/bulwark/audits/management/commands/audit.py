@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bulwark.audits.models import ACTIVE, Audit, AuditStatus, CategorySummary
@@ -30,7 +31,9 @@ class Command(BaseCommand):
         ids = [audit.pk for audit in audits]
         for audit in audits:
             self.stdout.write(f"{audit.host.name}: audit {audit.pk} started")
-        if options["wait"]:
+        # The embedded default has no worker to finish a retry after this command exits (it
+        # runs in a timer thread here): wait for it.
+        if options["wait"] or settings.CELERY_TASK_ALWAYS_EAGER:
             self.wait(ids, options["max_wait"])
         finished = Audit.objects.filter(pk__in=ids).exclude(status__in=ACTIVE)
         for audit in finished.select_related("host").order_by("host__name"):
