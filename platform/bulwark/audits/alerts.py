@@ -104,7 +104,7 @@ def notify(alert: AlertEvent) -> None:
     _notify(alert)
 
 
-def audit_failed(audit_id: int) -> AlertEvent | None:
+def audit_failed(audit_id: int, *, alert: bool = True) -> AlertEvent | None:
     """The audit ended in error: the host shows it, and one alert goes out per streak of
     failures (none while the previous finished audit of the host had failed too)."""
     from django.utils import timezone
@@ -122,9 +122,9 @@ def audit_failed(audit_id: int) -> AlertEvent | None:
         .values_list("status", flat=True)
         .first()
     )
-    if previous == "error":
+    if previous == "error" or not alert:
         return None
-    alert = AlertEvent.objects.create(
+    event = AlertEvent.objects.create(
         host=host,
         audit=audit,
         kind=AlertEvent.Kind.AUDIT_FAILED,
@@ -134,8 +134,8 @@ def audit_failed(audit_id: int) -> AlertEvent | None:
         message=f"{host.name}: audit {audit.pk} failed: {audit.error_reason[:300]}",
         details={"error": audit.error_reason[:1000]},
     )
-    _notify(alert)
-    return alert
+    _notify(event)
+    return event
 
 
 def _notify(alert: AlertEvent) -> None:

@@ -157,8 +157,9 @@ def _give_up_if_exhausted(audit_id: int, now: object) -> None:
     )
 
 
-def fail(claim: Claim, reason: str) -> bool:
-    """running -> error with the reason; False when the claim was lost."""
+def fail(claim: Claim, reason: str, *, alert: bool = True) -> bool:
+    """running -> error with the reason; False when the claim was lost. The host shows the
+    error; `alert` False when the caller raises its own alert (a changed host key)."""
     won = Audit.objects.filter(
         pk=claim.audit_id, status=AuditStatus.RUNNING, attempts=claim.attempt
     ).update(
@@ -168,7 +169,7 @@ def fail(claim: Claim, reason: str) -> bool:
         error_reason=reason,
     )
     if won == 1:
-        alerts.audit_failed(claim.audit_id)
+        alerts.audit_failed(claim.audit_id, alert=alert)
     return won == 1
 
 
@@ -318,6 +319,6 @@ def _database_failed(won: Claim, exc: DatabaseError) -> float | None:
 def _host_key_changed(won: Claim, host: Host, reason: str, seen: str) -> None:
     log.error("audit %s of %s refused: %s", won.audit_id, host.name, reason)
     with transaction.atomic():
-        if fail(won, reason):
+        if fail(won, reason, alert=False):
             audit = Audit.objects.get(pk=won.audit_id)
             alerts.host_key_changed(host, audit, reason, seen)

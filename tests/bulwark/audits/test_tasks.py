@@ -14,7 +14,15 @@ from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
 from bulwark.audits import services, tasks
-from bulwark.audits.models import Audit, AuditStatus, CategorySummary, Result, Schedule, ScoreSample
+from bulwark.audits.models import (
+    Audit,
+    AuditStatus,
+    CategorySummary,
+    PolicyVerdict,
+    Result,
+    Schedule,
+    ScoreSample,
+)
 from bulwark.inventory.models import Credential, Group, Host, HostState
 from bulwark.policies.models import Policy
 from tests.bulwark.conftest import using_postgres
@@ -51,7 +59,11 @@ def test_a_local_host_is_audited_end_to_end_with_the_bundled_policies(
     assert audit.status == AuditStatus.DONE, audit.error_reason
     assert published == [((audit.pk,), {})]
     results = Result.objects.filter(audit=audit)
-    checks = sum(p.check_count for p in Policy.objects.filter(enabled=True))
+    # Every check of the policies that apply; one verdict, no rows, for those that do not.
+    verdicts = PolicyVerdict.objects.filter(audit=audit)
+    assert verdicts.count() == Policy.objects.filter(enabled=True).count()
+    applicable = verdicts.filter(status="applicable").values_list("policy", flat=True)
+    checks = sum(p.check_count for p in Policy.objects.filter(pk__in=applicable))
     assert results.count() == checks == audit.passed + audit.failed + audit.not_applicable
     # This machine is Debian 12: the Debian policy applies, most of its checks pass or fail.
     debian = results.filter(policy_check__policy__requirements__icontains="debian")
