@@ -388,8 +388,8 @@ def measure_user(user: Any, repeat: int) -> list[tuple[str, str, float, float]]:
 
     from bulwark.audits.models import Audit, Result
     from bulwark.reports import documents, queries
-    from bulwark.reports.filters import default_filters
     from bulwark.reports.metrics import HardeningCollector
+    from bulwark.reports.parameters import default_filters
 
     f = default_filters()
     host = queries.visible_hosts(user, f).order_by("id").values_list("id", flat=True)[0]

@@ -29,7 +29,7 @@ from workers.engine.facts import (
     FileRequest,
 )
 from workers.engine.plan import check_requests, requirement_requests
-from workers.engine.scoring import CategorySummary, Summary, summarize, summarize_by_category
+from workers.engine.scoring import CategoryTotals, Summary, summarize, summarize_by_category
 from workers.engine.windows import OS_REQUESTS as WINDOWS_OS_REQUESTS
 from workers.engine.windows import snapshot_requests, windows_info
 from workers.transports.base import Transport
@@ -65,7 +65,7 @@ class AuditOutcome:
     host: HostInfo
     policies: tuple[PolicyEvaluation, ...]
     summary: Summary
-    categories: tuple[CategorySummary, ...]
+    categories: tuple[CategoryTotals, ...]
     executions: int
     stages: int
     seconds: float

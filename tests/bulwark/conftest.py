@@ -57,7 +57,7 @@ def group(db: None) -> Group:
 @pytest.fixture
 def local_host(group: Group) -> Host:
     return Host.objects.create(
-        name="this-machine", address="localhost", transport=Host.Transport.LOCAL, group=group
+        name="this-machine", address="localhost", transport=Host.TransportKind.LOCAL, group=group
     )
 
 

@@ -28,7 +28,7 @@ class HostFilterSet(filters.FilterSet):
     group = filters.NumberFilter(field_name="group_id")
     group_name = filters.CharFilter(field_name="group__name")
     credential = filters.NumberFilter(field_name="credential_id")
-    transport = filters.ChoiceFilter(choices=Host.Transport.choices)
+    transport = filters.ChoiceFilter(choices=Host.TransportKind.choices)
     state = filters.MultipleChoiceFilter(choices=HostState.choices)
     os_family = filters.CharFilter(lookup_expr="iexact")
     os_distribution = filters.CharFilter(lookup_expr="iexact")

@@ -159,7 +159,7 @@ class Credential(models.Model):
             return [("jump_host", "jump hosts apply to SSH credentials only")]
         if jump is not None and self.group_id is not None and jump.group_id != self.group_id:
             return [("jump_host", "the jump host must be in the credential's group")]
-        if jump is None or jump.transport != Host.Transport.SSH:
+        if jump is None or jump.transport != Host.TransportKind.SSH:
             return [("jump_host", "the jump host must be an SSH host")]
         if jump.credential is not None and jump.credential.jump_host_id is not None:
             return [("jump_host", "the jump host cannot itself need a jump host")]
@@ -171,7 +171,7 @@ class Credential(models.Model):
 class Host(models.Model):
     """A machine we audit; belongs to one group."""
 
-    class Transport(models.TextChoices):
+    class TransportKind(models.TextChoices):
         SSH = "ssh", "SSH"
         WINRM = "winrm", "WinRM"
         LOCAL = "local", "local (the worker's own machine)"
@@ -181,7 +181,9 @@ class Host(models.Model):
     port = models.PositiveIntegerField(
         default=22, validators=[MinValueValidator(1), MaxValueValidator(65535)]
     )
-    transport = models.CharField(max_length=10, choices=Transport.choices, default=Transport.SSH)
+    transport = models.CharField(
+        max_length=10, choices=TransportKind.choices, default=TransportKind.SSH
+    )
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="hosts")
     credential = models.ForeignKey(
         Credential, null=True, blank=True, on_delete=models.PROTECT, related_name="hosts"
@@ -244,14 +246,16 @@ class Host(models.Model):
         if self.port is not None and not 1 <= self.port <= 65535:
             errors["port"] = "port must be between 1 and 65535"
         credential = self.credential if self.credential_id else None
-        if self.transport == self.Transport.LOCAL:
+        if self.transport == self.TransportKind.LOCAL:
             if credential is not None:
                 errors["credential"] = "a local host runs as the worker: no credential"
         elif credential is None:
             errors["credential"] = f"a {self.get_transport_display()} host needs a credential"
         elif self.group_id is not None and credential.group_id != self.group_id:
             errors["credential"] = "the credential must belong to the host's group"
-        elif (self.transport == self.Transport.WINRM) != (credential.kind == Credential.Kind.WINRM):
+        elif (self.transport == self.TransportKind.WINRM) != (
+            credential.kind == Credential.Kind.WINRM
+        ):
             errors["credential"] = (
                 f"a {credential.get_kind_display()} credential cannot log in over "
                 f"{self.get_transport_display()}"

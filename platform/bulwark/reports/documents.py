@@ -15,7 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from bulwark.reports import queries
-from bulwark.reports.filters import FilterError, Filters
+from bulwark.reports.parameters import FilterError, Filters
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
 from bulwark.policies.models import Check
-from bulwark.reports.filters import Filters
 from bulwark.reports.models import DailyGroupSummary, DailyHostSummary, LatestCheckCount
+from bulwark.reports.parameters import Filters
 from bulwark.reports.rows import (
     CategoryCounts,
     CheckFailures,

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from bulwark.reports import documents, exports, pdf
-from bulwark.reports.filters import FilterError, parse_filters
+from bulwark.reports.parameters import FilterError, parse_filters
 
 CONTENT_TYPES = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv"}
 

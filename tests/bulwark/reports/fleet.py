@@ -172,7 +172,7 @@ def build() -> Fleet:
 
     def host(name: str, group: str, address: str) -> Host:
         return Host.objects.create(
-            name=name, address=address, group=groups[group], transport=Host.Transport.LOCAL
+            name=name, address=address, group=groups[group], transport=Host.TransportKind.LOCAL
         )
 
     hosts = {
