@@ -66,12 +66,6 @@ class TransportTimeout(TransportError):
     permanent = False
 
 
-class OutputTooLarge(TransportError):
-    """The process produced more output than the caller's cap."""
-
-    permanent = False
-
-
 @dataclass(frozen=True)
 class CommandResult:
     """What one finished process gave back."""

@@ -236,11 +236,6 @@ def category_results(user: Any, f: Filters) -> CategoryCounts:
     return CategoryCounts(f.category, sums["p"] or 0, sums["fl"] or 0, sums["na"] or 0)
 
 
-def category_names(user: Any, f: Filters) -> list[str]:
-    """The categories present in the range (for filter choices)."""
-    return sorted({c.category for c in categories(user, f.but(category=""))})
-
-
 # -- one host, one audit ------------------------------------------------------------------------
 
 
