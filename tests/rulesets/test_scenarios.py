@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,9 @@ def _batch_verdicts(test_hosts: TestHosts, path: Path, index: int) -> dict[str, 
     """The verdicts of one batch (tests/rulesets/batches.py) on its shared pass and fail hosts."""
     base, scenarios = load_scenarios(path)
     ids = batches(path)[index]
+    short = re.sub(r"[^a-z0-9]", "", path.stem.lower())[-8:]  # host names allow [a-z0-9-]
     specs = {
-        kind: host_spec(f"{path.stem[-6:]}-b{index}-{kind}", base, merged(scenarios, ids, kind))
+        kind: host_spec(f"{short}-b{index}-{kind}", base, merged(scenarios, ids, kind))
         for kind in ("pass", "fail")
     }
     return _audit(test_hosts, path, ids, specs)
