@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DBNAME = "bulwark_bench_dashboard"
+# Its own database, dropped at the end; BULWARK_BENCH_DB names another (two benches at once).
+DBNAME = os.environ.get("BULWARK_BENCH_DB", "bulwark_bench_dashboard")
 ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 CATEGORIES = [
     "Inventory and Control of Enterprise Assets",
@@ -88,18 +89,39 @@ def step(label: str, action: Callable[[], Any]) -> Any:
     return result
 
 
-def copy_rows(cursor: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    quoted = ", ".join(f'"{c}"' for c in columns)  # "references" is an SQL keyword
-    with cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+def copy_models(cursor: Any, model: Any, rows: list[dict[str, Any]]) -> None:
+    """COPY rows into `model`'s table. The columns come from the model: a row names the values
+    the benchmark cares about (by attribute name, `group_id`), every other column gets the
+    field's default, so a column added to the model later needs no change here, or is named
+    if it has no default."""
+    from django.db import connection
+    from django.utils import timezone
+
+    fields = list(model._meta.concrete_fields)
+    now = timezone.now()
+    defaults: dict[str, Any] = {}
+    for field in fields:
+        if field.attname in rows[0]:
+            continue
+        value = field.get_default()
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = now
+        if value is None and not field.null:
+            raise SystemExit(f"bench/dashboard.py: give {model._meta.db_table}.{field.column}")
+        defaults[field.attname] = value
+    quoted = ", ".join(f'"{f.column}"' for f in fields)  # "references" is an SQL keyword
+    with cursor.copy(f"COPY {model._meta.db_table} ({quoted}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row(row)
+            values = {**defaults, **row}
+            copy.write_row([f.get_db_prep_save(values[f.attname], connection) for f in fields])
 
 
 def fill(args: argparse.Namespace) -> None:
     from django.contrib.auth.models import User
     from django.db import connection
 
-    from bulwark.inventory.models import Membership, Role
+    from bulwark.inventory.models import Group, Host, Membership, Role
+    from bulwark.policies.models import Check, Policy
 
     hosts, checks, weeks, groups = args.hosts, args.checks, args.weeks, args.groups
     result_weeks = min(args.result_weeks, weeks)
@@ -108,149 +130,57 @@ def fill(args: argparse.Namespace) -> None:
         cursor.execute(STATUS_SQL)
 
         def inventory() -> None:
-            copy_rows(
-                cursor,
-                "inventory_group",
-                ["id", "name", "description"],
-                [(g + 1, f"group-{g:03d}", "") for g in range(groups)],
+            copy_models(
+                cursor, Group, [{"id": g + 1, "name": f"group-{g:03d}"} for g in range(groups)]
             )
-            copy_rows(
+            policy = {
+                "id": 1,
+                "policy_id": "bench",
+                "name": "Bench",
+                "path": "bench",
+                "origin": "bundled",
+                "dialect": "w4",
+                "sha256": "0" * 64,
+                "check_count": checks,
+            }
+            copy_models(cursor, Policy, [policy])
+            copy_models(
                 cursor,
-                "policies_policy",
+                Check,
                 [
-                    "id",
-                    "policy_id",
-                    "name",
-                    "description",
-                    "path",
-                    "origin",
-                    "dialect",
-                    "source",
-                    "sha256",
-                    "references",
-                    "requirements",
-                    "enabled",
-                    "check_count",
-                    "created_at",
-                    "updated_at",
-                ],
-                [
-                    (
-                        1,
-                        "bench",
-                        "Bench",
-                        "",
-                        "bench",
-                        "bundled",
-                        "w4",
-                        "",
-                        "0" * 64,
-                        "[]",
-                        "",
-                        True,
-                        checks,
-                        "now",
-                        "now",
-                    )
-                ],
-            )
-            copy_rows(
-                cursor,
-                "policies_check",
-                [
-                    "id",
-                    "policy_id",
-                    "check_id",
-                    "title",
-                    "description",
-                    "rationale",
-                    "remediation",
-                    "impact",
-                    "references",
-                    "compliance",
-                    "mitre",
-                    "category",
-                    "condition",
-                    "rules",
-                    "line",
-                    "active",
-                ],
-                [
-                    (
-                        i + 1,
-                        1,
-                        f"B-{i:04d}",
-                        f"Bench check {i:04d}",
-                        f"Checks thing {i}.",
-                        "Because.",
-                        "Fix it.",
-                        "",
-                        "[]",
-                        '{"cis_csc_v8": ["4.1"]}',
-                        "{}",
-                        CATEGORIES[i % len(CATEGORIES)],
-                        "all",
-                        "[]",
-                        i,
-                        True,
-                    )
+                    {
+                        "id": i + 1,
+                        "policy_id": 1,
+                        "check_id": f"B-{i:04d}",
+                        "title": f"Bench check {i:04d}",
+                        "description": f"Checks thing {i}.",
+                        "rationale": "Because.",
+                        "remediation": "Fix it.",
+                        "compliance": {"cis_csc_v8": ["4.1"]},
+                        "category": CATEGORIES[i % len(CATEGORIES)],
+                        "condition": "all",
+                        "line": i,
+                    }
                     for i in range(checks)
                 ],
             )
-            copy_rows(
+            copy_models(
                 cursor,
-                "inventory_host",
+                Host,
                 [
-                    "id",
-                    "name",
-                    "address",
-                    "port",
-                    "transport",
-                    "group_id",
-                    "host_key",
-                    "trust_on_first_use",
-                    "os_family",
-                    "os_distribution",
-                    "os_version",
-                    "os_name",
-                    "kernel",
-                    "architecture",
-                    "reported_hostname",
-                    "latest_passed",
-                    "latest_failed",
-                    "latest_not_applicable",
-                    "state",
-                    "created_at",
-                    "ca_certificates",
-                    "winrm_auth",
-                    "winrm_allow_http",
-                ],
-                [
-                    (
-                        h + 1,
-                        f"host-{h:05d}.example.net",
-                        f"10.{h // 65536}.{h // 256 % 256}.{h % 256}",
-                        22,
-                        "ssh",
-                        h % groups + 1,
-                        "",
-                        False,
-                        "linux",
-                        "debian",
-                        "12",
-                        "Debian GNU/Linux 12",
-                        "6.1.0",
-                        "x86_64",
-                        f"host-{h:05d}",
-                        0,
-                        0,
-                        0,
-                        "unknown",
-                        "now",
-                        "",
-                        "ntlm",
-                        False,
-                    )
+                    {
+                        "id": h + 1,
+                        "name": f"host-{h:05d}.example.net",
+                        "address": f"10.{h // 65536}.{h // 256 % 256}.{h % 256}",
+                        "group_id": h % groups + 1,
+                        "os_family": "linux",
+                        "os_distribution": "debian",
+                        "os_version": "12",
+                        "os_name": "Debian GNU/Linux 12",
+                        "kernel": "6.1.0",
+                        "architecture": "x86_64",
+                        "reported_hostname": f"host-{h:05d}",
+                    }
                     for h in range(hosts)
                 ],
             )
@@ -388,8 +318,8 @@ def measure_user(user: Any, repeat: int) -> list[tuple[str, str, float, float]]:
 
     from bulwark.audits.models import Audit, Result
     from bulwark.reports import documents, queries
-    from bulwark.reports.filters import default_filters
     from bulwark.reports.metrics import HardeningCollector
+    from bulwark.reports.parameters import default_filters
 
     f = default_filters()
     host = queries.visible_hosts(user, f).order_by("id").values_list("id", flat=True)[0]

@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lab.commands import run_command  # noqa: E402
 from lab.delay_proxy import DelayProxy  # noqa: E402
 from lab.harness import HostSpec, TestHost, TestHosts  # noqa: E402
 from lab.namespace_transport import NamespaceTransport  # noqa: E402
@@ -71,7 +72,7 @@ def baseline(host: TestHost, address: tuple[str, int], commands: list[str]) -> f
     started = time.perf_counter()
     with SSHTransport(target) as transport:
         for command in commands:
-            transport.run(command, timeout=60)
+            run_command(transport, command, timeout=60)
     return time.perf_counter() - started
 
 

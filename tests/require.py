@@ -15,6 +15,7 @@ def in_ci() -> bool:
 
 def require(condition: object, reason: str) -> None:
     """Return when `condition` holds; otherwise skip with `reason`, or fail under CI=true."""
+    __tracebackhide__ = True  # reports name the test that required, not this line
     if condition:
         return
     if in_ci():

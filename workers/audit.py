@@ -30,7 +30,7 @@ from workers.engine.facts import (
     FileRequest,
 )
 from workers.engine.plan import check_requests, requirement_requests
-from workers.engine.scoring import CategorySummary, Summary, summarize, summarize_by_category
+from workers.engine.scoring import CategoryTotals, Summary, summarize, summarize_by_category
 from workers.engine.selection import Selection, narrow, platform_mismatch
 from workers.engine.windows import OS_REQUESTS as WINDOWS_OS_REQUESTS
 from workers.engine.windows import snapshot_requests, windows_info
@@ -67,7 +67,7 @@ class AuditOutcome:
     host: HostInfo
     policies: tuple[PolicyEvaluation, ...]
     summary: Summary
-    categories: tuple[CategorySummary, ...]
+    categories: tuple[CategoryTotals, ...]
     executions: int
     stages: int
     seconds: float

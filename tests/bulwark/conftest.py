@@ -43,6 +43,7 @@ import pytest  # noqa: E402
 from bulwark.audits.models import Audit  # noqa: E402
 from bulwark.inventory.models import Credential, Group, Host  # noqa: E402
 from bulwark.policies.services import sync_rulesets  # noqa: E402
+from tests.bulwark.world import World, build_world  # noqa: E402
 
 
 def using_postgres() -> bool:
@@ -65,7 +66,7 @@ def group(db: None) -> Group:
 @pytest.fixture
 def local_host(group: Group) -> Host:
     return Host.objects.create(
-        name="this-machine", address="localhost", transport=Host.Transport.LOCAL, group=group
+        name="this-machine", address="localhost", transport=Host.TransportKind.LOCAL, group=group
     )
 
 
@@ -98,3 +99,19 @@ def queued_audit() -> Callable[[Host], Audit]:
         return Audit.objects.create(host=host)
 
     return make
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    """Two groups with hosts, audits, alerts, schedules and members (tests/bulwark/world.py)."""
+    return build_world()
+
+
+@pytest.fixture
+def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Audit ids sent to the workers; nothing runs (the tests are about what starts them)."""
+    sent: list[int] = []
+    from bulwark.audits import delivery
+
+    monkeypatch.setattr(delivery, "enqueue_on_commit", lambda audit_id: sent.append(audit_id))
+    return sent

@@ -88,7 +88,7 @@ def test_a_group_audit_returns_while_its_audits_wait(
 ) -> None:
     hosts = [
         Host.objects.create(
-            name=f"m{i}", address="localhost", transport=Host.Transport.LOCAL, group=group
+            name=f"m{i}", address="localhost", transport=Host.TransportKind.LOCAL, group=group
         )
         for i in range(3)
     ]

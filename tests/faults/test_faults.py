@@ -9,10 +9,10 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
+from tests.hosts.harness import TestHosts
 
 from tests.faults import scenarios
 from tests.faults.fleet import Fleet, Report
-from tests.hosts.harness import TestHosts
 
 pytest_plugins = ("tests.hosts.fixtures",)
 pytestmark = pytest.mark.slow

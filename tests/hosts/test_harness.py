@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.commands import run_command
 from lab.delay_proxy import DelayProxy
 from lab.harness import (
     HostSpec,
@@ -56,7 +57,7 @@ def pair(test_hosts: TestHosts) -> Iterator[tuple[TestHost, TestHost]]:
 
 def _ssh(host: TestHost, command: str) -> str:
     with SSHTransport(host.ssh_target()) as transport:
-        result = transport.run(command)
+        result = run_command(transport, command)
     assert result.exit_status == 0, result
     return result.stdout.decode()
 
@@ -177,7 +178,7 @@ def test_the_delay_proxy_adds_latency_and_keeps_every_byte_in_order(
         with SSHTransport(target) as transport:
             transport.connect()
             started = time.monotonic()
-            result = transport.run("cat", stdin=payload, timeout=60)
+            result = run_command(transport, "cat", stdin=payload, timeout=60)
             one_command = time.monotonic() - started
         assert proxy.connections == 1
     assert result.stdout == payload

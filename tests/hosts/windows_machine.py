@@ -19,6 +19,8 @@ A registry value is an int (REG_DWORD), a string (REG_SZ), a list (REG_MULTI_SZ)
 from __future__ import annotations
 
 import base64
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,24 @@ import yaml
 
 from tests.hosts.pslex import LexError, read_call
 from tests.hosts.windows_commands import run_command, secedit_export
-from workers.collect.powershell import decode_stage
+from workers.collect.powershell import STAGE_MARKER
 from workers.engine.windows import HIVES, VIEWS
+
+_STAGE_LINE = re.compile(r"FromBase64String\('([A-Za-z0-9+/=]*)'\)")
+
+
+def decode_stage(line: str) -> tuple[str, dict[str, object]] | None:
+    """The script and the header of a stage line, as the collector wrote it (its inverse)."""
+    match = _STAGE_LINE.search(line)
+    if match is None:
+        return None
+    script = base64.b64decode(match.group(1)).decode("utf-8")
+    first = script.split("\n", 1)[0]
+    if not first.startswith(STAGE_MARKER):
+        return None
+    header: dict[str, object] = json.loads(first[len(STAGE_MARKER) :])
+    return script, header
+
 
 # The fixture names hives as the engine does (the W4 names, mapped to .NET hive names).
 HIVE_ALIASES = HIVES

@@ -34,7 +34,6 @@ PROLOGUE = Path(__file__).with_name("collector.ps1").read_text(encoding="utf-8")
 STAGE_MARKER = "# bulwark-stage "
 # Every character PowerShell takes for a single quote; doubling one escapes it.
 _QUOTES = re.compile("['\u2018\u2019\u201a\u201b]")
-_LINE = re.compile(r"FromBase64String\('([A-Za-z0-9+/=]*)'\)")
 
 
 def quote(text: str) -> str:
@@ -144,16 +143,3 @@ def _render_request(number: int, request: FactRequest) -> str:
             return f"_emit {n} 'badhive' $null"
         return f"_r {n} {quote(split[0])} {quote(split[1])}"
     raise TypeError(f"unknown request {request!r}")
-
-
-def decode_stage(line: str) -> tuple[str, dict[str, object]] | None:
-    """The script and the header of a stage line (for tests and the test server)."""
-    match = _LINE.search(line)
-    if match is None:
-        return None
-    script = base64.b64decode(match.group(1)).decode("utf-8")
-    first = script.split("\n", 1)[0]
-    if not first.startswith(STAGE_MARKER):
-        return None
-    header: dict[str, object] = json.loads(first[len(STAGE_MARKER) :])
-    return script, header

@@ -39,7 +39,10 @@ class Summary:
 
 
 @dataclass(frozen=True)
-class CategorySummary(Summary):
+class CategoryTotals(Summary):
+    """One category's counts and score in an audit (the platform stores them as CategorySummary
+    rows)."""
+
     category: str = ""
 
     def as_dict(self) -> dict[str, int | float | str | None]:
@@ -55,7 +58,7 @@ def summarize(evaluations: Iterable[CheckEvaluation]) -> Summary:
     )
 
 
-def summarize_by_category(evaluations: Iterable[CheckEvaluation]) -> list[CategorySummary]:
+def summarize_by_category(evaluations: Iterable[CheckEvaluation]) -> list[CategoryTotals]:
     """One summary per category, most failures first, then by name."""
     grouped: dict[str, list[CheckEvaluation]] = {}
     for evaluation in evaluations:
@@ -64,6 +67,6 @@ def summarize_by_category(evaluations: Iterable[CheckEvaluation]) -> list[Catego
     for category, members in grouped.items():
         total = summarize(members)
         summaries.append(
-            CategorySummary(total.passed, total.failed, total.not_applicable, category=category)
+            CategoryTotals(total.passed, total.failed, total.not_applicable, category=category)
         )
     return sorted(summaries, key=lambda s: (-s.failed, s.category))

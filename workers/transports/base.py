@@ -2,12 +2,12 @@
 
 A transport opens a connection to one host and starts processes there. The collector uses a
 single process per audit and talks to it over stdin/stdout in stages (see collect/session.py),
-so the interface is a streaming one; `run()` is the one-shot convenience built on it.
+so the interface is a streaming one (lab/commands.py runs one command at a time on it, for
+tests and benchmarks).
 """
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -66,23 +66,6 @@ class TransportTimeout(TransportError):
     permanent = False
 
 
-class OutputTooLarge(TransportError):
-    """The process produced more output than the caller's cap."""
-
-    permanent = False
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """What one finished process gave back."""
-
-    stdout: bytes
-    stderr: bytes = b""
-    exit_status: int | None = None
-    timed_out: bool = False
-    truncated: bool = False
-
-
 class RemoteProcess(ABC):
     """A process started on the host, with its stdin open for writing."""
 
@@ -136,46 +119,6 @@ class Transport(ABC):
     def start(self, command: str) -> RemoteProcess:
         self.executions += 1
         return self._start(command)
-
-    def run(
-        self,
-        command: str,
-        stdin: bytes = b"",
-        timeout: float = 150.0,
-        output_cap: int = 64 * 1024 * 1024,
-    ) -> CommandResult:
-        """Run `command` with `stdin`, collect at most `output_cap` bytes of stdout."""
-        deadline = time.monotonic() + timeout
-        process = self.start(command)
-        chunks: list[bytes] = []
-        size = 0
-        truncated = False
-        try:
-            if stdin:
-                process.write(stdin)
-            process.close_stdin()
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TransportTimeout(f"command did not finish within {timeout:g} s")
-                chunk = process.read(65536, remaining)
-                if not chunk:
-                    break
-                if size + len(chunk) > output_cap:
-                    chunks.append(chunk[: output_cap - size])
-                    truncated = True
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-            if truncated:
-                process.kill()
-                status, stderr = None, b""
-            else:
-                status, stderr = process.finish(max(deadline - time.monotonic(), 0.1))
-        except TransportTimeout:
-            process.kill()
-            return CommandResult(b"".join(chunks), b"", None, timed_out=True)
-        return CommandResult(b"".join(chunks), stderr, status, truncated=truncated)
 
     def seen_host_keys(self) -> SeenHostKeys:
         """The keys this connection was presented so far; none unless the protocol has them."""

@@ -1,4 +1,5 @@
-"""One FilterSet per audits model, shared by the API and the pages. Results filter as P9 says:
+"""One FilterSet per audits model for the API (the audit page filters its results through
+reports/queries.py with the same parameter names). Results filter as P9 says:
 date range, check id, title, category, status. Related objects are filtered by id without a
 lookup, so no filter tells whether another group's object exists."""
 

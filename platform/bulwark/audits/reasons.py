@@ -15,7 +15,6 @@ from workers.transports.base import (
     CertificateRejected,
     HostKeyChanged,
     HostKeyUnknown,
-    OutputTooLarge,
     TransportError,
     TransportTimeout,
     Unreachable,
@@ -29,7 +28,6 @@ AUTH_FAILED = "authentication failed"
 SUDO_REFUSED = "authentication failed: sudo refused"
 CERTIFICATE = "TLS certificate rejected (unknown CA, wrong name or expired)"
 FORBIDDEN = "address not allowed for audits (AUDIT_TARGET_ALLOW / AUDIT_TARGET_DENY)"
-TOO_LARGE = "the host's output was too large"
 CONNECTION_ERROR = "connection error"
 
 
@@ -44,8 +42,6 @@ def public_reason(exc: TransportError) -> str:
         return CERTIFICATE
     if isinstance(exc, TransportTimeout):
         return TIMED_OUT
-    if isinstance(exc, OutputTooLarge):
-        return TOO_LARGE
     if isinstance(exc, Unreachable):
         return REFUSED if _caused_by(exc, ConnectionRefusedError) else UNREACHABLE
     return NOT_AUDITABLE if exc.permanent else CONNECTION_ERROR

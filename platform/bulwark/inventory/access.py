@@ -54,12 +54,6 @@ def scope(
     return queryset.filter(condition)
 
 
-def group_ids(user: Any, *, at_least: Role = Role.VIEWER) -> set[int] | None:
-    """The ids of `visible_group_ids` as a set (one query); None means all groups."""
-    groups = visible_group_ids(user, at_least=at_least)
-    return None if groups is None else set(groups)
-
-
 def has_any_role(user: Any, at_least: Role = Role.VIEWER) -> bool:
     """True when the user has `at_least` that role in some group (superusers: always)."""
     groups = visible_group_ids(user, at_least=at_least)

@@ -36,14 +36,14 @@ class Connection:
 
 def open_connection(host: Host, *, connect_timeout: float = 10.0) -> Connection:
     """A transport for `host` (not yet connected). Raises ConnectionRefused."""
-    if host.transport == Host.Transport.LOCAL:
+    if host.transport == Host.TransportKind.LOCAL:
         if not settings.ALLOW_LOCAL_AUDITS:
             raise ConnectionRefused(
                 f"host {host.name}: audits of the Bulwark machine itself are off "
                 "(ALLOW_LOCAL_AUDITS)"
             )
         return Connection(LocalTransport())
-    if host.transport == Host.Transport.WINRM:
+    if host.transport == Host.TransportKind.WINRM:
         winrm = winrm_target(host, connect_timeout=connect_timeout)
         return Connection(WinRMTransport(winrm), [winrm.password] if winrm.password else [])
     target = ssh_target(host, connect_timeout=connect_timeout)

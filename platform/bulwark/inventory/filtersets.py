@@ -1,6 +1,7 @@
-"""One FilterSet per inventory model, shared by the API and the pages (P11: score range, group,
-name). Related objects are filtered by id without looking them up, so a filter never tells
-whether another group's object exists: it just matches nothing in the scoped queryset."""
+"""One FilterSet per inventory model for the API (P11: score range, group, name; the host list
+page filters through reports/queries.py with the same parameter names). Related objects are
+filtered by id without looking them up, so a filter never tells whether another group's object
+exists: it just matches nothing in the scoped queryset."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class HostFilterSet(filters.FilterSet):
     group = filters.NumberFilter(field_name="group_id")
     group_name = filters.CharFilter(field_name="group__name")
     credential = filters.NumberFilter(field_name="credential_id")
-    transport = filters.ChoiceFilter(choices=Host.Transport.choices)
+    transport = filters.ChoiceFilter(choices=Host.TransportKind.choices)
     state = filters.MultipleChoiceFilter(choices=HostState.choices)
     os_family = filters.CharFilter(lookup_expr="iexact")
     os_distribution = filters.CharFilter(lookup_expr="iexact")

@@ -189,7 +189,7 @@ class Credential(models.Model):
             return [("jump_host", "jump hosts apply to SSH credentials only")]
         if jump is not None and self.group_id is not None and jump.group_id != self.group_id:
             return [("jump_host", "the jump host must be in the credential's group")]
-        if jump is None or jump.transport != Host.Transport.SSH:
+        if jump is None or jump.transport != Host.TransportKind.SSH:
             return [("jump_host", "the jump host must be an SSH host")]
         if jump.credential is not None and jump.credential.jump_host_id is not None:
             return [("jump_host", "the jump host cannot itself need a jump host")]
@@ -201,7 +201,7 @@ class Credential(models.Model):
 class Host(models.Model):
     """A machine we audit; belongs to one group."""
 
-    class Transport(models.TextChoices):
+    class TransportKind(models.TextChoices):
         SSH = "ssh", "SSH"
         WINRM = "winrm", "WinRM"
         LOCAL = "local", "local (the worker's own machine)"
@@ -213,7 +213,9 @@ class Host(models.Model):
         help_text="default 22 (SSH); WinRM: 5986 for HTTPS, 5985 for HTTP",
         validators=[MinValueValidator(1), MaxValueValidator(65535)],
     )
-    transport = models.CharField(max_length=10, choices=Transport.choices, default=Transport.SSH)
+    transport = models.CharField(
+        max_length=10, choices=TransportKind.choices, default=TransportKind.SSH
+    )
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="hosts")
     credential = models.ForeignKey(
         Credential, null=True, blank=True, on_delete=models.PROTECT, related_name="hosts"
@@ -296,7 +298,7 @@ class Host(models.Model):
                 validate_address(self.address)
             except ValidationError as exc:
                 errors["address"] = exc.messages[0]
-            remote = self.transport != self.Transport.LOCAL
+            remote = self.transport != self.TransportKind.LOCAL
             problem = address_problem(self.address) if remote else None
             if problem and "address" not in errors:
                 errors["address"] = problem
@@ -306,14 +308,16 @@ class Host(models.Model):
         local_problem = self._local_problem()
         if local_problem:
             errors["transport"] = local_problem
-        if self.transport == self.Transport.LOCAL:
+        if self.transport == self.TransportKind.LOCAL:
             if credential is not None:
                 errors["credential"] = "a local host runs as the worker: no credential"
         elif credential is None:
             errors["credential"] = f"a {self.get_transport_display()} host needs a credential"
         elif self.group_id is not None and credential.group_id != self.group_id:
             errors["credential"] = "the credential must belong to the host's group"
-        elif (self.transport == self.Transport.WINRM) != (credential.kind == Credential.Kind.WINRM):
+        elif (self.transport == self.TransportKind.WINRM) != (
+            credential.kind == Credential.Kind.WINRM
+        ):
             errors["credential"] = (
                 f"a {credential.get_kind_display()} credential cannot log in over "
                 f"{self.get_transport_display()}"
@@ -342,11 +346,11 @@ class Host(models.Model):
     def _local_problem(self) -> str | None:
         """A host becoming `local` runs every policy on the Bulwark machine itself: only when
         ALLOW_LOCAL_AUDITS is on, and only a superuser (or a command) makes one."""
-        if self.transport != self.Transport.LOCAL:
+        if self.transport != self.TransportKind.LOCAL:
             return None
         was_local = (
             self.pk is not None
-            and Host.objects.filter(pk=self.pk, transport=self.Transport.LOCAL).exists()
+            and Host.objects.filter(pk=self.pk, transport=self.TransportKind.LOCAL).exists()
         )
         if was_local:
             return None  # already there (its audits are still refused while the setting is off)

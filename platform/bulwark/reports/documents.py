@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from bulwark.policies.models import Check
 from bulwark.reports import queries
-from bulwark.reports.filters import FilterError, Filters
+from bulwark.reports.parameters import FilterError, Filters
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bulwark.reports import queries
-from bulwark.reports.filters import Filters
 from bulwark.reports.fleet_metrics import FleetCollector
 from bulwark.reports.models import MetricsToken, token_digest
+from bulwark.reports.parameters import Filters
 
 
 class Everything:

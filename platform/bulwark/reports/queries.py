@@ -19,8 +19,8 @@ from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
 from bulwark.policies.models import Check
-from bulwark.reports.filters import Filters
 from bulwark.reports.models import DailyGroupSummary, DailyHostSummary, LatestCheckCount
+from bulwark.reports.parameters import Filters
 from bulwark.reports.rows import (
     CategoryCounts,
     CheckFailures,
@@ -242,11 +242,6 @@ def category_results(user: Any, f: Filters) -> CategoryCounts:
         p=Sum("passed"), fl=Sum("failed"), na=Sum("not_applicable")
     )
     return CategoryCounts(f.category, sums["p"] or 0, sums["fl"] or 0, sums["na"] or 0)
-
-
-def category_names(user: Any, f: Filters) -> list[str]:
-    """The categories present in the range (for filter choices)."""
-    return sorted({c.category for c in categories(user, f.but(category=""))})
 
 
 # -- one host, one audit ------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from bulwark.core.api import SuffixNegotiation
 from bulwark.reports import documents, exports, pdf
-from bulwark.reports.filters import FilterError, parse_filters
+from bulwark.reports.parameters import FilterError, parse_filters
 
 CONTENT_TYPES = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv"}
 

@@ -105,37 +105,6 @@ def bar_chart(
     return _svg(width, height, parts)
 
 
-def pie_chart(labels: Sequence[str], values: Sequence[float]) -> SafeString:
-    """A donut of shares with a legend (results by status)."""
-    import math
-
-    total = sum(values)
-    if not total:
-        return mark_safe('<p class="empty">No results.</p>')
-    parts, angle, cx, cy, r = [], -math.pi / 2, 80.0, 80.0, 70.0
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        if not value:
-            continue
-        sweep = 2 * math.pi * value / total
-        if value == total:
-            parts.append(f'<circle cx="{cx}" cy="{cy}" r="{r}" fill="{_colour(label, i)}"/>')
-        else:
-            x1, y1 = cx + r * math.cos(angle), cy + r * math.sin(angle)
-            x2, y2 = cx + r * math.cos(angle + sweep), cy + r * math.sin(angle + sweep)
-            large = 1 if sweep > math.pi else 0
-            parts.append(
-                f'<path d="M{cx},{cy} L{x1:.2f},{y1:.2f} A{r},{r} 0 {large} 1 {x2:.2f},{y2:.2f} Z"'
-                f' fill="{_colour(label, i)}"><title>{escape(label)}: {value:g}</title></path>'
-            )
-        angle += sweep
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        parts.append(
-            f'<text x="180" y="{40 + 20 * i}" font-size="12" fill="{_colour(label, i)}">■ '
-            f"{escape(label)}: {value:g} ({round(100 * value / total)} %)</text>"
-        )
-    return _svg(420, 170, parts)
-
-
 def _axes(width: int, height: int, left: int, bottom: int, pad: int, peak: float) -> str:
     return (
         f'<line x1="{left}" y1="{pad}" x2="{left}" y2="{height - bottom}" stroke="#90a4ae"/>'

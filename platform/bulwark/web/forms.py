@@ -10,7 +10,7 @@ from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
 from bulwark.policies.models import Check
 from bulwark.reports.documents import TITLES
-from bulwark.reports.filters import STATUSES
+from bulwark.reports.parameters import STATUSES
 from bulwark.web.models import Widget
 
 

@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString
 
 from bulwark.reports import queries
 from bulwark.reports.documents import percent
-from bulwark.reports.filters import Filters
+from bulwark.reports.parameters import Filters
 from bulwark.web import charts
 from bulwark.web.models import Widget
 

@@ -8,22 +8,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from tests.bulwark.world import World, build_world
-
-
-@pytest.fixture
-def world(db: None) -> World:
-    return build_world()
-
-
-@pytest.fixture
-def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Audit ids sent to the workers; nothing runs (these tests are about the API)."""
-    sent: list[int] = []
-    from bulwark.audits import delivery
-
-    monkeypatch.setattr(delivery, "enqueue_on_commit", lambda audit_id: sent.append(audit_id))
-    return sent
+from tests.bulwark.world import World
 
 
 @pytest.fixture

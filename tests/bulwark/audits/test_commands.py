@@ -60,7 +60,7 @@ def test_demo_setup_prints_the_password_once_and_audits_this_machine() -> None:
     assert password is not None
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(password.group(1))
-    host = Host.objects.get(transport=Host.Transport.LOCAL)
+    host = Host.objects.get(transport=Host.TransportKind.LOCAL)
     assert Audit.objects.get(host=host).status == AuditStatus.DONE
     assert Schedule.objects.get(host=host).interval_days == 7
     again = io.StringIO()

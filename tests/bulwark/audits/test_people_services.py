@@ -3,24 +3,10 @@ a schedule coming due, and acknowledging alerts."""
 
 from __future__ import annotations
 
-import pytest
-
-from bulwark.audits import delivery, services, tasks
+from bulwark.audits import services, tasks
 from bulwark.audits.models import AlertEvent, Audit, Schedule
 from bulwark.inventory.models import Host
-from tests.bulwark.world import World, build_world
-
-
-@pytest.fixture
-def world(db: None) -> World:
-    return build_world()
-
-
-@pytest.fixture
-def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    sent: list[int] = []
-    monkeypatch.setattr(delivery, "enqueue_on_commit", lambda audit_id: sent.append(audit_id))
-    return sent
+from tests.bulwark.world import World
 
 
 def test_audit_now_starts_only_hosts_the_user_operates(world: World, enqueued: list[int]) -> None:

@@ -105,7 +105,7 @@ def test_a_winrm_host_that_is_a_web_console_says_only_that(
         name="console",
         address="127.0.0.1",
         port=http_port,
-        transport=Host.Transport.WINRM,
+        transport=Host.TransportKind.WINRM,
         winrm_allow_http=True,
         group=group,
         credential=make_credential(kind=Credential.Kind.WINRM),

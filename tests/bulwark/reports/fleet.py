@@ -1,5 +1,5 @@
-"""A small fleet built straight through the models, as audits.store writes it, so report tests
-are fast and their numbers are known (Pandora's seed figures among them).
+"""A small fleet stored through audits.store from outcomes made by hand, so report tests are
+fast and their numbers are known (Pandora's seed figures among them).
 
 Groups: web (web-1: 10 passed, 2 failed, 192 n/a = 83.33; web-new never audited; a host with
 a hostile name), db (db-1: Account Management 14/46 = 23 %, Secure Configuration 92/16 = 85 %),
@@ -12,18 +12,27 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
+from unittest import mock
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils import timezone
 
-from bulwark.audits.alerts import state_for
-from bulwark.audits.models import Audit, AuditStatus, CategorySummary, Result, ScoreSample
-from bulwark.audits.store import audit_stored
+from bulwark.audits import services
+from bulwark.audits.models import Audit
+from bulwark.audits.store import store_outcome
 from bulwark.inventory.models import Group, Host, Membership, Role
 from bulwark.policies.models import Check, Policy
-from workers.engine.scoring import score
+from workers.audit import AuditOutcome, HostInfo
+from workers.engine.definitions import CheckDefinition, Condition, Dialect, PolicyDefinition
+from workers.engine.evaluate import (
+    CheckEvaluation,
+    CheckStatus,
+    PolicyEvaluation,
+    PolicyStatus,
+    RuleEvidence,
+)
+from workers.engine.scoring import summarize, summarize_by_category
 
 ACCOUNTS = "Account Management"
 SECURE = "Secure Configuration of Enterprise Assets and Software"
@@ -33,6 +42,9 @@ LAYOUT = {ACCOUNTS: 60, SECURE: 108, LOGS: 36}
 HOSTILE = "evil<script>alert(1)</script>"
 PASSWORD = "correct-horse-battery-staple"
 P, F, N = "passed", "failed", "not_applicable"
+HOST = HostInfo(
+    "linux", "debian", "12", "fleet", "6.1.0", "x86_64", "Debian GNU/Linux 12 (bookworm)"
+)
 
 
 def make_policy() -> dict[str, list[Check]]:
@@ -79,71 +91,41 @@ def statuses(checks: dict[str, list[Check]], plan: dict[str, tuple[int, int]]) -
 
 
 def record(host: Host, results: dict[Check, str], when: dt.datetime, evidence: str = "") -> Audit:
-    """One finished audit of `host` at `when`, written as audits.store writes it."""
-    counts = {s: sum(1 for v in results.values() if v == s) for s in (P, F, N)}
-    with transaction.atomic():
-        audit = Audit.objects.create(
-            host=host,
-            status=AuditStatus.DONE,
-            started_at=when,
-            finished_at=when,
-            passed=counts[P],
-            failed=counts[F],
-            not_applicable=counts[N],
-            score=score(counts[P], counts[F]),
-            raw_score=score(counts[P], counts[F]),
+    """One finished audit of `host` at `when`, stored by audits.store itself (the clock frozen
+    at `when`), so reports read exactly what real audits leave behind."""
+    evaluations = tuple(
+        CheckEvaluation(
+            check.policy.policy_id,
+            CheckDefinition(check.check_id, check.title, Condition.ALL, ()),
+            CheckStatus(status),
+            "no such file" if status == N else None,
+            check.category,
+            (RuleEvidence("f:/etc/x", "found", line=evidence),) if evidence else (),
         )
-        Audit.objects.filter(pk=audit.pk).update(created_at=when)
-        Result.objects.bulk_create(
-            Result(
-                audit=audit,
-                policy_check=check,
-                status=status,
-                evidence=[{"rule": "f:/etc/x", "line": evidence}] if evidence else [],
-            )
-            for check, status in results.items()
-        )
-        by_category: dict[str, dict[str, int]] = {}
-        for check, status in results.items():
-            by_category.setdefault(check.category, {P: 0, F: 0, N: 0})[status] += 1
-        CategorySummary.objects.bulk_create(
-            CategorySummary(
-                audit=audit,
-                category=category,
-                passed=c[P],
-                failed=c[F],
-                not_applicable=c[N],
-                score=score(c[P], c[F]),
-            )
-            for category, c in by_category.items()
-        )
-        ScoreSample.objects.create(
-            host=host,
-            audit=audit,
-            time=when,
-            failed=audit.failed,
-            not_applicable=audit.not_applicable,
-            passed=audit.passed,
-            score=audit.score,
-            raw_score=audit.raw_score,
-        )
-        Audit.objects.filter(host=host, latest=True).update(latest=False)
-        Audit.objects.filter(pk=audit.pk).update(latest=True)
-        Host.objects.filter(pk=host.pk).update(
-            last_audit_at=when,
-            latest_score=audit.score,
-            latest_raw_score=audit.raw_score,
-            latest_passed=audit.passed,
-            latest_failed=audit.failed,
-            latest_not_applicable=audit.not_applicable,
-            state=state_for(audit.score, 80.0, 50.0),
-            os_family="linux",
-            os_distribution="debian",
-            os_version="12",
-            os_name="Debian GNU/Linux 12 (bookworm)",
-        )
-        audit.refresh_from_db()
-        audit_stored.send(sender=Audit, audit=audit)
+        for check, status in results.items()
+    )
+    policy = PolicyDefinition(
+        id="seed_policy",
+        name="Seed policy",
+        description="",
+        path="tests",
+        dialect=Dialect.W4,
+        checks=tuple(e.check for e in evaluations),
+    )
+    outcome = AuditOutcome(
+        host=HOST,
+        policies=(PolicyEvaluation(policy, PolicyStatus.APPLICABLE, None, evaluations),),
+        summary=summarize(evaluations),
+        categories=tuple(summarize_by_category(evaluations)),
+        executions=1,
+        stages=1,
+        seconds=0.1,
+    )
+    with mock.patch("django.utils.timezone.now", return_value=when):
+        audit = Audit.objects.create(host=host)
+        claim = services.claim(audit.pk)
+        assert claim is not None and store_outcome(claim, outcome)
+    audit.refresh_from_db()
     return audit
 
 
@@ -175,7 +157,7 @@ def build() -> Fleet:
 
     def host(name: str, group: str, address: str) -> Host:
         return Host.objects.create(
-            name=name, address=address, group=groups[group], transport=Host.Transport.LOCAL
+            name=name, address=address, group=groups[group], transport=Host.TransportKind.LOCAL
         )
 
     hosts = {

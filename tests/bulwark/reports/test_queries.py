@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils import timezone
 
 from bulwark.reports import queries
-from bulwark.reports.filters import Filters, default_filters
+from bulwark.reports.parameters import Filters, default_filters
 from tests.bulwark.reports.fleet import ACCOUNTS, HOSTILE, LOGS, SECURE, Fleet
 
 

@@ -41,7 +41,7 @@ def test_audit_now_shows_live_progress_then_the_results(
     sync_rulesets()
     group = Group.objects.create(name="office")
     host = Host.objects.create(
-        name="this-machine", address="localhost", transport=Host.Transport.LOCAL, group=group
+        name="this-machine", address="localhost", transport=Host.TransportKind.LOCAL, group=group
     )
     user = get_user_model().objects.create_user("olga", password=PASSWORD)
     Membership.objects.create(user=user, group=group, role=Role.OPERATOR)

@@ -17,7 +17,7 @@ import tree_sitter
 import tree_sitter_powershell
 
 from tests.hosts.pslex import QUOTES, read_args, read_call
-from tests.hosts.windows_machine import WindowsMachine, expected_call
+from tests.hosts.windows_machine import WindowsMachine, decode_stage, expected_call
 from tests.shared_data import REPO, shared_data_dir
 from tests.workers.engine.conftest import make_policy
 from workers.audit import host_info
@@ -114,7 +114,7 @@ def render(requests: list[FactRequest], first: bool = True) -> str:
 
 def assert_calls_match_header(script: str) -> int:
     """Every call, read back by the reference tokenizer, says what the JSON header says."""
-    header = powershell.decode_stage(_line(script))
+    header = decode_stage(_line(script))
     assert header is not None
     calls = {}
     for statement in script.split("\n"):

@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from lab.commands import run_command
 from lab.harness import HostSpec, TestHost, TestHosts, TestUser
 from workers.transports.base import (
     AuthenticationFailed,
@@ -105,7 +106,7 @@ def _read_all(process: RemoteProcess, timeout: float = 10.0) -> bytes:
 def test_it_runs_a_command_and_round_trips_stdin(host: TestHost) -> None:
     payload = bytes(range(256)) * 4096  # 1 MiB, every byte value: more than one window
     with SSHTransport(host.ssh_target()) as transport:
-        result = transport.run("id -u; hostname; cat", stdin=payload, timeout=30)
+        result = run_command(transport, "id -u; hostname; cat", stdin=payload, timeout=30)
     assert result.exit_status == 0
     assert result.stdout == b"0\nssh-target\n" + payload
 
@@ -130,11 +131,11 @@ def test_it_streams_stages_over_one_channel(host: TestHost) -> None:
 def test_it_opens_one_channel_per_start_on_one_connection(host: TestHost) -> None:
     with SSHTransport(host.ssh_target()) as transport:
         for expected in (1, 2, 3):
-            assert transport.run("true").exit_status == 0
+            assert run_command(transport, "true").exit_status == 0
             assert transport.channels_opened == expected
         ssh = transport._ssh
         assert ssh is not None
-        transport.run("true")
+        run_command(transport, "true")
         assert transport._ssh is ssh  # the connection is reused, not reopened
 
 
@@ -154,7 +155,7 @@ def test_it_logs_in_with_each_key_type(host: TestHost, name: str) -> None:
         private_key=private, passphrase=PASSPHRASE if "passphrase" in name else None
     )
     with SSHTransport(target) as transport:
-        assert transport.run("echo ok").stdout == b"ok\n"
+        assert run_command(transport, "echo ok").stdout == b"ok\n"
 
 
 def test_it_reads_a_private_key_file(host: TestHost, tmp_path: Path) -> None:
@@ -163,13 +164,13 @@ def test_it_reads_a_private_key_file(host: TestHost, tmp_path: Path) -> None:
     path.write_text(private)
     target = host.ssh_target(private_key=None, private_key_file=str(path), passphrase=PASSPHRASE)
     with SSHTransport(target) as transport:
-        assert transport.run("echo ok").stdout == b"ok\n"
+        assert run_command(transport, "echo ok").stdout == b"ok\n"
 
 
 def test_it_logs_in_with_a_password(host: TestHost) -> None:
     target = host.ssh_target(user="pat", private_key=None, password=PAT_PASSWORD)
     with SSHTransport(target) as transport:
-        assert transport.run("id -un").stdout == b"pat\n"
+        assert run_command(transport, "id -un").stdout == b"pat\n"
 
 
 def test_it_keeps_secrets_out_of_repr(host: TestHost) -> None:
@@ -181,7 +182,7 @@ def test_it_keeps_secrets_out_of_repr(host: TestHost) -> None:
 def test_it_refuses_an_unknown_host_key_by_default(host: TestHost) -> None:
     transport = SSHTransport(host.ssh_target(host_key=None))
     with pytest.raises(HostKeyUnknown) as caught:
-        transport.run("true")
+        run_command(transport, "true")
     assert caught.value.permanent
     assert transport.channels_opened == 0
     fingerprint = paramiko.Ed25519Key(data=_blob(host.host_key_line)).fingerprint
@@ -192,7 +193,7 @@ def test_it_refuses_a_changed_host_key_naming_both_fingerprints(host: TestHost) 
     _, other = _key("ed25519")
     transport = SSHTransport(host.ssh_target(host_key=other, trust_on_first_use=True))
     with pytest.raises(HostKeyChanged) as caught:
-        transport.run("true")
+        run_command(transport, "true")
     error = caught.value
     pinned = paramiko.Ed25519Key(data=_blob(other)).fingerprint
     seen = paramiko.Ed25519Key(data=_blob(host.host_key_line)).fingerprint
@@ -203,11 +204,11 @@ def test_it_refuses_a_changed_host_key_naming_both_fingerprints(host: TestHost) 
 
 def test_trust_on_first_use_returns_the_key_to_pin(host: TestHost) -> None:
     with SSHTransport(host.ssh_target(host_key=None, trust_on_first_use=True)) as transport:
-        assert transport.run("true").exit_status == 0
+        assert run_command(transport, "true").exit_status == 0
         seen = transport.seen_host_keys().host
     assert seen is not None and host.host_key_line.startswith(seen)
     with SSHTransport(host.ssh_target(host_key=seen)) as pinned:
-        assert pinned.run("true").exit_status == 0
+        assert run_command(pinned, "true").exit_status == 0
 
 
 def test_it_accepts_known_hosts_lines_and_files(host: TestHost, tmp_path: Path) -> None:
@@ -215,15 +216,15 @@ def test_it_accepts_known_hosts_lines_and_files(host: TestHost, tmp_path: Path) 
     hashed = paramiko.HostKeys.hash_host(name)
     for line in (f"{name} {host.host_key_line}", f"{hashed} {host.host_key_line}"):
         with SSHTransport(host.ssh_target(host_key=line)) as transport:
-            assert transport.run("true").exit_status == 0
+            assert run_command(transport, "true").exit_status == 0
     known_hosts = tmp_path / "known_hosts"
     _, other = _key("ed25519")
     known_hosts.write_text(f"other.example {host.host_key_line}\n{name} {host.host_key_line}\n")
     with SSHTransport(host.ssh_target(host_key=None, known_hosts_file=str(known_hosts))) as t:
-        assert t.run("true").exit_status == 0
+        assert run_command(t, "true").exit_status == 0
     # A known_hosts line for another name pins nothing for this host.
     with pytest.raises(HostKeyUnknown):
-        SSHTransport(host.ssh_target(host_key=f"other.example {other}")).run("true")
+        run_command(SSHTransport(host.ssh_target(host_key=f"other.example {other}")), "true")
 
 
 @pytest.mark.parametrize(
@@ -241,7 +242,7 @@ def test_a_refused_credential_is_a_permanent_authentication_failure(
 ) -> None:
     transport = SSHTransport(host.ssh_target(**overrides))
     with pytest.raises(AuthenticationFailed) as caught:
-        transport.run("true")
+        run_command(transport, "true")
     assert caught.value.permanent
     for secret in (PAT_PASSWORD, PASSPHRASE):
         assert secret not in str(caught.value)
@@ -250,7 +251,7 @@ def test_a_refused_credential_is_a_permanent_authentication_failure(
 def test_a_closed_port_is_transient_unreachable(host: TestHost) -> None:
     started = time.monotonic()
     with pytest.raises(Unreachable) as caught:
-        SSHTransport(host.ssh_target(port=host.port + 1)).run("true")
+        run_command(SSHTransport(host.ssh_target(port=host.port + 1)), "true")
     assert not caught.value.permanent
     assert time.monotonic() - started < 2
 
@@ -263,7 +264,7 @@ def test_an_address_without_a_link_times_out_within_the_connect_timeout(
         assert dead.run_local(f"ip link set {dead.interface} down").returncode == 0
         started = time.monotonic()
         with pytest.raises((TransportTimeout, Unreachable)) as caught:
-            SSHTransport(dead.ssh_target(connect_timeout=1.0)).run("true")
+            run_command(SSHTransport(dead.ssh_target(connect_timeout=1.0)), "true")
         assert not caught.value.permanent
         assert time.monotonic() - started < 3
     finally:
@@ -297,7 +298,7 @@ def test_a_removed_host_is_transient_unreachable(test_hosts: TestHosts) -> None:
     gone.stop()  # its veth is gone; the harness's unreachable route keeps 10.77/16 at home
     started = time.monotonic()
     with pytest.raises((Unreachable, TransportTimeout)) as caught:
-        SSHTransport(target).run("true")
+        run_command(SSHTransport(target), "true")
     assert not caught.value.permanent
     assert time.monotonic() - started < 3
 
@@ -309,7 +310,7 @@ def test_a_peer_that_never_speaks_ssh_is_a_transient_timeout(host: TestHost) -> 
         target = host.ssh_target(host="127.0.0.1", port=silent.getsockname()[1], banner_timeout=1)
         started = time.monotonic()
         with pytest.raises(TransportTimeout) as caught:
-            SSHTransport(target).run("true")
+            run_command(SSHTransport(target), "true")
     assert not caught.value.permanent
     assert time.monotonic() - started < 4
 
@@ -326,7 +327,7 @@ def test_a_peer_that_hangs_up_during_negotiation_is_transient(host: TestHost) ->
         threading.Thread(target=hang_up, daemon=True).start()
         target = host.ssh_target(host="127.0.0.1", port=rude.getsockname()[1])
         with pytest.raises(Unreachable) as caught:
-            SSHTransport(target).run("true")
+            run_command(SSHTransport(target), "true")
     assert not caught.value.permanent
 
 
@@ -367,7 +368,7 @@ def test_sudo_refusing_the_password_is_a_permanent_failure_without_the_secret(
     wrong = BOB_PASSWORD + "-wrong"
     target = host.ssh_target(user="bob", sudo=SudoMode.PASSWORD, sudo_password=wrong)
     with SSHTransport(target) as transport, pytest.raises(AuthenticationFailed) as caught:
-        transport.run("id -u", timeout=20)
+        run_command(transport, "id -u", timeout=20)
     assert caught.value.permanent
     assert wrong not in str(caught.value) and BOB_PASSWORD not in str(caught.value)
 
@@ -375,7 +376,9 @@ def test_sudo_refusing_the_password_is_a_permanent_failure_without_the_secret(
 def test_sudo_nopasswd_runs_the_command_as_root(host: TestHost) -> None:
     target = host.ssh_target(user="nina", sudo=SudoMode.NOPASSWD)
     with SSHTransport(target) as transport:
-        result = transport.run("sh -s", stdin=b"id -u\ncat /etc/shadow >/dev/null && echo read\n")
+        result = run_command(
+            transport, "sh -s", stdin=b"id -u\ncat /etc/shadow >/dev/null && echo read\n"
+        )
     assert (result.exit_status, result.stdout) == (0, b"0\nread\n")
 
 
@@ -383,14 +386,14 @@ def test_a_password_is_dropped_when_sudo_asks_for_none(host: TestHost) -> None:
     # nina needs no password: the first stdin line must not reach the command.
     target = host.ssh_target(user="nina", sudo=SudoMode.PASSWORD, sudo_password=NINA_PASSWORD)
     with SSHTransport(target) as transport:
-        result = transport.run("cat", stdin=b"script line\n")
+        result = run_command(transport, "cat", stdin=b"script line\n")
     assert result.stdout == b"script line\n"
 
 
 def test_sudo_nopasswd_without_the_right_is_a_permanent_failure(host: TestHost) -> None:
     target = host.ssh_target(user="bob", sudo=SudoMode.NOPASSWD)
     with SSHTransport(target) as transport, pytest.raises(AuthenticationFailed) as caught:
-        transport.run("id -u")
+        run_command(transport, "id -u")
     assert caught.value.permanent
 
 
@@ -400,23 +403,23 @@ def test_a_jump_host_reaches_the_target_and_pins_both_keys(test_hosts: TestHosts
         test_hosts.link(jump, inner)
         target = inner.ssh_target(jump=jump.ssh_target())
         with SSHTransport(target) as transport:
-            assert transport.run("hostname").stdout == b"inner\n"
+            assert run_command(transport, "hostname").stdout == b"inner\n"
             assert transport.channels_opened == 1
             seen = transport.seen_host_keys()
             assert seen.jump and jump.host_key_line.startswith(seen.jump)
             assert seen.host and inner.host_key_line.startswith(seen.host)
         wrong_jump = inner.ssh_target(jump=jump.ssh_target(host_key=inner.host_key_line))
         with pytest.raises(HostKeyChanged, match="jump host"):
-            SSHTransport(wrong_jump).run("true")
+            run_command(SSHTransport(wrong_jump), "true")
         with pytest.raises(HostKeyUnknown, match="jump host"):
-            SSHTransport(inner.ssh_target(jump=jump.ssh_target(host_key=None))).run("true")
+            run_command(SSHTransport(inner.ssh_target(jump=jump.ssh_target(host_key=None))), "true")
         wrong_inner = inner.ssh_target(host_key=jump.host_key_line, jump=jump.ssh_target())
         with pytest.raises(HostKeyChanged) as caught:
-            SSHTransport(wrong_inner).run("true")
+            run_command(SSHTransport(wrong_inner), "true")
         assert "jump host" not in str(caught.value)
         closed = inner.ssh_target(port=inner.port + 1, jump=jump.ssh_target())
         with pytest.raises(Unreachable):
-            SSHTransport(closed).run("true")
+            run_command(SSHTransport(closed), "true")
     finally:
         jump.stop()
         inner.stop()
@@ -464,4 +467,4 @@ def test_it_reaches_a_host_that_allows_only_the_rfc_curve25519_name(
         )
     )
     with SSHTransport(strict.ssh_target()) as transport:
-        assert transport.run("echo ok").stdout == b"ok\n"
+        assert run_command(transport, "echo ok").stdout == b"ok\n"

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from lab.commands import run_command
 from tests.hosts.winrm_support import PASSWORD, PKI, target
 from workers.collect.powershell import COMMAND, render_stage
 from workers.transports.base import (
@@ -30,7 +31,7 @@ def _stage_line(text: str = "") -> bytes:
 
 
 def _run(transport: WinRMTransport) -> bytes:
-    result = transport.run(COMMAND, _stage_line(), timeout=20)
+    result = run_command(transport, COMMAND, _stage_line(), timeout=20)
     assert result.exit_status == 0
     return result.stdout
 
@@ -211,7 +212,7 @@ def test_large_input_goes_out_in_several_send_messages(windows_server) -> None:
     server = windows_server(max_envelope=40_000)
     with WinRMTransport(target(server, auth="basic", send_chunk=16 * 1024)) as transport:
         padding = "#" * 200_000 + "\n"  # a long comment line, then a stage
-        out = transport.run(COMMAND, padding.encode() + _stage_line(), timeout=20)
+        out = run_command(transport, COMMAND, padding.encode() + _stage_line(), timeout=20)
     assert out.stdout.endswith(b"END 1 0\n")
     assert server.actions.count("Send") >= 13
     assert server.largest_request < 40_000

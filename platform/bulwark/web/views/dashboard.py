@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from bulwark.reports import queries
-from bulwark.reports.filters import FilterError, parse_filters
+from bulwark.reports.parameters import FilterError, parse_filters
 from bulwark.web import charts, widgets
 from bulwark.web.forms import ReportForm, WidgetForm, visible_groups
 from bulwark.web.models import Widget

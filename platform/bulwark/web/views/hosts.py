@@ -17,8 +17,8 @@ from bulwark.audits.models import Audit, Result
 from bulwark.inventory.access import can, scope
 from bulwark.inventory.models import Host, Role
 from bulwark.reports import queries
-from bulwark.reports.filters import STATUSES as RESULT_STATUSES
-from bulwark.reports.filters import FilterError, default_filters, parse_filters
+from bulwark.reports.parameters import STATUSES as RESULT_STATUSES
+from bulwark.reports.parameters import FilterError, default_filters, parse_filters
 from bulwark.web import charts
 from bulwark.web.forms import HostFilterForm
 from bulwark.web.views.dashboard import bad_filter

@@ -96,7 +96,7 @@ class Command(BaseCommand):
             defaults={
                 "address": "localhost",
                 "port": 22,
-                "transport": Host.Transport.LOCAL,
+                "transport": Host.TransportKind.LOCAL,
                 "group": group,
             },
         )
