@@ -162,6 +162,9 @@ AUDIT_REAP_INTERVAL = env_float("AUDIT_REAP_INTERVAL", 60.0, minimum=1.0)
 # A host whose audit finished less than this ago is not audited again: "audit now" clicked ten
 # times runs once, a schedule firing right after a manual audit adds nothing (0: no minimum).
 AUDIT_MIN_INTERVAL_SECONDS = env_float("AUDIT_MIN_INTERVAL_SECONDS", 300.0, minimum=0.0)
+# Per-check results are kept this many days (0: forever); every audit's counts, score and
+# category summary, and each host's latest audit in full, are kept whatever its age.
+RESULTS_RETENTION_DAYS = env_int("RESULTS_RETENTION_DAYS", 400, minimum=0)
 SCORE_WARNING_BELOW = env_float("SCORE_WARNING_BELOW", 80.0, minimum=0.0)
 SCORE_CRITICAL_BELOW = env_float("SCORE_CRITICAL_BELOW", 50.0, minimum=0.0)
 if SCORE_CRITICAL_BELOW > SCORE_WARNING_BELOW:
@@ -206,7 +209,8 @@ CELERY_BEAT_SCHEDULE = {
     "reap-expired-audit-leases": {
         "task": "audits.reap_expired_leases",
         "schedule": AUDIT_REAP_INTERVAL,
-    }
+    },
+    "purge-old-results": {"task": "audits.purge_results", "schedule": 6 * 3600.0},
 }
 
 # -- logging ----------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ class AuditSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "score",
             "seconds",
             "latest",
+            "results_purged_at",
             "host_facts",
             "categories",
         ]
