@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils import timezone
+from kombu import pools
 
 from bulwark.audits.management.commands.worker import worker_argv
 from bulwark.audits.models import Audit, AuditStatus, WorkerHeartbeat
@@ -113,12 +114,21 @@ def publishing_to_redis() -> Iterator[redis.Redis]:
     """Tasks published to the test Redis (not run in-process) for the length of a test."""
     url = redis_broker_url()
     saved = app.conf.broker_url, app.conf.task_always_eager
+    _forget_broker_connections()
     app.conf.broker_url, app.conf.task_always_eager = url, False
     try:
         yield redis.Redis.from_url(url)
     finally:
         app.conf.broker_url, app.conf.task_always_eager = saved
-        app.pool.force_close_all()
+        _forget_broker_connections()
+
+
+def _forget_broker_connections() -> None:
+    """Close the app's broker pools so the next publish connects to the configured broker (what
+    Celery does after a fork)."""
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.mark.django_db
