@@ -209,6 +209,9 @@ AUDIT_TARGET_DENY = env_list("AUDIT_TARGET_DENY", ",".join(DEFAULT_DENY))
 # A host whose audit finished less than this ago is not audited again: "audit now" clicked ten
 # times runs once, a schedule firing right after a manual audit adds nothing (0: no minimum).
 AUDIT_MIN_INTERVAL_SECONDS = env_float("AUDIT_MIN_INTERVAL_SECONDS", 300.0, minimum=0.0)
+# Per-check results are kept this many days (0: forever); every audit's counts, score and
+# category summary, and each host's latest audit in full, are kept whatever its age.
+RESULTS_RETENTION_DAYS = env_int("RESULTS_RETENTION_DAYS", 400, minimum=0)
 SCORE_WARNING_BELOW = env_float("SCORE_WARNING_BELOW", 80.0, minimum=0.0)
 SCORE_CRITICAL_BELOW = env_float("SCORE_CRITICAL_BELOW", 50.0, minimum=0.0)
 if SCORE_CRITICAL_BELOW > SCORE_WARNING_BELOW:
@@ -277,6 +280,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Exceptions past their last day stop applying (re-score, alert); 14-day warnings.
     "expire-exceptions": {"task": "audits.expire_exceptions", "schedule": 3600.0},
+    "purge-old-results": {"task": "audits.purge_results", "schedule": 6 * 3600.0},
 }
 
 # -- logging ----------------------------------------------------------------------------------

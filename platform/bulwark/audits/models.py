@@ -62,6 +62,8 @@ class Audit(models.Model):
     seconds = models.FloatField(null=True, blank=True, help_text="collection and evaluation")
     # The host's latest finished audit: what dashboards and reports read.
     latest = models.BooleanField(default=False)
+    # Its per-check results were purged (RESULTS_RETENTION_DAYS); counts, score and categories stay.
+    results_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

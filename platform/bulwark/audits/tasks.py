@@ -74,3 +74,11 @@ def post_alert(alert_id: int) -> None:
     alert = AlertEvent.objects.select_related("host").filter(pk=alert_id).first()
     if alert is not None:
         post_webhooks(alert)
+
+
+@shared_task(name="audits.purge_results", ignore_result=True)
+def purge_results() -> int:
+    """Delete per-check results older than RESULTS_RETENTION_DAYS (beat, every six hours)."""
+    from bulwark.audits.retention import purge_results as purge
+
+    return purge().results

@@ -3,19 +3,27 @@ zone's queue with its trigger's priority, the worker command's arguments, and th
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
+import redis
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils import timezone
+from kombu import pools
 
 from bulwark.audits.management.commands.worker import worker_argv
 from bulwark.audits.models import Audit, AuditStatus, WorkerHeartbeat
+from bulwark.audits.services import reap_expired_leases, start_audits
 from bulwark.audits.zones import fleet_zones, queue_for, zone_of_queue
 from bulwark.celery_app import app
 from bulwark.inventory.models import Group, Host, Membership, Role
+from tests.bulwark.e2e.stack import redis_broker_url
 
 
 def _host(name: str, group: Group, zone: str = "") -> Host:
@@ -99,3 +107,52 @@ def test_the_zone_view_counts_hosts_audits_and_live_workers_and_warns() -> None:
     Membership.objects.create(user=member, group=lab, role=Role.VIEWER)
     mine = {z.name: z for z in fleet_zones(member)}
     assert set(mine) == {"default", "dmz"} and mine["dmz"].hosts == 1
+
+
+@pytest.fixture
+def publishing_to_redis() -> Iterator[redis.Redis]:
+    """Tasks published to the test Redis (not run in-process) for the length of a test."""
+    url = redis_broker_url()
+    saved = app.conf.broker_url, app.conf.task_always_eager
+    _forget_broker_connections()
+    app.conf.broker_url, app.conf.task_always_eager = url, False
+    try:
+        yield redis.Redis.from_url(url)
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = saved
+        _forget_broker_connections()
+
+
+def _forget_broker_connections() -> None:
+    """Close the app's broker pools so the next publish connects to the configured broker (what
+    Celery does after a fork)."""
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.mark.django_db
+def test_start_and_the_reaper_s_re_enqueue_publish_to_the_zone_queue(
+    publishing_to_redis: redis.Redis, django_capture_on_commit_callbacks: Any
+) -> None:
+    dmz = Group.objects.create(name="dmz", zone="dmz")
+    host = _host("d", dmz)
+    with django_capture_on_commit_callbacks(execute=True):
+        (audit,) = start_audits([host])
+    assert publishing_to_redis.llen("zone.dmz") == 1
+    assert publishing_to_redis.llen("celery") == 0
+    publishing_to_redis.delete("zone.dmz")
+    # Its worker died mid-audit: the lease expires and the reaper sends it again, to the zone.
+    Audit.objects.filter(pk=audit.pk).update(
+        status=AuditStatus.RUNNING, attempts=1, lease_expires=timezone.now() - timedelta(1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reap_expired_leases() == [audit.pk]
+    (raw,) = publishing_to_redis.lrange("zone.dmz", 0, -1)
+    message = json.loads(raw)
+    assert message["headers"]["task"] == "audits.audit_host"
+    assert json.loads(base64.b64decode(message["body"]))[0] == [audit.pk]
+
+
+def test_the_zones_api_needs_a_signed_in_user(client: Any, db: None) -> None:
+    assert client.get("/api/zones/").status_code in (401, 403)

@@ -16,16 +16,16 @@ POLICY = """\
 policy:
   id: unhurried
   file: unhurried.yml
-  name: "A policy that takes a second"
+  name: "A policy that takes two seconds"
   description: "One slow command, one file."
 checks:
   - id: 9301
-    title: "A command that takes a second"
+    title: "A command that takes two seconds"
     compliance:
       - cis_csc_v8: ["4.1"]
     condition: all
     rules:
-      - 'c:sh -c "sleep 1; echo done" -> r:^done'
+      - 'c:sh -c "sleep 2; echo done" -> r:^done'
   - id: 9302
     title: "The password file exists"
     compliance:
@@ -51,6 +51,11 @@ def _local_hosts(api: Api, group: dict[str, Any], names: list[str]) -> list[dict
     ]  # fmt: skip
 
 
+def _running_worker(api: Api) -> dict[str, Any] | None:
+    (zone,) = api.get("/api/zones/")
+    return next((w for w in zone["workers"] if w["alive"] and w["running"]), None)
+
+
 def _when(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -58,7 +63,9 @@ def _when(value: str) -> dt.datetime:
 def test_manual_audits_go_first_and_max_parallel_holds(tmp_path: Path) -> None:
     broker = redis_broker_url()
     with postgres_database() as database:
-        stack = Stack(tmp_path, database_url=database, broker_url=broker)
+        stack = Stack(
+            tmp_path, database_url=database, broker_url=broker, WORKER_HEARTBEAT_SECONDS="1"
+        )
         try:
             api = stack.prepare(sync=False)
             api.post("/api/policies/import/", {"files": [
@@ -85,6 +92,9 @@ def test_manual_audits_go_first_and_max_parallel_holds(tmp_path: Path) -> None:
             hosts = _local_hosts(api, limited, ["lim-0", "lim-1", "lim-2"])
             audits = [api.post(f"/api/hosts/{h['id']}/audit/", expect=202)[0] for h in hosts]
             stack.start_worker("roomy", concurrency=4)
+            # The zone view sees the worker at work: one audit running, never more.
+            busy = stack.wait_for(lambda: _running_worker(api), 60, "a heartbeat while busy")
+            assert (busy["running"], busy["concurrency"], busy["alive"]) == (1, 4, True)
             done = sorted(
                 (wait_for_audit(stack, api, a["id"]) for a in audits),
                 key=lambda a: _when(a["started_at"]),

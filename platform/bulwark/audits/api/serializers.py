@@ -57,6 +57,7 @@ class AuditSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "raw_score",
             "seconds",
             "latest",
+            "results_purged_at",
             "host_facts",
             "categories",
         ]
