@@ -24,7 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.hosts.harness import HostSpec, TestHosts  # noqa: E402
+from lab.harness import HostSpec, TestHosts  # noqa: E402
 
 
 def main() -> None:

@@ -20,8 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.hosts.harness import TestHosts  # noqa: E402
-
+from lab.harness import TestHosts  # noqa: E402
 from tests.faults import scenarios  # noqa: E402
 from tests.faults.fleet import BOUND, HEADER, LEASE, MAX_SECONDS, REQUEUE_AFTER, Fleet  # noqa: E402
 

@@ -27,8 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.hosts.harness import HostSpec, TestHost, TestHosts  # noqa: E402
-
+from lab.harness import HostSpec, TestHost, TestHosts  # noqa: E402
 from tests.bulwark.e2e.stack import (  # noqa: E402
     PYTHON,
     Api,

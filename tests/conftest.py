@@ -25,6 +25,16 @@ SLOW = (
     "tests/bulwark/audits/test_tasks.py::test_a_group_schedule_is_a_beat_task",
     "tests/bulwark/inventory/test_admin.py::test_audit_now_",
     "tests/workers/collect/test_powershell.py::test_the_script_for_every_windows_policy",
+    "tests/bulwark/e2e/",
+    "tests/faults/",
+    "tests/bulwark/web/test_browser",
+    "tests/bulwark/web/test_live_progress.py",
+    "tests/bulwark/audits/test_preview.py",
+    "tests/bulwark/audits/test_demo_cleanup.py",
+    "tests/rulesets/test_one_finding_once.py",
+    "tests/workers/exports/test_html_browser.py",
+    "tests/workers/remediation/test_fixes_proof.py",
+    "tests/workers/cli/test_fleet.py",
 )
 
 ALLOWED = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", "::1/128", "10.77.0.0/16")]

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from tests.hosts.harness import HostSpec, TestHost, TestHosts
 
+from lab.harness import HostSpec, TestHost, TestHosts
 from tests.bulwark.e2e.stack import Api, Stack, free_port, postgres_database
 
 # Short leases and budgets so a fault costs seconds, not the production minutes.

@@ -9,8 +9,8 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
-from tests.hosts.harness import TestHosts
 
+from lab.harness import TestHosts
 from tests.faults import scenarios
 from tests.faults.fleet import Fleet, Report
 
