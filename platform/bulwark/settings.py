@@ -103,7 +103,7 @@ TEMPLATES = [
 # -- sign-in ----------------------------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out attempts
+    "bulwark.core.signin.LockoutBackend",  # first: refuses locked-out attempts (axes)
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -195,6 +195,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Agentless CIS hardening audits: inventory, policies, audits, results.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and Swagger UI describe every endpoint and filter: signed-in users only,
+    # unless API_DOCS_PUBLIC is set.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny"
+        if env_bool("API_DOCS_PUBLIC", False)
+        else "rest_framework.permissions.IsAuthenticated"
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -20,6 +20,7 @@ from bulwark.policies.models import Check, Policy
 from workers.engine.categories import category_of
 from workers.engine.definitions import CheckDefinition, PolicyDefinition
 from workers.engine.policy import find_cross_policy_duplicates, load_policy_text
+from workers.engine.yaml_bounds import check_bounds
 
 _CHECK_FIELDS = [
     "title",
@@ -99,6 +100,13 @@ def load_sources(
     loaded: list[LoadedFile] = []
     problems = list(problems or [])
     for shown, source in sources:
+        # Uploaded text is bounded before libyaml composes it (deep nesting crashes the
+        # composer, aliases of aliases expand without limit, NUL cannot be stored).
+        bounds = check_bounds(source)
+        if bounds is not None:
+            where = f"{shown}:{bounds.line}" if bounds.line else shown
+            problems.append(f"{where}: {bounds.message}")
+            continue
         result = load_policy_text(source, shown)
         problems += [str(p) for p in result.errors]
         if result.policy is not None:
