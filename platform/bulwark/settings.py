@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Lets models tell a group member's change from a superuser's or a command's.
     "bulwark.core.actor.ActorMiddleware",
+    # Control characters and bidi overrides from hosts and policies shown as escapes in HTML.
+    "bulwark.core.display.VisibleTextMiddleware",
     # Last: turns a lock-out into its HTTP answer.
     "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
