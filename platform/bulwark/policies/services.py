@@ -16,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from bulwark.core import seclog
 from bulwark.policies.models import Check, Policy
 from workers.engine.categories import category_of
 from workers.engine.definitions import CheckDefinition, PolicyDefinition
@@ -158,7 +159,13 @@ def import_policies(paths: Sequence[Path]) -> ImportReport:
 
 def import_policy_texts(sources: Sequence[tuple[str, str]]) -> ImportReport:
     """Import user policies given as (file name, YAML text), as uploaded (all or none)."""
-    return _import(load_sources(sources))
+    try:
+        report = _import(load_sources(sources))
+    except PolicyRefused as exc:
+        seclog.record("policy.import_refused", detail={"files": [n for n, _ in sources]})
+        raise exc from None
+    seclog.record("policy.imported", ", ".join(report.policies)[:255])
+    return report
 
 
 def _import(loaded: list[LoadedFile]) -> ImportReport:
