@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "bulwark.core.actor.ActorMiddleware",
     # Control characters and bidi overrides from hosts and policies shown as escapes in HTML.
     "bulwark.core.display.VisibleTextMiddleware",
-    # Last: turns a lock-out into its HTTP answer.
+    # After authentication: turns a lock-out into its HTTP answer (429).
     "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
