@@ -190,6 +190,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", "60/minute"),
         "user": env("API_THROTTLE_USER", "1200/minute"),
+        "confirm-credential": env("API_THROTTLE_CONFIRM", "10/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {
