@@ -28,7 +28,7 @@ def test_hostile_evidence_and_names_are_visible_escapes_in_the_pages(fleet: Flee
     result = audit.results.order_by("pk").first()
     assert result is not None
     evidence = [
-        {"rule": "f:/etc/motd", "result": "found", "line": f"ok{TITLE_TRICK}\0{RLO}txt.exe"}
+        {"rule": "f:/etc/motd", "result": "found", "line": f"ok{TITLE_TRICK}\x9b{RLO}txt.exe"}
     ]
     Result.objects.filter(pk=result.pk).update(evidence=evidence)
     host = fleet.hosts[HOSTILE]
@@ -37,13 +37,13 @@ def test_hostile_evidence_and_names_are_visible_escapes_in_the_pages(fleet: Flee
     client = _client(fleet)
     for url in (f"/audits/{audit.pk}/results/{result.pk}/", f"/hosts/{host.pk}/"):
         body = client.get(url).content.decode()
-        assert "\x1b" not in body and "\x07" not in body and "\0" not in body, url
+        assert "\x1b" not in body and "\x07" not in body and "\x9b" not in body, url
         assert RLO not in body, url
     body = client.get(f"/audits/{audit.pk}/results/{result.pk}/").content.decode()
     # Shown, as escapes (the evidence block is JSON: \u001b; the page adds \u202e).
-    assert "ok\\u001b]0;owned\\u0007\\u0000\\u202etxt.exe" in body
+    assert "ok\\u001b]0;owned\\u0007\\x9b\\u202etxt.exe" in body
     stored = Result.objects.get(pk=result.pk).evidence[0]["line"]
-    assert stored == f"ok{TITLE_TRICK}\0{RLO}txt.exe"  # evidence as collected
+    assert stored == f"ok{TITLE_TRICK}\x9b{RLO}txt.exe"  # evidence as collected
 
 
 def test_csv_cells_are_escaped_and_formulas_quoted_even_after_blanks(fleet: Fleet) -> None:
