@@ -8,6 +8,7 @@ generated into var/ on first use. Production sets DATABASE_URL (PostgreSQL), CEL
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from pathlib import Path
 
 from bulwark.envconfig import (
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
     "bulwark.audits",
     "bulwark.reports",
     "bulwark.web",
+    # Failed-login tracking and lock-outs for every login (pages, admin, API token).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +76,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Lets models tell a group member's change from a superuser's or a command's.
     "bulwark.core.actor.ActorMiddleware",
+    # Control characters and bidi overrides from hosts and policies shown as escapes in HTML.
+    "bulwark.core.display.VisibleTextMiddleware",
+    # After authentication: turns a lock-out into its HTTP answer (429).
+    "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -94,6 +101,31 @@ TEMPLATES = [
         },
     }
 ]
+
+# -- sign-in ----------------------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    "bulwark.core.signin.LockoutBackend",  # first: refuses locked-out attempts (axes)
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 12, minimum=8)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Lock-outs count failures per (username, address) and per address, and expire: an attacker
+# elsewhere can lock only their own address out, never a real admin's, and not forever.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "bulwark.core.signin.client_ip"
+# How many proxies in front of Bulwark append to X-Forwarded-For (0: use the peer address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 # -- database ---------------------------------------------------------------------------------
 
@@ -150,12 +182,29 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50, minimum=1),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Per-process request budgets (Django's cache); sign-in failures are limited by axes.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("API_THROTTLE_ANON", "60/minute"),
+        "user": env("API_THROTTLE_USER", "1200/minute"),
+        "confirm-credential": env("API_THROTTLE_CONFIRM", "10/hour"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bulwark API",
     "DESCRIPTION": "Agentless CIS hardening audits: inventory, policies, audits, results.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and Swagger UI describe every endpoint and filter: signed-in users only,
+    # unless API_DOCS_PUBLIC is set.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny"
+        if env_bool("API_DOCS_PUBLIC", False)
+        else "rest_framework.permissions.IsAuthenticated"
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

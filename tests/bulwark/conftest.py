@@ -28,6 +28,11 @@ os.environ.setdefault("SECRET_KEY", Fernet.generate_key().decode() * 2)
 os.environ["CELERY_BROKER_URL"] = ""  # eager: tasks run in the test's process
 os.environ["EMBEDDED_TASKS"] = "eager"  # tests of the background pool switch to it themselves
 os.environ["WEBHOOK_URLS"] = ""
+# Request budgets high enough for the suite (its tests share one process-wide cache);
+# tests/bulwark/core/test_signin.py proves the limits themselves.
+os.environ["API_THROTTLE_ANON"] = "100000/minute"
+os.environ["API_THROTTLE_USER"] = "100000/minute"
+os.environ["API_THROTTLE_CONFIRM"] = "100000/minute"
 os.environ["ALLOW_LOCAL_AUDITS"] = "true"  # many tests audit this machine; off by default
 # The suite's SSH and WinRM listeners live on loopback: its deny list leaves loopback out.
 os.environ["AUDIT_TARGET_DENY"] = "0.0.0.0/8,169.254.0.0/16,fe80::/10,224.0.0.0/4"

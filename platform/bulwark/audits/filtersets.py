@@ -9,13 +9,14 @@ import django_filters as filters
 from django.db.models import Q, QuerySet
 
 from bulwark.audits.models import AlertEvent, Audit, AuditStatus, Result, Schedule, ScoreSample
+from bulwark.core.filters import NumberFilter
 
 
 class AuditFilterSet(filters.FilterSet):
     """Audits by host, group, status, trigger, date, and whether each is its host's latest."""
 
-    host = filters.NumberFilter(field_name="host_id")
-    group = filters.NumberFilter(field_name="host__group_id")
+    host = NumberFilter(field_name="host_id")
+    group = NumberFilter(field_name="host__group_id")
     status = filters.MultipleChoiceFilter(choices=AuditStatus.choices)
     trigger = filters.ChoiceFilter(choices=Audit.Trigger.choices)
     date = filters.DateFromToRangeFilter(field_name="created_at", label="created between")
@@ -30,9 +31,9 @@ class AuditFilterSet(filters.FilterSet):
 class ResultFilterSet(filters.FilterSet):
     """Results (P9): by audit or host, the audit's date, check id, title, category, status."""
 
-    audit = filters.NumberFilter(field_name="audit_id")
-    host = filters.NumberFilter(field_name="audit__host_id")
-    group = filters.NumberFilter(field_name="audit__host__group_id")
+    audit = NumberFilter(field_name="audit_id")
+    host = NumberFilter(field_name="audit__host_id")
+    group = NumberFilter(field_name="audit__host__group_id")
     date = filters.DateFromToRangeFilter(
         field_name="audit__finished_at", label="audit finished between (date_after, date_before)"
     )
@@ -52,8 +53,8 @@ class ResultFilterSet(filters.FilterSet):
 class ScheduleFilterSet(filters.FilterSet):
     """Schedules by host, group (its own, or its hosts') and whether enabled."""
 
-    host = filters.NumberFilter(field_name="host_id")
-    group = filters.NumberFilter(method="filter_group")
+    host = NumberFilter(field_name="host_id")
+    group = NumberFilter(method="filter_group")
 
     class Meta:
         model = Schedule
@@ -68,8 +69,8 @@ class ScheduleFilterSet(filters.FilterSet):
 class AlertFilterSet(filters.FilterSet):
     """Alerts by host, group, kind, severity, date and whether acknowledged."""
 
-    host = filters.NumberFilter(field_name="host_id")
-    group = filters.NumberFilter(field_name="host__group_id")
+    host = NumberFilter(field_name="host_id")
+    group = NumberFilter(field_name="host__group_id")
     kind = filters.ChoiceFilter(choices=AlertEvent.Kind.choices)
     severity = filters.ChoiceFilter(choices=AlertEvent.Severity.choices)
     acknowledged = filters.BooleanFilter(method="filter_acknowledged")
@@ -88,8 +89,8 @@ class AlertFilterSet(filters.FilterSet):
 class ScoreSampleFilterSet(filters.FilterSet):
     """Score history (P7) by host, group and time range."""
 
-    host = filters.NumberFilter(field_name="host_id")
-    group = filters.NumberFilter(field_name="host__group_id")
+    host = NumberFilter(field_name="host_id")
+    group = NumberFilter(field_name="host__group_id")
     time = filters.IsoDateTimeFromToRangeFilter()
     date = filters.DateFromToRangeFilter(field_name="time")
 

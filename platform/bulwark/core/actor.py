@@ -28,6 +28,10 @@ class ActorMiddleware:
             _request.reset(token)
 
 
+def current_request() -> HttpRequest | None:
+    return _request.get()
+
+
 def in_request() -> bool:
     return _request.get() is not None
 

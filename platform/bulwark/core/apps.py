@@ -4,7 +4,10 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Shared pieces: no models of its own."""
+    """Shared pieces, and the security audit log."""
 
     name = "bulwark.core"
     label = "core"
+
+    def ready(self) -> None:
+        from bulwark.core import seclog  # noqa: F401 - connects the sign-in receivers

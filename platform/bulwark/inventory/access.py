@@ -94,3 +94,16 @@ def role_in(user: Any, group: Group | int) -> Role | None:
 def can(user: Any, group: Group | int, at_least: Role) -> bool:
     role = role_in(user, group)
     return role is not None and _RANK[role] >= _RANK[at_least]
+
+
+def addable_users(user: Any) -> QuerySet[Any]:
+    """Whom `user` may add to a group: anyone (superusers), else the active members of groups
+    `user` administers. A username outside that set gets the same answer as one that does not
+    exist, so the form tells nobody which accounts exist elsewhere."""
+    from django.contrib.auth import get_user_model
+
+    active = get_user_model().objects.filter(is_active=True)
+    if is_unrestricted(user):
+        return active
+    administered = visible_group_ids(user, at_least=Role.ADMIN)
+    return active.filter(bulwark_memberships__group__in=administered).distinct()

@@ -3,6 +3,7 @@ user's groups (admin_scoping.py). Secrets are never displayed."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
@@ -11,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from bulwark.inventory.access import is_unrestricted
+from bulwark.inventory.access import addable_users, is_unrestricted
 from bulwark.inventory.admin_scoping import GroupScopedAdmin
 from bulwark.inventory.forms import CredentialForm
 from bulwark.inventory.models import Credential, Group, Host, Membership, Role
@@ -52,6 +53,11 @@ class GroupAdmin(GroupScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Group]:
         return super().get_queryset(request).annotate(_hosts=Count("hosts"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Names are unique across groups: renaming would tell a group admin other groups' names.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if is_unrestricted(request.user) else [*readonly, "name"]
 
     @admin.display(description="hosts", ordering="_hosts")
     def host_count(self, obj: Any) -> int:
@@ -186,3 +192,11 @@ class MembershipAdmin(GroupScopedAdmin):
     search_fields = ["user__username", "group__name"]
     related_scopes = {"group": "pk"}
     view_role = Role.ADMIN
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        # A copy: the declared field is shared by every form class made from MembershipForm.
+        field = copy.deepcopy(form.base_fields["user"])
+        field.queryset = addable_users(request.user)
+        form.base_fields["user"] = field
+        return form

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from bulwark.core import actor
+from bulwark.core import actor, seclog
 from bulwark.core.fields import reveal
 
 SECRET_FIELDS = ("secret", "passphrase", "sudo_password")
@@ -78,6 +78,7 @@ def confirm(host: Any, *, by: Any | None = None) -> None:
         host_id=host.pk,
         defaults={"destination": destination(host), "confirmed_by": user},
     )
+    seclog.record("credential.bound", f"{host.group_id}/{host.name}", user=by)
 
 
 def host_saved(host: Any, before: str | None) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import django_filters as filters
 from django.db.models import QuerySet
 
+from bulwark.core.filters import NumberFilter
 from bulwark.inventory.models import Credential, Group, Host, HostState, Membership, Role
 
 
@@ -26,15 +27,15 @@ class HostFilterSet(filters.FilterSet):
 
     name = filters.CharFilter(lookup_expr="icontains")
     address = filters.CharFilter(lookup_expr="iexact")
-    group = filters.NumberFilter(field_name="group_id")
+    group = NumberFilter(field_name="group_id")
     group_name = filters.CharFilter(field_name="group__name")
-    credential = filters.NumberFilter(field_name="credential_id")
+    credential = NumberFilter(field_name="credential_id")
     transport = filters.ChoiceFilter(choices=Host.TransportKind.choices)
     state = filters.MultipleChoiceFilter(choices=HostState.choices)
     os_family = filters.CharFilter(lookup_expr="iexact")
     os_distribution = filters.CharFilter(lookup_expr="iexact")
-    score_min = filters.NumberFilter(field_name="latest_score", lookup_expr="gte")
-    score_max = filters.NumberFilter(field_name="latest_score", lookup_expr="lte")
+    score_min = NumberFilter(field_name="latest_score", lookup_expr="gte")
+    score_max = NumberFilter(field_name="latest_score", lookup_expr="lte")
     audited = filters.BooleanFilter(method="filter_audited", label="audited at least once")
     last_audit = filters.IsoDateTimeFromToRangeFilter(field_name="last_audit_at")
 
@@ -50,7 +51,7 @@ class CredentialFilterSet(filters.FilterSet):
     """Credentials by group, kind and name (never by secret)."""
 
     name = filters.CharFilter(lookup_expr="icontains")
-    group = filters.NumberFilter(field_name="group_id")
+    group = NumberFilter(field_name="group_id")
     kind = filters.ChoiceFilter(choices=Credential.Kind.choices)
 
     class Meta:
@@ -61,7 +62,7 @@ class CredentialFilterSet(filters.FilterSet):
 class MembershipFilterSet(filters.FilterSet):
     """Memberships by group, user name and role."""
 
-    group = filters.NumberFilter(field_name="group_id")
+    group = NumberFilter(field_name="group_id")
     user = filters.CharFilter(field_name="user__username")
     role = filters.ChoiceFilter(choices=Role.choices)
 

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from bulwark.core import actor
+from bulwark.core import actor, seclog
 from bulwark.core.fields import EncryptedTextField
 from bulwark.inventory.targets import address_problem
 from bulwark.inventory.validators import (
@@ -151,8 +151,13 @@ class Credential(models.Model):
         # A str value is a secret entered now; a stored one reads back as Sealed.
         entered = {n for n in bindings.SECRET_FIELDS if isinstance(getattr(self, n), str)}
         entered = {n for n in entered if getattr(self, n)}
+        created = self._state.adding
         super().save(*args, **kwargs)
         bindings.credential_saved(self, entered)
+        kind = "credential.created" if created else "credential.changed"
+        seclog.record(
+            kind, f"{self.group_id}/{self.name}", detail={"secrets_entered": sorted(entered)}
+        )
 
     def clean(self) -> None:
         problems: list[tuple[str, str]] = []  # (field, message); the first per field is shown
@@ -342,6 +347,11 @@ class Host(models.Model):
             before = next((bindings.destination(h) for h in stored), None)
         super().save(*args, **kwargs)
         bindings.host_saved(self, before)
+        after = bindings.destination(self)
+        if before != after:
+            where = {"transport": self.transport, "address": self.address, "port": self.port}
+            kind = "host.created" if before is None else "host.destination_changed"
+            seclog.record(kind, f"{self.group_id}/{self.name}", detail=where)
 
     def _local_problem(self) -> str | None:
         """A host becoming `local` runs every policy on the Bulwark machine itself: only when

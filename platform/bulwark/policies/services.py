@@ -16,10 +16,12 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from bulwark.core import seclog
 from bulwark.policies.models import Check, Policy
 from workers.engine.categories import category_of
 from workers.engine.definitions import CheckDefinition, PolicyDefinition
 from workers.engine.policy import find_cross_policy_duplicates, load_policy_text
+from workers.engine.yaml_bounds import check_bounds
 
 _CHECK_FIELDS = [
     "title",
@@ -100,6 +102,13 @@ def load_sources(
     loaded: list[LoadedFile] = []
     problems = list(problems or [])
     for shown, source in sources:
+        # Uploaded text is bounded before libyaml composes it (deep nesting crashes the
+        # composer, aliases of aliases expand without limit, NUL cannot be stored).
+        bounds = check_bounds(source)
+        if bounds is not None:
+            where = f"{shown}:{bounds.line}" if bounds.line else shown
+            problems.append(f"{where}: {bounds.message}")
+            continue
         result = load_policy_text(source, shown)
         problems += [str(p) for p in result.errors]
         if result.policy is not None:
@@ -151,7 +160,13 @@ def import_policies(paths: Sequence[Path]) -> ImportReport:
 
 def import_policy_texts(sources: Sequence[tuple[str, str]]) -> ImportReport:
     """Import user policies given as (file name, YAML text), as uploaded (all or none)."""
-    return _import(load_sources(sources))
+    try:
+        report = _import(load_sources(sources))
+    except PolicyRefused as exc:
+        seclog.record("policy.import_refused", detail={"files": [n for n, _ in sources]})
+        raise exc from None
+    seclog.record("policy.imported", ", ".join(report.policies)[:255])
+    return report
 
 
 def _import(loaded: list[LoadedFile]) -> ImportReport:

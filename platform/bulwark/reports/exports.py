@@ -6,10 +6,8 @@ import csv
 import io
 import json
 
+from bulwark.core.display import csv_cell
 from bulwark.reports.documents import Report
-
-# A cell starting with one of these runs as a formula in a spreadsheet (CSV injection).
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def to_json(report: Report) -> bytes:
@@ -17,17 +15,11 @@ def to_json(report: Report) -> bytes:
 
 
 def to_csv(report: Report) -> bytes:
-    """Columns then rows; text cells that a spreadsheet would evaluate are quoted with '."""
+    """Columns then rows; control characters shown as escapes, and text cells that a
+    spreadsheet would evaluate (even after blanks) quoted with '."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(report.columns)
+    writer.writerow([csv_cell(c) for c in report.columns])
     for row in report.rows:
-        writer.writerow(
-            [
-                "'" + v
-                if isinstance(v, str) and v.startswith(_FORMULA)
-                else ("" if v is None else v)
-                for v in row
-            ]
-        )
+        writer.writerow([csv_cell(v) for v in row])
     return buffer.getvalue().encode()

@@ -9,3 +9,6 @@ class WebConfig(AppConfig):
     name = "bulwark.web"
     label = "web"
     verbose_name = "Web pages"
+
+    def ready(self) -> None:
+        from bulwark.web import signals  # noqa: F401 - connects the receivers

@@ -230,3 +230,19 @@ def test_trust_on_first_use_never_sends_a_password(
     assert audit.status == AuditStatus.ERROR and "not pinned" in audit.error_reason
     assert listener.recorded.connections == 1 and listener.recorded.passwords == []
     _assert_nothing_leaked(listener.recorded, world)
+
+
+def test_guessing_the_secrets_through_confirmation_is_throttled(
+    world: World, a_admin: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"confirm-credential": "3/hour"})
+    url = f"/api/hosts/{world.a.host.pk}/confirm-credential/"
+    codes = [
+        a_admin.post(url, {"secret": f"guess-{i}"}, format="json").status_code for i in range(4)
+    ]
+    assert codes == [400, 400, 400, 429]
+    cache.clear()

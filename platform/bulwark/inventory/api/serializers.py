@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from bulwark.core.api import ValidatedModelSerializer
+from bulwark.inventory.access import addable_users, is_unrestricted
 from bulwark.inventory.api.base import ScopedRelatedFields
 from bulwark.inventory.models import Credential, Group, Host, Membership
 
@@ -37,6 +38,17 @@ class GroupSerializer(ValidatedModelSerializer):
         if roles is None:
             return "admin"  # a superuser: no membership needed
         return roles.get(group.pk)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Group names are unique across Bulwark: a group admin trying names would learn other
+        # groups' names from the refusals, so only superusers (who see all groups) rename.
+        # Checked before the field's own uniqueness validator answers.
+        request = self.context.get("request")
+        name = data.get("name") if hasattr(data, "get") else None
+        renaming = self.instance is not None and name is not None and self.instance.name != name
+        if renaming and request is not None and not is_unrestricted(request.user):
+            raise serializers.ValidationError({"name": ["only a superuser renames a group"]})
+        return super().to_internal_value(data)
 
 
 class HostSerializer(ScopedRelatedFields, ValidatedModelSerializer):
@@ -182,3 +194,11 @@ class MembershipSerializer(ScopedRelatedFields, ValidatedModelSerializer):
     class Meta:
         model = Membership
         fields = ["id", "group", "user", "role"]
+
+    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+        fields = super().get_fields()
+        request = self.context.get("request")
+        field = fields.get("user")
+        if request is not None and isinstance(field, serializers.SlugRelatedField):
+            field.queryset = addable_users(request.user)
+        return fields

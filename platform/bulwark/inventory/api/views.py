@@ -11,7 +11,9 @@ from rest_framework import serializers as drf
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
+from bulwark.core import seclog
 from bulwark.inventory import bindings, filtersets
 from bulwark.inventory.access import is_unrestricted, scope
 from bulwark.inventory.api import serializers
@@ -48,10 +50,18 @@ class HostViewSet(ScopedViewSet):
     filterset_class = filtersets.HostFilterSet
     ordering_fields = ["name", "address", "latest_score", "last_audit_at", "state", "id"]
 
+    throttle_scope = "confirm-credential"  # read by ScopedRateThrottle, on that action only
+
     @extend_schema(
         request=serializers.ConfirmCredentialSerializer, responses=serializers.HostSerializer
     )
-    @action(detail=True, methods=["post"], url_path="confirm-credential")
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="confirm-credential",
+        # Each try checks a guess of the stored secrets: few per hour.
+        throttle_classes=[ScopedRateThrottle, UserRateThrottle],
+    )
     def confirm_credential(self, request: Request, pk: str | None = None) -> Response:
         """Allow the host's credential to be sent to the host's current destination. Group
         admins re-enter every secret the credential stores; superusers need none."""
@@ -61,6 +71,7 @@ class HostViewSet(ScopedViewSet):
         try:
             bindings.confirm_with_secrets(host, request.user, given.validated_data)
         except ValidationError as exc:
+            seclog.record("credential.confirm_refused", f"{host.group_id}/{host.name}")
             raise drf.ValidationError(exc.message_dict) from None
         return Response(self.get_serializer(host).data)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -76,7 +78,19 @@ class PolicyViewSet(
 
 def _uploaded(request: Request) -> list[tuple[str, str]] | Response:
     """(name, text) of each file in the request, or a 400 response naming the problem."""
-    uploads = request.FILES.getlist("files") if hasattr(request.FILES, "getlist") else []
+    try:
+        files, data = request.FILES, request.data  # parsing happens here
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {
+                "detail": f"request body larger than {limit} bytes: send big files as "
+                "multipart `files`",
+                "problems": [],
+            },
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    uploads = files.getlist("files") if hasattr(files, "getlist") else []
     if uploads:
         sources, problems = [], []
         for upload in uploads:
@@ -94,7 +108,7 @@ def _uploaded(request: Request) -> list[tuple[str, str]] | Response:
                 status=status.HTTP_400_BAD_REQUEST,
             )
         return sources
-    payload = serializers.PolicyImportSerializer(data=request.data)
+    payload = serializers.PolicyImportSerializer(data=data)
     payload.is_valid(raise_exception=True)
     return [
         (PurePath(item["name"]).name, item["content"]) for item in payload.validated_data["files"]
