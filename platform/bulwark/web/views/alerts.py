@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bulwark.audits.filtersets import AlertFilterSet
@@ -48,8 +49,8 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     if not can(request.user, alert.host.group_id, Role.OPERATOR):
         raise PermissionDenied("only operators of this group acknowledge its alerts")
     if acknowledge_alert(alert.pk):
-        messages.success(request, f"Alert on {alert.host.name} acknowledged.")
+        messages.success(request, _("Alert on %(host)s acknowledged.") % {"host": alert.host.name})
     else:
-        messages.info(request, "That alert was already acknowledged.")
+        messages.info(request, _("That alert was already acknowledged."))
     back = request.POST.get("next", "")
     return redirect(back if back.startswith("/alerts/") else "web:alerts")
