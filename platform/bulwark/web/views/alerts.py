@@ -25,7 +25,8 @@ PAGE_SIZE = 50
 def alert_list(request: HttpRequest) -> HttpResponse:
     alerts = scope(AlertEvent.objects.select_related("host__group"), request.user, "host__group")
     filterset = AlertFilterSet(request.GET or None, queryset=alerts.order_by("-created_at", "-pk"))
-    rows = filterset.qs if filterset.is_valid() else alerts.none()
+    # Unbound (no filter given): every alert; a bad filter: none, with its errors on the form.
+    rows = filterset.qs if not filterset.is_bound or filterset.is_valid() else alerts.none()
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     operator_groups = visible_group_ids(request.user, at_least=Role.OPERATOR)
     query = request.GET.copy()

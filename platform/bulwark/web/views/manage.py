@@ -186,7 +186,7 @@ def pin_key(request: HttpRequest, pk: int) -> HttpResponse:
 
     host = _editable(KINDS["hosts"], request.user, pk)
     assert isinstance(host, Host)
-    seen = request.session.pop(_seen_key(host.pk), "")
+    seen = request.session.get(_seen_key(host.pk), "")  # kept: the page then says "pinned"
     if not seen:
         messages.error(request, _("Test the connection first: it shows the key to pin."))
     else:

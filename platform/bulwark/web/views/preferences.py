@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from bulwark.web.models import Preference
@@ -25,7 +26,9 @@ def preferences(request: HttpRequest) -> HttpResponse:
     )
     form = PreferenceForm(request.POST or None, instance=preference)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, _("Your settings are saved."))
+        saved = form.save()
+        # Said in the language just chosen (this request began in the previous one).
+        with translation.override(saved.language or translation.get_language()):
+            messages.success(request, _("Your settings are saved."))
         return redirect("web:preferences")
     return render(request, "web/preferences.html", {"form": form})
