@@ -9,7 +9,7 @@ PYTHON=${PYTHON:-python3}
 # hosts (network namespaces running their own sshd); util-linux gives unshare and mount.
 # chromium and chromium-driver run the browser tests of the web pages (headless, through the
 # system chromedriver); poppler-utils (pdftotext) lets a person or a test read a PDF report.
-packages="python3 python3-venv python3-dev openssh-server openssh-client sudo openssl iproute2 procps util-linux make chromium chromium-driver poppler-utils gettext"
+packages="python3 python3-venv python3-dev openssh-server openssh-client sudo openssl iproute2 procps util-linux make chromium chromium-driver poppler-utils gettext fonts-ipafont-gothic"
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing="$missing $package"
