@@ -4,7 +4,7 @@
     .venv/bin/python bench/results_pages.py postgres://USER:PASSWORD@127.0.0.1:5432/DBNAME
 
 Makes a fresh database (SQLite: a temporary file; PostgreSQL: the named database, dropped and
-created again through the same server, so name one of your own), migrates it, and stores one
+created again through the same server, so name one of your own; dropped at the end), migrates it, and stores one
 audit of --results results (one policy of as many checks) on a host of a group, plus a member
 of that group. Then, through the full Django stack (test client: middleware, scoping,
 serialisation), it walks every page by following the links: /api/results/?audit=ID (cursor,
@@ -45,8 +45,8 @@ def setup_django(database_url: str) -> None:
     django.setup()
 
 
-def recreate_postgres(url: str) -> None:
-    """Drop and create the database named in `url`, connected to the server's `postgres`."""
+def recreate_postgres(url: str, *, create: bool = True) -> None:
+    """Drop (and create again) the database named in `url`, through the server's `postgres`."""
     import psycopg
 
     parts = urlsplit(url)
@@ -59,7 +59,8 @@ def recreate_postgres(url: str) -> None:
     )
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
+        if create:
+            conn.execute(f"CREATE DATABASE {name}")
 
 
 def fill(results: int) -> int:
@@ -212,6 +213,8 @@ def main() -> None:
     connection.close()
     if folder is not None:
         folder.cleanup()
+    else:
+        recreate_postgres(url, create=False)  # leave nothing behind
 
 
 if __name__ == "__main__":
