@@ -10,7 +10,8 @@ PYTHON=${PYTHON:-python3}
 # chromium and chromium-driver run the browser tests of the web pages (headless, through the
 # system chromedriver); poppler-utils (pdftotext) lets a person or a test read a PDF report.
 # ansible-core runs the generated remediation playbooks against test hosts in the proof tests.
-packages="python3 python3-venv python3-dev openssh-server openssh-client sudo openssl iproute2 procps util-linux make chromium chromium-driver poppler-utils ansible-core"
+# gettext compiles the translations; fonts-ipafont-gothic draws Japanese pages in the browser.
+packages="python3 python3-venv python3-dev openssh-server openssh-client sudo openssl iproute2 procps util-linux make chromium chromium-driver poppler-utils ansible-core gettext fonts-ipafont-gothic"
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing="$missing $package"

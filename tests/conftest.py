@@ -29,6 +29,8 @@ SLOW = (
     "tests/faults/",
     "tests/bulwark/web/test_browser",
     "tests/bulwark/web/test_live_progress.py",
+    "tests/bulwark/web/test_operator_walk.py",
+    "tests/bulwark/test_embedded.py",
     "tests/bulwark/audits/test_preview.py",
     "tests/bulwark/audits/test_demo_cleanup.py",
     "tests/rulesets/test_one_finding_once.py",

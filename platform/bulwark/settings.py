@@ -71,6 +71,8 @@ MIDDLEWARE = [
     # Static files (admin, API docs) served by the app itself, under gunicorn and runserver.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # English or Japanese from the browser (Accept-Language); a user's own setting wins below.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -81,6 +83,7 @@ MIDDLEWARE = [
     # After authentication: turns a lock-out into its HTTP answer (429).
     "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "bulwark.web.middleware.UserPreferences",  # the user's language and time zone
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -155,6 +158,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = env("TIME_ZONE", "UTC")
+USE_I18N = True
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ja", "日本語")]
+LOCALE_PATHS = [BASE_DIR / "platform" / "bulwark" / "locale"]
 STATIC_URL = "static/"
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:dashboard"

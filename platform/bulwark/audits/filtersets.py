@@ -73,8 +73,10 @@ class AlertFilterSet(filters.FilterSet):
     group = NumberFilter(field_name="host__group_id")
     kind = filters.ChoiceFilter(choices=AlertEvent.Kind.choices)
     severity = filters.ChoiceFilter(choices=AlertEvent.Severity.choices)
-    acknowledged = filters.BooleanFilter(method="filter_acknowledged")
-    date = filters.DateFromToRangeFilter(field_name="created_at")
+    acknowledged = filters.BooleanFilter(method="filter_acknowledged", label="acknowledged")
+    date = filters.DateFromToRangeFilter(
+        field_name="created_at", label="created between (date_after, date_before)"
+    )
 
     class Meta:
         model = AlertEvent

@@ -10,6 +10,8 @@ import io
 from typing import Any
 from xml.sax.saxutils import escape
 
+from django.utils import translation
+from django.utils.translation import gettext as _
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
@@ -20,6 +22,8 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from bulwark.reports.documents import Chart, Report, when
@@ -38,9 +42,35 @@ WEIGHTS = {"title": 3.0, "description": 3.0, "host": 2.0, "category": 2.0}
 CHUNK = 100  # rows per table (see _table)
 
 
+# Japanese PDFs use reportlab's built-in CID font (the viewer supplies the glyphs: nothing to
+# install or embed); every other language the standard Helvetica.
+JAPANESE_FONT = "HeiseiKakuGo-W5"
+
+
+def fonts() -> tuple[str, str]:
+    """(regular, bold) font names for the active language."""
+    if (translation.get_language() or "").startswith("ja"):
+        if JAPANESE_FONT not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(UnicodeCIDFont(JAPANESE_FONT))
+            # One face for all: <b> in a paragraph must map to a font of the family.
+            pdfmetrics.registerFontFamily(
+                JAPANESE_FONT,
+                normal=JAPANESE_FONT,
+                bold=JAPANESE_FONT,
+                italic=JAPANESE_FONT,
+                boldItalic=JAPANESE_FONT,
+            )
+        return JAPANESE_FONT, JAPANESE_FONT
+    return "Helvetica", "Helvetica-Bold"
+
+
 def render(report: Report) -> bytes:
-    """The report as a PDF document."""
+    """The report as a PDF document, in the active language's font."""
     styles = getSampleStyleSheet()
+    regular, _bold = fonts()
+    if regular != "Helvetica":
+        for name in ("Title", "Normal", "Italic", "BodyText"):
+            styles[name].fontName = regular
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -54,7 +84,10 @@ def render(report: Report) -> bytes:
     )
     story: list[Flowable] = [
         Paragraph(escape(report.title), styles["Title"]),
-        Paragraph(f"Generated {escape(when(report.generated_at))}", styles["Normal"]),
+        Paragraph(
+            escape(_("Generated %(when)s") % {"when": when(report.generated_at)}),
+            styles["Normal"],
+        ),
         Paragraph(
             " &nbsp; ".join(f"<b>{escape(k)}</b>: {escape(v)}" for k, v in report.filters),
             styles["Normal"],
@@ -88,7 +121,7 @@ def _text(value: Any) -> str:
 
 def _table(report: Report, styles: Any) -> list[Flowable]:
     if not report.rows:
-        return [Paragraph("No data for these filters.", styles["Italic"])]
+        return [Paragraph(escape(_("No data for these filters.")), styles["Italic"])]
     cell = styles["BodyText"]
     cell.fontSize, cell.leading = 8, 10
     widths = _widths(report)
@@ -108,12 +141,13 @@ def _table(report: Report, styles: Any) -> list[Flowable]:
 
 
 def _chunk(columns: list[str], rows: list[list[Any]], widths: list[float]) -> Flowable:
+    regular, bold = fonts()
     table = Table([list(columns), *rows], repeatRows=1, colWidths=widths)
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), "Helvetica", 8),
-                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
+                ("FONT", (0, 0), (-1, -1), regular, 8),
+                ("FONT", (0, 0), (-1, 0), bold, 8),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eceff1")),
                 ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#b0bec5")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -153,6 +187,7 @@ def _bar(spec: Chart) -> Drawing:
     bars.data = [list(values[: len(labels)]) for values in spec.series.values()]
     bars.categoryAxis.categoryNames = [_short(label) for label in labels]
     bars.categoryAxis.labels.fontSize = 7
+    bars.categoryAxis.labels.fontName = fonts()[0]  # host names may be Japanese
     bars.categoryAxis.reverseDirection = True  # the first row on top, as in the table
     bars.valueAxis.valueMin = 0
     bars.valueAxis.labels.fontSize = 7
@@ -174,8 +209,9 @@ def _pie(spec: Chart) -> Drawing:
     pie.data = [v for _, v in shown] or [1]
     pie.labels = [f"{label} ({v:g})" for label, v in shown] or ["no results"]
     pie.simpleLabels = True
+    pie.slices.fontName = fonts()[0]
     pie.sideLabels = True
-    for index, (label, _) in enumerate(shown):
+    for index, (label, _value) in enumerate(shown):
         pie.slices[index].fillColor = STATUS_COLOURS.get(label, PALETTE[index % len(PALETTE)])
     drawing.add(pie)
     return drawing
@@ -191,6 +227,7 @@ def _line(spec: Chart) -> Drawing:
         label[5:] if i % step == 0 else "" for i, label in enumerate(spec.labels)
     ]
     lines.categoryAxis.labels.fontSize = 7
+    lines.categoryAxis.labels.fontName = fonts()[0]
     lines.categoryAxis.labels.angle = 45
     lines.categoryAxis.labels.boxAnchor = "ne"
     lines.valueAxis.valueMin = 0
@@ -207,6 +244,7 @@ def _line(spec: Chart) -> Drawing:
     legend = Legend()
     legend.x, legend.y = WIDTH - 100, 150
     legend.fontSize = 8
+    legend.fontName = fonts()[0]
     legend.colorNamePairs = [
         (STATUS_COLOURS.get(name, PALETTE[i]), name) for i, name in enumerate(spec.series)
     ]

@@ -50,3 +50,29 @@ class Widget(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Preference(models.Model):
+    """A user's own language and time zone for the pages and reports (empty: the browser's
+    language, the server's TIME_ZONE)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bulwark_preference"
+    )
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=[("en", "English"), ("ja", "日本語")],
+        help_text="empty: the browser's language",
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, help_text="e.g. Asia/Tokyo; empty: the server's TIME_ZONE"
+    )
+
+    def clean(self) -> None:
+        from zoneinfo import available_timezones
+
+        from django.core.exceptions import ValidationError
+
+        if self.time_zone and self.time_zone not in available_timezones():
+            raise ValidationError({"time_zone": f"unknown time zone {self.time_zone[:64]!r}"})

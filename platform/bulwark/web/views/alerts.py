@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bulwark.audits.filtersets import AlertFilterSet
@@ -24,7 +25,8 @@ PAGE_SIZE = 50
 def alert_list(request: HttpRequest) -> HttpResponse:
     alerts = scope(AlertEvent.objects.select_related("host__group"), request.user, "host__group")
     filterset = AlertFilterSet(request.GET or None, queryset=alerts.order_by("-created_at", "-pk"))
-    rows = filterset.qs if filterset.is_valid() else alerts.none()
+    # Unbound (no filter given): every alert; a bad filter: none, with its errors on the form.
+    rows = filterset.qs if not filterset.is_bound or filterset.is_valid() else alerts.none()
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     operator_groups = visible_group_ids(request.user, at_least=Role.OPERATOR)
     query = request.GET.copy()
@@ -48,8 +50,8 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     if not can(request.user, alert.host.group_id, Role.OPERATOR):
         raise PermissionDenied("only operators of this group acknowledge its alerts")
     if acknowledge_alerts(AlertEvent.objects.filter(pk=alert.pk)):
-        messages.success(request, f"Alert on {alert.host.name} acknowledged.")
+        messages.success(request, _("Alert on %(host)s acknowledged.") % {"host": alert.host.name})
     else:
-        messages.info(request, "That alert was already acknowledged.")
+        messages.info(request, _("That alert was already acknowledged."))
     back = request.POST.get("next", "")
     return redirect(back if back.startswith("/alerts/") else "web:alerts")

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bulwark.audits import services
@@ -116,7 +117,11 @@ def audit_now(request: HttpRequest, pk: int) -> HttpResponse:
     if refused:
         raise PermissionDenied("only operators of this group may start audits")
     (audit,) = audits
-    messages.success(request, f"Audit {audit.pk} of {host.name} is {audit.status}.")
+    messages.success(
+        request,
+        _("Audit %(id)s of %(host)s is %(status)s.")
+        % {"id": audit.pk, "host": host.name, "status": audit.get_status_display()},
+    )
     return redirect("web:host", pk=host.pk)
 
 

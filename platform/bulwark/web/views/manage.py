@@ -17,6 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, ProtectedError, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from bulwark.audits.models import Schedule
@@ -40,7 +42,7 @@ class Kind:
 
 KINDS = {
     "hosts": Kind(
-        "Hosts",
+        gettext_noop("Hosts"),
         Host,
         manage_forms.HostForm,
         "group",
@@ -48,7 +50,7 @@ KINDS = {
         ("group", "credential"),
     ),
     "credentials": Kind(
-        "Credentials",
+        gettext_noop("Credentials"),
         Credential,
         manage_forms.CredentialPageForm,
         "group",
@@ -56,7 +58,7 @@ KINDS = {
         ("group",),
     ),
     "schedules": Kind(
-        "Schedules",
+        gettext_noop("Schedules"),
         Schedule,
         manage_forms.ScheduleForm,
         ("host__group", "group"),
@@ -124,7 +126,7 @@ def manage_edit(request: HttpRequest, kind_name: str, pk: int | None = None) -> 
     form = kind.form(request.POST or None, instance=row, user=request.user)
     if request.method == "POST" and form.is_valid():
         saved = form.save()
-        messages.success(request, f"{kind.model._meta.verbose_name} {saved} saved.")
+        messages.success(request, _("%(row)s saved.") % {"row": saved})
         return redirect("web:manage", kind_name)
     context = {"kind": kind, "kind_name": kind_name, "form": form, "row": row, "kinds": KINDS}
     if isinstance(row, Host):
@@ -146,9 +148,13 @@ def manage_delete(request: HttpRequest, kind_name: str, pk: int) -> HttpResponse
         row.delete()
     except ProtectedError as exc:
         used_by = ", ".join(sorted({str(o) for o in exc.protected_objects})[:5])
-        messages.error(request, f"{row} is still used by {used_by}: change those first.")
+        messages.error(
+            request,
+            _("%(row)s is still used by %(users)s: change those first.")
+            % {"row": row, "users": used_by},
+        )
         return redirect("web:manage-edit", kind_name, pk)
-    messages.success(request, f"{kind.model._meta.verbose_name} {row} deleted.")
+    messages.success(request, _("%(row)s deleted.") % {"row": row})
     return redirect("web:manage", kind_name)
 
 
@@ -180,10 +186,10 @@ def pin_key(request: HttpRequest, pk: int) -> HttpResponse:
 
     host = _editable(KINDS["hosts"], request.user, pk)
     assert isinstance(host, Host)
-    seen = request.session.pop(_seen_key(host.pk), "")
+    seen = request.session.get(_seen_key(host.pk), "")  # kept: the page then says "pinned"
     if not seen:
-        messages.error(request, "Test the connection first: it shows the key to pin.")
+        messages.error(request, _("Test the connection first: it shows the key to pin."))
     else:
         pin_host_key(host, seen)
-        messages.success(request, f"Host key of {host.name} pinned: {seen[:40]}…")
+        messages.success(request, _("Host key of %(host)s pinned.") % {"host": host.name})
     return redirect("web:manage-edit", "hosts", host.pk)

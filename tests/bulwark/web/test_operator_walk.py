@@ -1,0 +1,172 @@
+"""The acceptance walk in Chromium, as a new group admin, in the embedded default (tasks in the
+background pool, the in-process scheduler): add a credential and an SSH test host, test the
+connection and pin the key it shows, audit now (the page returns at once, progress updates,
+results appear), create a schedule and see it fire, acknowledge an alert, set Japanese and
+download a Japanese PDF report. Screenshots of each step at 1400 px and 390 px."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from bulwark import embedded
+from bulwark.audits.models import AlertEvent, Audit, Schedule
+from bulwark.celery_app import app
+from bulwark.inventory.models import Group, Host, Membership, Role
+from bulwark.policies.services import sync_rulesets
+from lab.harness import HostSpec, TestHost, TestHosts
+from tests.bulwark.web.test_browser import _wait_for_download, browser, shot  # noqa: F401
+
+pytest_plugins = ("tests.hosts.fixtures",)
+PASSWORD = "pw-for-the-walk-0123"
+
+
+@pytest.fixture(scope="module")
+def target(test_hosts: TestHosts) -> Iterator[TestHost]:
+    started = test_hosts.start(HostSpec("walk-target"))
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def threaded(settings: Any) -> Iterator[None]:
+    settings.EMBEDDED_TASKS = "thread"
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = eager
+
+
+def both(driver: Any, name: str) -> None:
+    """A screenshot at 1400 px and one at 390 px (a phone), then back to 1400."""
+    shot(driver, f"walk-{name}-1400")
+    driver.set_window_size(390, 900)
+    shot(driver, f"walk-{name}-390")
+    driver.set_window_size(1400, 1000)
+
+
+def test_a_group_admin_runs_the_product_from_its_pages(
+    browser: Any,  # noqa: F811
+    live_server: Any,
+    transactional_db: None,
+    threaded: None,
+    target: TestHost,
+) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    sync_rulesets()
+    group = Group.objects.create(name="tokyo")  # groups are made by superusers
+    admin = get_user_model().objects.create_user("hana", password=PASSWORD)
+    Membership.objects.create(user=admin, group=group, role=Role.ADMIN)
+    driver, base, find = browser, live_server.url, browser.find_element
+
+    def wait(condition: Any, limit: float = 180) -> None:
+        WebDriverWait(driver, limit, 0.5, (StaleElementReferenceException,)).until(condition)
+
+    driver.get(f"{base}/login/")
+    find(By.NAME, "username").send_keys("hana")
+    find(By.NAME, "password").send_keys(PASSWORD)
+    find(By.ID, "login-submit").click()
+    both(driver, "01-dashboard")
+
+    # A credential: the key the test host trusts (write-only: never shown back).
+    find(By.ID, "nav-manage").click()
+    find(By.ID, "tab-credentials").click()
+    find(By.ID, "add-credentials").click()
+    Select(find(By.NAME, "group")).select_by_visible_text("tokyo")
+    find(By.NAME, "name").send_keys("root-key")
+    Select(find(By.NAME, "kind")).select_by_value("ssh-key")
+    find(By.NAME, "username").send_keys("root")
+    find(By.NAME, "new_secret").send_keys(target.client_key)
+    both(driver, "02-credential-form")
+    find(By.ID, "save").click()
+    assert "root-key" in find(By.ID, "manage-credentials").text
+    assert "OPENSSH PRIVATE KEY" not in driver.page_source
+
+    # The host, with no key pinned yet.
+    find(By.ID, "tab-hosts").click()
+    find(By.ID, "add-hosts").click()
+    find(By.NAME, "name").send_keys("walk-target")
+    Select(find(By.NAME, "group")).select_by_visible_text("tokyo")
+    find(By.NAME, "address").send_keys(target.address)
+    find(By.NAME, "port").clear()
+    find(By.NAME, "port").send_keys(str(target.port))
+    Select(find(By.NAME, "credential")).select_by_visible_text("root-key")
+    find(By.ID, "save").click()
+    assert "walk-target" in find(By.ID, "manage-hosts").text  # saved: back on the list
+    host = Host.objects.get(name="walk-target")
+    driver.get(f"{base}/manage/hosts/{host.pk}/")
+    find(By.ID, "test-connection").click()
+    assert target.host_key_line.split()[1] in find(By.ID, "seen-key").text
+    both(driver, "03-test-connection")
+    find(By.ID, "pin-key").click()
+    assert find(By.ID, "key-pinned")
+    assert Host.objects.get(pk=host.pk).host_key == target.host_key_line
+    both(driver, "04-key-pinned")
+
+    # Audit now: back at once with the audit queued; progress follows; results appear.
+    driver.get(f"{base}/hosts/{host.pk}/")
+    find(By.ID, "audit-now").click()
+    # The answer came before the audit ran: it says queued (the server's state at that time).
+    assert "is queued" in find(By.CSS_SELECTOR, ".messages").text
+    both(driver, "05-audit-queued")
+    wait(lambda d: "done" in d.find_element(By.ID, "audits").text)
+    assert find(By.ID, "latest-audit")
+    both(driver, "06-audit-done")
+
+    # A weekly schedule, made due in a few seconds (the short test interval), fires.
+    find(By.ID, "nav-manage").click()
+    find(By.ID, "tab-schedules").click()
+    find(By.ID, "add-schedules").click()
+    Select(find(By.NAME, "host")).select_by_visible_text("walk-target")
+    find(By.NAME, "interval_days").clear()
+    find(By.NAME, "interval_days").send_keys("7")
+    find(By.ID, "save").click()
+    assert "walk-target" in find(By.ID, "manage-schedules").text
+    both(driver, "07-schedule-next-run")
+    schedule = Schedule.objects.get(host=host)
+    task = PeriodicTask.objects.get(pk=schedule.periodic_task_id)
+    task.last_run_at = timezone.now() - timedelta(days=7) + timedelta(seconds=5)
+    task.save()
+    scheduler = embedded.start_scheduler()
+    assert scheduler is not None
+    try:
+        driver.get(f"{base}/hosts/{host.pk}/")
+        wait(lambda d: "schedule" in d.find_element(By.ID, "audits").text)
+        wait(lambda d: "queued" not in d.find_element(By.ID, "audits").text
+             and "running" not in d.find_element(By.ID, "audits").text)  # fmt: skip
+        both(driver, "08-schedule-fired")
+    finally:
+        scheduler.stop()
+    assert Audit.objects.filter(host=host, trigger=Audit.Trigger.SCHEDULE).count() == 1
+
+    # The audits raised alerts (a new host's score state): acknowledge one on the alerts page.
+    alert = AlertEvent.objects.filter(host=host).order_by("pk").first()
+    assert alert is not None, "the audits raised no alert"
+    find(By.ID, "nav-alerts").click()
+    both(driver, "09-alerts")
+    find(By.ID, f"ack-{alert.pk}").click()
+    assert "acknowledged" in find(By.CSS_SELECTOR, ".messages").text
+    assert AlertEvent.objects.get(pk=alert.pk).acknowledged_at is not None
+
+    # Japanese: the user's setting, then a PDF report in Japanese.
+    find(By.ID, "nav-preferences").click()
+    Select(find(By.NAME, "language")).select_by_value("ja")
+    find(By.NAME, "time_zone").send_keys("Asia/Tokyo")
+    find(By.ID, "save-preferences").click()
+    assert "設定を保存しました。" in find(By.CSS_SELECTOR, ".messages").text
+    find(By.ID, "nav-reports").click()
+    Select(find(By.NAME, "type")).select_by_value("host-checks")
+    Select(find(By.NAME, "host")).select_by_visible_text("walk-target (tokyo)")
+    both(driver, "10-reports-ja")
+    find(By.ID, "download-report").click()
+    pdf = _wait_for_download(driver.downloads, timeout=60)
+    assert pdf.read_bytes().startswith(b"%PDF") and b"HeiseiKakuGo-W5" in pdf.read_bytes()
