@@ -7,9 +7,10 @@ import dataclasses
 from dataclasses import dataclass
 
 from bulwark.core.redaction import redact
+from bulwark.inventory import bindings
 from bulwark.inventory.connections import open_connection
 from bulwark.inventory.models import Host
-from workers.transports.base import HostKeyChanged, TransportError
+from workers.transports.base import HostKeyChanged, Transport, TransportError
 from workers.transports.ssh import SSHTransport
 
 
@@ -33,24 +34,45 @@ def check_connection(host: Host, *, timeout: float = 10.0) -> ConnectionCheck:
         if isinstance(transport, SSHTransport) and not host.host_key:
             transport.target = dataclasses.replace(transport.target, trust_on_first_use=True)
         with transport:
-            result = transport.run("id -un", timeout=timeout)
+            user = _login_name(transport, timeout)
     except HostKeyChanged as exc:
         return ConnectionCheck(False, redact(str(exc), secrets), _seen(transport))
     except TransportError as exc:
         return ConnectionCheck(False, f"{host.name}: {redact(str(exc), secrets)}", _seen(transport))
     seen = _seen(transport)
-    user = result.stdout.decode(errors="replace").strip() or "?"
     pinned = "the pinned key matched" if host.host_key else "no key pinned yet"
     return ConnectionCheck(True, f"{host.name}: logged in as {user}; {pinned}", seen)
 
 
-def pin_host_key(host: Host, key: str) -> None:
-    """Store `key` (as seen by check_connection) as the host's pinned key, validated."""
+def pin_host_key(host: Host, key: str, *, by: object | None = None) -> None:
+    """Store `key` (as seen by check_connection) as the host's pinned key, validated.
+
+    A first pin narrows where the credential's secrets may go (from "whatever key answers at
+    this address" to "this key"), so a credential bound to the unpinned destination stays
+    bound (docs/security.md). Replacing a pinned key by another is not a narrowing: the
+    binding then waits for someone who may set the secrets."""
+    first_pin = not host.host_key.strip()
+    was_bound = bindings.is_bound(host)
     host.host_key = key
     host.full_clean()
     Host.objects.filter(pk=host.pk).update(host_key=key)
+    if first_pin and was_bound:
+        bindings.confirm(host, by=by)
 
 
 def _seen(transport: object) -> str | None:
     """The key line the SSH host presented (None for other transports or before the key)."""
     return transport.seen_host_key if isinstance(transport, SSHTransport) else None
+
+
+def _login_name(transport: Transport, timeout: float) -> str:
+    """`id -un` through the transport: proof that the login worked (its first line, capped)."""
+    process = transport.start("id -un")
+    try:
+        process.close_stdin()
+        output = process.read(256, timeout)
+        process.finish(timeout)
+    except TransportError:
+        process.kill()
+        raise
+    return output.decode(errors="replace").strip().splitlines()[0] if output.strip() else "?"

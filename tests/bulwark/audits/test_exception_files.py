@@ -33,7 +33,7 @@ exceptions:
     owner: ops-team
     reference: SEC-123
     expires_at: {LATER}
-  - policy_id: bulwark_openssh
+  - policy_id: bulwark_openssh_cis
     check_id: bwk-sshd-0001
     group: servers
     justification: "jump hosts"
@@ -49,7 +49,7 @@ def _checks_exist() -> None:
         policy__policy_id="bulwark_debian12", check_id="bwk-deb12-0001"
     ).exists()
     assert Check.objects.filter(
-        policy__policy_id="bulwark_openssh", check_id="bwk-sshd-0001"
+        policy__policy_id="bulwark_openssh_cis", check_id="bwk-sshd-0001"
     ).exists()
 
 

@@ -9,12 +9,12 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 BEFORE = [
-    ("audits", "0002_assignments_and_policy_verdicts"),
+    ("audits", "0006_assignments_and_policy_verdicts"),
     ("reports", "0001_initial"),
-    ("inventory", "0004_host_winrm"),
+    ("inventory", "0007_readable_labels_and_defaults"),
 ]
 AFTER = [
-    ("audits", "0003_collapse_not_applicable_policies"),
+    ("audits", "0007_collapse_not_applicable_policies"),
     ("reports", "0002_recount_not_applicable"),
 ]
 LEGACY = "Policy requirements not met"

@@ -12,7 +12,8 @@ from bulwark.audits.targeting import selection_for
 from bulwark.inventory.models import Group, Host
 from bulwark.policies.models import Check, Policy
 
-LINUX_FOREIGN = ("bulwark_ubuntu2204", "bulwark_ubuntu2404")
+# bulwark_openssh_cis leaves Debian 12 to bulwark_debian12 (one finding per CIS item).
+LINUX_FOREIGN = ("bulwark_openssh_cis", "bulwark_ubuntu2204", "bulwark_ubuntu2404")
 WINDOWS = ("bulwark_win11_enterprise", "bulwark_win2022_member")
 
 

@@ -40,8 +40,8 @@ def test_hostile_evidence_and_names_are_visible_escapes_in_the_pages(fleet: Flee
         assert "\x1b" not in body and "\x07" not in body and "\x9b" not in body, url
         assert RLO not in body, url
     body = client.get(f"/audits/{audit.pk}/results/{result.pk}/").content.decode()
-    # Shown, as escapes (the evidence block is JSON: \u001b; the page adds \u202e).
-    assert "ok\\u001b]0;owned\\u0007\\x9b\\u202etxt.exe" in body
+    # Shown as escapes: the evidence table shows the line as found, the page escapes it.
+    assert "ok\\x1b]0;owned\\x07\\x9b\\u202etxt.exe" in body
     stored = Result.objects.get(pk=result.pk).evidence[0]["line"]
     assert stored == f"ok{TITLE_TRICK}\x9b{RLO}txt.exe"  # evidence as collected
 

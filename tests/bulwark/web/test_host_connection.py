@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from bulwark.inventory import bindings
 from bulwark.inventory.models import Credential, Group, Host, Membership, Role
 from lab.harness import HostSpec, TestHost, TestHosts
 
@@ -76,5 +77,7 @@ def test_a_wrong_pin_is_refused_and_the_seen_key_shown(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
     ).decode()  # fmt: skip
     Host.objects.filter(pk=host.pk).update(host_key=other)
+    # As if that key had been pinned and confirmed earlier: the host's key has changed since.
+    bindings.confirm(Host.objects.get(pk=host.pk))
     page = client.post(f"/manage/hosts/{host.pk}/test/", follow=True).content.decode()
     assert "CHANGED" in page and target.host_key_line.split()[1] in page

@@ -21,11 +21,11 @@ def explain(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_it_explains_a_linux_check() -> None:
-    done = explain("rulesets/linux/bulwark_openssh.yml", "bwk-sshd-0001")
+    done = explain("rulesets/linux/bulwark_openssh_cis.yml", "bwk-sshd-0001")
     assert done.returncode == 0, done.stderr
     text = done.stdout
     assert text.startswith("Check bwk-sshd-0001: ")
-    assert "Policy: bulwark_openssh" in text and "Remediation:" in text
+    assert "Policy: bulwark_openssh_cis" in text and "Remediation:" in text
     assert "cis_csc_v8: " in text
     assert "passes when every rule below holds" in text
     assert "has a line that matches the regex '^/etc/ssh/sshd_config [0-6]00 0 0$'" in text

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -25,6 +27,13 @@ class PolicyPreviewView(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
+    @extend_schema(
+        request={
+            "multipart/form-data": OpenApiTypes.OBJECT,
+            "application/json": OpenApiTypes.OBJECT,
+        },
+        responses=OpenApiTypes.OBJECT,
+    )
     def post(self, request: Request) -> Response:
         if not is_unrestricted(request.user):
             raise PermissionDenied("policy previews are for superusers")

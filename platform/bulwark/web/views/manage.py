@@ -190,6 +190,6 @@ def pin_key(request: HttpRequest, pk: int) -> HttpResponse:
     if not seen:
         messages.error(request, _("Test the connection first: it shows the key to pin."))
     else:
-        pin_host_key(host, seen)
+        pin_host_key(host, seen, by=request.user)
         messages.success(request, _("Host key of %(host)s pinned.") % {"host": host.name})
     return redirect("web:manage-edit", "hosts", host.pk)
