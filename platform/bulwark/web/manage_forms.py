@@ -52,9 +52,41 @@ class HostForm(forms.ModelForm):  # type: ignore[type-arg]
             "ca_certificates": forms.Textarea(attrs={"rows": 3}),
         }
 
+    # A credential's secrets go only where someone who may set them confirmed they may go
+    # (inventory/bindings.py, docs/security.md): a group admin who gives a host a credential, or
+    # changes where the host points, re-enters the credential's stored secrets here.
+    confirm_secret = forms.CharField(
+        label="Confirm the credential's secret",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+        help_text="re-enter the credential's private key or password to let this host use it "
+        "(needed after choosing a credential or changing where the host points)",
+    )
+    confirm_passphrase = forms.CharField(
+        label="Confirm the key passphrase",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+    )
+    confirm_sudo_password = forms.CharField(
+        label="Confirm the sudo password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+    )
+
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _admin_scoped(self, user)
+
+    def confirmation(self) -> dict[str, str]:
+        """The secrets re-entered (by model field name); empty when none was."""
+        given = {
+            name: self.cleaned_data.get(f"confirm_{name}") or ""
+            for name in ("secret", "passphrase", "sudo_password")
+        }
+        return given if any(given.values()) else {}
 
 
 class CredentialPageForm(CredentialForm):

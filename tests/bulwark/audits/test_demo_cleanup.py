@@ -26,6 +26,16 @@ def _ip(*args: str) -> str:
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=False).stdout
 
 
+def _running(pid: int) -> bool:
+    """Whether the process still runs. A killed sshd whose parent died with the demo stays a
+    zombie until init reaps it: it runs nothing and holds no port, so it is not left over."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 @dataclass
 class Lab:
     """What one demo's lab consists of, seen from outside while it runs."""
@@ -53,7 +63,7 @@ class Lab:
         ]
 
     def live_processes(self) -> list[int]:
-        return [pid for pid in self.sshd if Path(f"/proc/{pid}").exists()]
+        return [pid for pid in self.sshd if _running(pid)]
 
     def leftovers(self) -> dict[str, object]:
         """Everything of the lab still on this machine (empty when it is all gone)."""

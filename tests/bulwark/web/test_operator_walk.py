@@ -100,6 +100,8 @@ def test_a_group_admin_runs_the_product_from_its_pages(
     find(By.NAME, "port").clear()
     find(By.NAME, "port").send_keys(str(target.port))
     Select(find(By.NAME, "credential")).select_by_visible_text("root-key")
+    # A group admin confirms that the credential's secret may go to this host (docs/security.md).
+    find(By.NAME, "confirm_secret").send_keys(target.client_key)
     find(By.ID, "save").click()
     assert "walk-target" in find(By.ID, "manage-hosts").text  # saved: back on the list
     host = Host.objects.get(name="walk-target")

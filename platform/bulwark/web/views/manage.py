@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, ProtectedError, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from bulwark.audits.models import Schedule
 from bulwark.audits.schedules import next_run
+from bulwark.inventory import bindings
 from bulwark.inventory.access import can, group_id_of, scope, visible_group_ids
 from bulwark.inventory.models import Credential, Host, Role
 from bulwark.web import manage_forms
@@ -127,11 +128,34 @@ def manage_edit(request: HttpRequest, kind_name: str, pk: int | None = None) -> 
     if request.method == "POST" and form.is_valid():
         saved = form.save()
         messages.success(request, _("%(row)s saved.") % {"row": saved})
+        if isinstance(saved, Host):
+            _confirm_credential(request, form, saved)
         return redirect("web:manage", kind_name)
     context = {"kind": kind, "kind_name": kind_name, "form": form, "row": row, "kinds": KINDS}
     if isinstance(row, Host):
         context["seen_key"] = request.session.get(_seen_key(row.pk), "")
     return render(request, "web/manage_form.html", context)
+
+
+def _confirm_credential(request: HttpRequest, form: Any, host: Host) -> None:
+    """Bind the host's credential when its secrets were re-entered; say so when it is unbound."""
+    given = form.confirmation()
+    if given and host.credential_id:
+        try:
+            bindings.confirm_with_secrets(host, request.user, given)
+        except ValidationError as exc:
+            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            messages.error(request, _("Credential not confirmed: %(why)s") % {"why": problems})
+            return
+    if not bindings.is_bound(host):
+        messages.warning(
+            request,
+            _(
+                "%(host)s cannot be audited yet: re-enter its credential's secrets on this "
+                "form to confirm that they may be sent to where it points."
+            )
+            % {"host": host.name},
+        )
 
 
 def can_add(user: Any) -> bool:
