@@ -36,6 +36,7 @@ def audit_host(audit_id: int) -> None:
         delivery.enqueue(audit_id, countdown=DATABASE_RETRY)
         return
     except fairness.GroupFull as full:  # its group runs max_parallel audits: back of the queue
+        log.info("audit %s: its group is at max_parallel; retry in %.1f s", audit_id, full.retry_in)
         delivery.enqueue(audit_id, countdown=full.retry_in)
         return
     if countdown is not None:
