@@ -133,6 +133,9 @@ class Stack:
             "LOG_LEVEL": "DEBUG",
             "PARAMIKO_LOG_LEVEL": "DEBUG",
             "WEBHOOK_URLS": "",
+            # The stacks audit test hosts (10.77/16) and listeners on loopback: the production
+            # default deny list (docs/security.md) leaves loopback out only here.
+            "AUDIT_TARGET_DENY": "0.0.0.0/8,169.254.0.0/16,fe80::/10,224.0.0.0/4",
             **env,
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
