@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.commands import run_command
 from lab.harness import HostSpec, TestHost, TestHosts
 from workers.audit import AuditOutcome, run
 from workers.cli.output import outcome_as_dict
@@ -193,7 +194,9 @@ def snapshot(host: TestHost, files: str) -> str:
 
 def apply(host: TestHost, script: str, *args: str) -> tuple[int, str]:
     with connect(host) as transport:
-        result = transport.run(f"sh -s -- {' '.join(args)}", stdin=script.encode(), timeout=120)
+        result = run_command(
+            transport, f"sh -s -- {' '.join(args)}", stdin=script.encode(), timeout=120
+        )
     assert result.exit_status is not None, "the script did not finish"
     return result.exit_status, (result.stdout + result.stderr).decode()
 
@@ -260,10 +263,18 @@ def test_the_cli_writes_the_script(tmp_path: Path) -> None:
             {
                 "host": {"hostname": "h"},
                 "results": [
-                    {"policy": "bulwark_openssh", "check_id": "bwk-sshd-0017", "status": "failed"},
-                    {"policy": "bulwark_openssh", "check_id": "bwk-sshd-0021", "status": "failed"},
                     {
-                        "policy": "bulwark_openssh",
+                        "policy": "bulwark_openssh_cis",
+                        "check_id": "bwk-sshd-0017",
+                        "status": "failed",
+                    },
+                    {
+                        "policy": "bulwark_openssh_cis",
+                        "check_id": "bwk-sshd-0021",
+                        "status": "failed",
+                    },
+                    {
+                        "policy": "bulwark_openssh_cis",
                         "check_id": "bwk-sshd-0015",
                         "status": "excepted",
                     },
@@ -292,7 +303,7 @@ def test_the_cli_writes_the_script(tmp_path: Path) -> None:
     assert "bulwark_sshd_set MaxAuthTries 4" in done.stdout
     assert "bwk-sshd-0017 (CIS 5.1.7)" in done.stdout or "bwk-sshd-0017" in done.stdout
     assert "LogLevel" not in done.stdout  # excepted: no step
-    assert "# bulwark_openssh bwk-sshd-0021" in done.stdout and "locks out" in done.stdout
+    assert "# bulwark_openssh_cis bwk-sshd-0021" in done.stdout and "locks out" in done.stdout
     assert "2 failed check(s), 1 with a fix, 1 without" in done.stderr
 
 
