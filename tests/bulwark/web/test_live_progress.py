@@ -54,6 +54,8 @@ def test_audit_now_shows_live_progress_then_the_results(
     find(By.NAME, "username").send_keys("olga")
     find(By.NAME, "password").send_keys(PASSWORD)
     find(By.ID, "login-submit").click()
+    # Signed in (the session cookie set) before the next page is asked for.
+    WebDriverWait(driver, 30).until(lambda d: "/login/" not in d.current_url)
     driver.get(f"{live_server.url}/hosts/{host.pk}/")
     find(By.ID, "audit-now").click()
     # Back on the host page while the audit has not even started: the page did not wait.
