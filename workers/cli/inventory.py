@@ -16,12 +16,13 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import yaml
 
 from workers.cli.targets import HostTarget
+from workers.engine.yaml_bounds import check_bounds
 
 ALIASES = {
     "ansible_ssh_private_key_file": "key_file",
@@ -93,17 +94,25 @@ class _Inventory:
 
 def load_inventory(path: str) -> list[HostTarget]:
     """The hosts of an inventory file, in file order. Raises InventoryError."""
-    file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InventoryError(f"{path}: cannot read the inventory: {exc}") from None
-    if file.suffix.lower() == ".csv":
-        return _from_csv(path, text)
-    if file.suffix.lower() in (".yml", ".yaml") or text.lstrip().startswith(("all:", "---")):
-        inventory = _parse_yaml(path, text)
+    return parse_inventory(path, text)
+
+
+def parse_inventory(name: str, text: str) -> list[HostTarget]:
+    """The hosts of an inventory's text, in file order; `name` (a path or an uploaded file's
+    name) decides the format by its suffix (.csv, .yml/.yaml, else INI unless the text starts
+    like YAML) and prefixes every message. Raises InventoryError. The platform's host import
+    reads uploads through this too (bulwark/inventory/imports.py)."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix == ".csv":
+        return _from_csv(name, text)
+    if suffix in (".yml", ".yaml") or text.lstrip().startswith(("all:", "---")):
+        inventory = _parse_yaml(name, text)
     else:
-        inventory = _parse_ini(path, text)
+        inventory = _parse_ini(name, text)
     return _targets(inventory)
 
 
@@ -168,20 +177,45 @@ def _parse_ini(path: str, text: str) -> _Inventory:
 
 
 def _parse_yaml(path: str, text: str) -> _Inventory:
+    # Bounded before libyaml composes it, like an uploaded policy (deep nesting, aliases).
+    bounds = check_bounds(text)
+    if bounds is not None:
+        where = f"{path}:{bounds.line}" if bounds.line else path
+        raise InventoryError(f"{where}: {bounds.message}")
     try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InventoryError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise InventoryError(f"{path}: expected a mapping of groups (all: ...)")
     inventory = _Inventory(path)
+    lines = _key_lines(node)
     for name, body in data.items():
-        _yaml_group(inventory, str(name), body)
+        _yaml_group(inventory, str(name), body, lines)
     return inventory
 
 
-def _yaml_group(inventory: _Inventory, name: str, body: Any) -> None:
-    where = f"{inventory.path}: group {name}"
+def _key_lines(node: Any, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    """The 1-based line of every mapping key, by its path of keys (for file:line messages)."""
+    found: dict[tuple[str, ...], int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            path = (*prefix, str(key.value))
+            found[path] = key.start_mark.line + 1
+            found.update(_key_lines(value, path))
+    return found
+
+
+def _yaml_group(
+    inventory: _Inventory,
+    name: str,
+    body: Any,
+    lines: dict[tuple[str, ...], int],
+    path: tuple[str, ...] = (),
+) -> None:
+    path = (*path, name)
+    where = f"{inventory.path}:{lines.get(path, 1)}: group {name}"
     group = inventory.group(name)
     if body is None:
         return
@@ -193,18 +227,19 @@ def _yaml_group(inventory: _Inventory, name: str, body: Any) -> None:
     variables_of_group = _mapping(body, "vars", where)
     group.vars.update({str(k): _scalar(v, where) for k, v in variables_of_group.items()})
     for host, variables in _mapping(body, "hosts", where).items():
+        at = f"{inventory.path}:{lines.get((*path, 'hosts', str(host)), 1)}"
         if variables is not None and not isinstance(variables, dict):
-            raise InventoryError(f"{where}: host {host}: variables must be a mapping")
-        values = {str(k): _scalar(v, f"{where} host {host}") for k, v in (variables or {}).items()}
+            raise InventoryError(f"{at}: host {host}: variables must be a mapping")
+        values = {str(k): _scalar(v, f"{at}: host {host}") for k, v in (variables or {}).items()}
         try:
             names = expand_range(str(host))
         except ValueError as exc:
-            raise InventoryError(f"{where}: {exc}") from None
+            raise InventoryError(f"{at}: {exc}") from None
         for each in names:
-            inventory.add_host(each, name, values, f"{inventory.path}: host {each}")
+            inventory.add_host(each, name, values, at)
     for child, child_body in _mapping(body, "children", where).items():
         group.children.append(str(child))
-        _yaml_group(inventory, str(child), child_body)
+        _yaml_group(inventory, str(child), child_body, lines, (*path, "children"))
 
 
 def _mapping(body: dict[Any, Any], key: str, where: str) -> dict[Any, Any]:

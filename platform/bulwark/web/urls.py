@@ -4,7 +4,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from bulwark.reports.metrics import metrics_view
-from bulwark.web.views import alerts, dashboard, exceptions, hosts, manage, preferences, progress
+from bulwark.web.views import (
+    alerts,
+    dashboard,
+    exceptions,
+    groups,
+    hosts,
+    imports,
+    manage,
+    policies,
+    preferences,
+    progress,
+)
 
 app_name = "web"
 
@@ -33,6 +44,25 @@ urlpatterns = [
     path("alerts/", alerts.alert_list, name="alerts"),
     path("settings/", preferences.preferences, name="preferences"),
     path("alerts/<int:pk>/acknowledge/", alerts.acknowledge, name="alert-ack"),
+    path("exceptions/", exceptions.exception_list, name="exceptions"),
+    path("exceptions/<int:pk>/", exceptions.exception_detail, name="exception"),
+    path("exceptions/<int:pk>/approve/", exceptions.approve_exception, name="exception-approve"),
+    path("exceptions/<int:pk>/revoke/", exceptions.revoke_from_list, name="exception-revoke"),
+    path("manage/import/", imports.import_hosts, name="import-hosts"),
+    path("manage/groups/", groups.group_list, name="groups"),
+    path("manage/groups/new/", groups.group_edit, name="group-new"),
+    path("manage/groups/<int:pk>/", groups.group_edit, name="group"),
+    path("manage/groups/<int:pk>/members/", groups.member_add, name="member-add"),
+    path("manage/groups/<int:pk>/members/<int:member_pk>/", groups.member_change, name="member"),
+    path("manage/policies/", policies.policy_list, name="policies"),
+    path("manage/policies/<int:pk>/enable/", policies.policy_enable, name="policy-enable"),
+    path("manage/assignments/new/", policies.assignment_edit, name="assignment-new"),
+    path("manage/assignments/<int:pk>/", policies.assignment_edit, name="assignment"),
+    path(
+        "manage/assignments/<int:pk>/delete/",
+        policies.assignment_delete,
+        name="assignment-delete",
+    ),
     path("manage/<str:kind_name>/", manage.manage_list, name="manage"),
     path("manage/<str:kind_name>/new/", manage.manage_edit, name="manage-new"),
     path("manage/<str:kind_name>/<int:pk>/", manage.manage_edit, name="manage-edit"),

@@ -124,8 +124,15 @@ def test_csv_inventory(tmp_path: Path) -> None:
             "certificate validation cannot be turned off",
         ),
         ("a.ini", 'h1 ansible_user="{{ vault_user }}"\n', "templates are not evaluated"),
-        ("a.yml", "all:\n  hosts: [a, b]\n", "a.yml: group all: hosts must be a mapping"),
-        ("a.yml", "all:\n  hostz: {}\n", "a.yml: group all: unknown keys hostz"),
+        ("a.yml", "all:\n  hosts: [a, b]\n", "a.yml:1: group all: hosts must be a mapping"),
+        ("a.yml", "all:\n  hostz: {}\n", "a.yml:1: group all: unknown keys hostz"),
+        (
+            "a.yml",
+            "all:\n  children:\n    web:\n      hosts:\n"
+            "        w1:\n        w2: {ansible_port: 0}\n",
+            "a.yml:6: host w2: bad ansible_port",
+        ),
+        ("a.yml", "all:\n  vars: " + "[" * 70 + "]" * 70 + "\n", "a.yml:2: nested deeper than 64"),
         ("a.csv", "host,port\n1.2.3.4,22\n", "a.csv:1: the header needs 'name'"),
         ("a.csv", "name\nh\nh\n", "a.csv:3: host h is listed twice"),
     ],
