@@ -86,7 +86,7 @@ def plan(
                 "on your machine: remove it and paste the CA certificates on the host's page"
             )
         try:
-            host.full_clean(exclude=["credential"] if credential is None else None)
+            host.full_clean()
         except ValidationError as exc:
             for field_name, messages in exc.message_dict.items():
                 what = "" if field_name == "__all__" else f"{field_name}: "
@@ -94,6 +94,7 @@ def plan(
                     f"{target.where}: host {target.name}: {what}{m}" for m in messages
                 ]
         result.hosts.append((target.where, host))
+    result.problems = list(dict.fromkeys(result.problems))  # a field and clean() may agree
     if skipped:
         result.notes.append(
             "not imported (the group's credential logs in): " + ", ".join(sorted(skipped))
