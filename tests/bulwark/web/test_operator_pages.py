@@ -239,7 +239,7 @@ def test_a_csv_import_previews_then_creates_every_host(world: World) -> None:
     admin = signed_in("a_admin")
     text = "name,host,port\nweb-1,192.0.2.11,2222\nweb-2,192.0.2.12,\n"
     preview = upload(admin, "fleet.csv", text, world.a.group, credential=world.a.credential.pk)
-    assert "2 hosts will be created in group-a" in preview and "fleet.csv:3" in preview
+    assert "Hosts to create in group-a: 2" in preview and "fleet.csv:3" in preview
     assert not Host.objects.filter(name__in=["web-1", "web-2"]).exists()  # a preview only
     content = preview.split('name="content" value="')[1].split('"')[0]
     created = admin.post(
@@ -316,7 +316,7 @@ def test_an_ansible_yaml_inventory_is_imported_with_ports_and_pinned_keys(world:
     text = text.replace("db-[1:2]:\n", "db-[1:2]:\n          ansible_host: 192.0.2.30\n")
     admin = signed_in("a_admin")
     preview = upload(admin, "inv.yml", text, world.a.group, credential=world.a.credential.pk)
-    assert "2 hosts will be created" in preview and "ansible_user" in preview  # not imported
+    assert "Hosts to create in group-a: 2" in preview and "ansible_user" in preview  # not imported
     content = preview.split('name="content" value="')[1].split('"')[0]
     admin.post(
         "/manage/import/",
