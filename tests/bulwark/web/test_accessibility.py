@@ -39,9 +39,10 @@ class Controls(HTMLParser):
             self._open_labels += 1
             if values.get("for"):
                 self.labelled_ids.add(str(values["for"]))
-        elif tag in ("input", "select", "textarea"):
-            if tag != "input" or (values.get("type") or "text") not in UNLABELLED_TYPES:
-                self.controls.append((tag, values, self._open_labels > 0))
+        elif tag in ("select", "textarea") or (
+            tag == "input" and (values.get("type") or "text") not in UNLABELLED_TYPES
+        ):
+            self.controls.append((tag, values, self._open_labels > 0))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "label":

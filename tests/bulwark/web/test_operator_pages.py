@@ -262,13 +262,14 @@ def test_a_csv_import_previews_then_creates_every_host(world: World) -> None:
         ),
         (
             "hosts.csv",
-            "name,host\nok-1,192.0.2.21\nbad-1,not an address!\nbad-2,169.254.169.254\nweb-a,192.0.2.9\n",
+            "name,host\nok-1,192.0.2.21\nbad-1,not an address!\n"
+            "bad-2,169.254.169.254\nweb-a,192.0.2.9\n",
             [
                 "hosts.csv:3: host bad-1: address",
                 "hosts.csv:4: host bad-2: address",
                 "hosts.csv:5: host web-a: name",
             ],
-        ),  # fmt: skip
+        ),
         (
             "inv.yml",
             "all:\n  children:\n    web:\n      hosts:\n        ok-1:\n"
