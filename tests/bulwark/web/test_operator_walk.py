@@ -1,8 +1,10 @@
 """The acceptance walk in Chromium, as a new group admin, in the embedded default (tasks in the
-background pool, the in-process scheduler): add a credential and an SSH test host, test the
-connection and pin the key it shows, audit now (the page returns at once, progress updates,
-results appear), create a schedule and see it fire, acknowledge an alert, set Japanese and
-download a Japanese PDF report. Screenshots of each step at 1400 px and 390 px."""
+background pool, the in-process scheduler): set the thresholds of the group a superuser gave
+(only superusers add groups), add a credential and an SSH test host, test the connection and
+pin the key it shows, assign a policy with Level 1, audit now (the page returns at once,
+progress updates, results appear), create a schedule and see it fire, acknowledge an alert,
+create an exception from a failed result and revoke it with the keyboard alone (focus visible),
+set Japanese and download a Japanese PDF report. Screenshots of each step at 1400 and 390 px."""
 
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from bulwark import embedded
-from bulwark.audits.models import AlertEvent, Audit, Schedule
+from bulwark.audits.models import AlertEvent, Audit, Result, Schedule
+from bulwark.audits.risks import RiskException
+from bulwark.audits.targets import Assignment
 from bulwark.celery_app import app
 from bulwark.inventory.models import Group, Host, Membership, Role
 from bulwark.policies.services import sync_rulesets
@@ -51,6 +55,31 @@ def both(driver: Any, name: str) -> None:
     driver.set_window_size(1400, 1000)
 
 
+def tab_until(driver: Any, element_id: str, limit: int = 60) -> list[str]:
+    """Press Tab until the element with this id has the focus; what got the focus on the way
+    (id, or the class of the skip link). Fails when it is never reached."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    reached: list[str] = []
+    for _ in range(limit):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        active = driver.switch_to.active_element
+        reached.append(active.get_attribute("id") or active.get_attribute("class") or "?")
+        if reached[-1] == element_id:
+            return reached
+    raise AssertionError(f"Tab never reached #{element_id}: {reached}")
+
+
+def focus_ring(driver: Any) -> bool:
+    """Whether the focused element shows an outline of at least 2 px."""
+    style, width = driver.execute_script(
+        "const s = getComputedStyle(document.activeElement);"
+        "return [s.outlineStyle, parseFloat(s.outlineWidth)];"
+    )
+    return bool(style != "none" and width >= 2)
+
+
 def test_a_group_admin_runs_the_product_from_its_pages(
     browser: Any,  # noqa: F811
     live_server: Any,
@@ -60,6 +89,7 @@ def test_a_group_admin_runs_the_product_from_its_pages(
 ) -> None:
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     sync_rulesets()
@@ -76,6 +106,18 @@ def test_a_group_admin_runs_the_product_from_its_pages(
     find(By.NAME, "password").send_keys(PASSWORD)
     find(By.ID, "login-submit").click()
     both(driver, "01-dashboard")
+
+    # The group a superuser made: its admin sets its thresholds (and cannot add groups).
+    find(By.ID, "nav-manage").click()
+    find(By.ID, "tab-groups").click()
+    assert "tokyo" in find(By.ID, "groups").text and not driver.find_elements(By.ID, "add-group")
+    find(By.ID, f"edit-group-{group.pk}").click()
+    find(By.NAME, "warning_below").send_keys("85")
+    find(By.NAME, "critical_below").send_keys("60")
+    find(By.ID, "save").click()
+    assert "tokyo saved" in find(By.CSS_SELECTOR, ".messages").text
+    both(driver, "01b-group")
+    assert Group.objects.get(pk=group.pk).warning_below == 85
 
     # A credential: the key the test host trusts (write-only: never shown back).
     find(By.ID, "nav-manage").click()
@@ -113,6 +155,19 @@ def test_a_group_admin_runs_the_product_from_its_pages(
     assert find(By.ID, "key-pinned")
     assert Host.objects.get(pk=host.pk).host_key == target.host_key_line
     both(driver, "04-key-pinned")
+
+    # Level 1 of the Debian 12 policy for the group: the audit runs that and nothing else.
+    find(By.ID, "tab-policies").click()
+    find(By.ID, "add-assignment").click()
+    Select(find(By.NAME, "policy")).select_by_visible_text("bulwark_debian12")
+    Select(find(By.NAME, "group")).select_by_visible_text("tokyo")
+    Select(find(By.NAME, "levels")).select_by_value("1")
+    both(driver, "04b-assignment-form")
+    find(By.ID, "save").click()
+    assert "group tokyo" in find(By.ID, "assignments").text
+    assert "Level 1" in find(By.ID, "assignments").text
+    both(driver, "04c-assignments")
+    assert Assignment.objects.get(group=group).levels == [1]
 
     # Audit now: back at once with the audit queued; progress follows; results appear.
     driver.get(f"{base}/hosts/{host.pk}/")
@@ -158,6 +213,45 @@ def test_a_group_admin_runs_the_product_from_its_pages(
     find(By.ID, f"ack-{alert.pk}").click()
     assert "acknowledged" in find(By.CSS_SELECTOR, ".messages").text
     assert AlertEvent.objects.get(pk=alert.pk).acknowledged_at is not None
+
+    # An exception from a failed result of the latest audit (Level 1 of Debian 12 only).
+    latest = Audit.objects.filter(host=host, latest=True).get()
+    assert set(latest.policy_verdicts.values_list("policy__policy_id", flat=True)) == {
+        "bulwark_debian12"
+    }
+    assert latest.results.filter(status=Result.Status.FAILED).exists()
+    driver.get(f"{base}/audits/{latest.pk}/?status=failed")
+    both(driver, "09b-failed-results")
+    find(By.CSS_SELECTOR, "#results a").click()
+    find(By.NAME, "justification").send_keys("the jump host enforces this; SEC-123")
+    find(By.NAME, "owner").send_keys("hana")
+    find(By.NAME, "reference").send_keys("SEC-123")
+    both(driver, "09c-exception-form")
+    find(By.ID, "create-exception").click()
+    wait(lambda d: d.find_elements(By.ID, "revoke-exception"), 30)
+    assert find(By.ID, "result-status").text == "excepted"
+    find(By.ID, "nav-manage").click()
+    find(By.ID, "tab-exceptions").click()
+    exception = RiskException.objects.get()
+    assert f"{exception.policy_id}/{exception.check_id}" in find(By.ID, "exceptions").text
+    both(driver, "09d-exceptions")
+
+    # Revoked with the keyboard alone: Tab from the top reaches the note and the button, each
+    # with a visible focus ring, and Enter revokes.
+    driver.get(f"{base}/exceptions/{exception.pk}/")
+    reached = tab_until(driver, "revoke-note")
+    assert reached[0] == "skip", reached  # the skip link comes first
+    assert focus_ring(driver)
+    driver.switch_to.active_element.send_keys("fixed on the host")
+    assert tab_until(driver, "revoke-exception", limit=3)
+    assert focus_ring(driver)
+    both(driver, "09e-exception-keyboard")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    wait(lambda d: "revoked" in d.find_element(By.ID, "exception-status").text, 30)
+    trail = find(By.ID, "exception-trail").text
+    assert "created" in trail and "revoked" in trail and "fixed on the host" in trail
+    assert RiskException.objects.get().status == RiskException.Status.REVOKED
+    both(driver, "09f-exception-revoked")
 
     # Japanese: the user's setting, then a PDF report in Japanese.
     find(By.ID, "nav-preferences").click()
