@@ -9,12 +9,7 @@ from django.test import Client
 
 from bulwark.audits.models import AlertEvent, Schedule
 from bulwark.inventory.models import Credential, Host
-from tests.bulwark.world import PASSWORD, World, build_world
-
-
-@pytest.fixture
-def world(db: None) -> World:
-    return build_world()
+from tests.bulwark.world import PASSWORD, World
 
 
 def signed_in(name: str) -> Client:

@@ -18,18 +18,8 @@ from bulwark.audits.risks import RiskException
 from bulwark.audits.targets import Assignment
 from bulwark.inventory.models import Group, Host, Membership, Role
 from bulwark.policies.models import Policy
-from tests.bulwark.world import PASSWORD, World, build_world
-
-
-@pytest.fixture
-def world(db: None) -> World:
-    return build_world()
-
-
-def signed_in(name: str) -> Client:
-    client = Client()
-    assert client.login(username=name, password=PASSWORD)
-    return client
+from tests.bulwark.web.test_manage import signed_in
+from tests.bulwark.world import PASSWORD, World
 
 
 def page(client: Client, url: str) -> str:
@@ -152,7 +142,8 @@ def test_only_superusers_enable_and_disable_policies(world: World) -> None:
 # -- exceptions -----------------------------------------------------------------------------------
 
 
-def _exception(world: World, by: str) -> RiskException:
+def an_exception(world: World, by: str) -> RiskException:
+    """A host exception on group A's failed result, requested by `by`."""
     result = world.a.result
     return risk_services.create(
         world.users[by],
@@ -169,7 +160,7 @@ def _exception(world: World, by: str) -> RiskException:
 
 
 def test_exceptions_are_listed_by_status_in_your_groups(world: World) -> None:
-    exception = _exception(world, "a_operator")
+    exception = an_exception(world, "a_operator")
     viewer = signed_in("a_viewer")
     assert f'id="exception-{exception.pk}"' in page(viewer, "/exceptions/")
     assert f'id="exception-{exception.pk}"' in page(viewer, "/exceptions/?status=active")
@@ -187,7 +178,7 @@ def test_approval_by_another_admin_then_revocation_with_the_trail(
     world: World, settings: Any
 ) -> None:
     settings.EXCEPTION_APPROVAL = True
-    exception = _exception(world, "a_admin")
+    exception = an_exception(world, "a_admin")
     url = f"/exceptions/{exception.pk}/"
     requester = signed_in("a_admin")
     assert 'id="approve-exception"' not in page(requester, url)  # not one's own
