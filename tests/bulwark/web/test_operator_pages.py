@@ -268,6 +268,8 @@ def test_a_csv_import_previews_then_creates_every_host(world: World) -> None:
             ["inv.yml:7: host bad-1: address"],
         ),
         ("inv.ini", "ok-1 ansible_password=hunter2\n", ["inv.ini:1: host ok-1: ansible_password"]),
+        # A group admin cannot make the worker audit its own machine through an import.
+        ("inv.ini", "ok-1\nme ansible_connection=local\n", ["inv.ini:2: host me: transport"]),
     ],
 )
 def test_a_bad_inventory_names_each_problem_by_file_and_line_and_creates_nothing(

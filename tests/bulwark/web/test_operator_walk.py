@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,6 +87,7 @@ def test_a_group_admin_runs_the_product_from_its_pages(
     transactional_db: None,
     threaded: None,
     target: TestHost,
+    tmp_path: Path,
 ) -> None:
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
@@ -132,6 +134,23 @@ def test_a_group_admin_runs_the_product_from_its_pages(
     find(By.ID, "save").click()
     assert "root-key" in find(By.ID, "manage-credentials").text
     assert "OPENSSH PRIVATE KEY" not in driver.page_source
+
+    # A host import: the preview names a bad line by file:line and nothing is created.
+    inventory = tmp_path / "fleet.csv"
+    inventory.write_text("name,host,port\nweb-1,192.0.2.11,2222\nweb-2,not an address!,22\n")
+    find(By.ID, "tab-import").click()
+    Select(find(By.NAME, "group")).select_by_visible_text("tokyo")
+    Select(find(By.NAME, "credential")).select_by_visible_text("root-key")
+    find(By.NAME, "file").send_keys(str(inventory))
+    find(By.ID, "preview-import").click()
+    assert "fleet.csv:3: host web-2: address" in find(By.ID, "import-problems").text
+    both(driver, "02b-import-problems")
+    inventory.write_text("name,host,port\nweb-1,192.0.2.11,2222\nweb-2,192.0.2.12,22\n")
+    find(By.NAME, "file").send_keys(str(inventory))
+    find(By.ID, "preview-import").click()
+    assert "web-2" in find(By.ID, "import-hosts").text and find(By.ID, "create-hosts")
+    both(driver, "02c-import-preview")
+    assert not Host.objects.filter(name__in=["web-1", "web-2"]).exists()  # a preview only
 
     # The host, with no key pinned yet.
     find(By.ID, "tab-hosts").click()
