@@ -53,10 +53,8 @@ class ImportForm(forms.Form):
     def upload(self) -> tuple[str, bytes] | None:
         """(file name, bytes): the uploaded file, else the one carried from the preview."""
         upload = self.cleaned_data.get("file")
-        if upload is not None:
-            if upload.size is not None and upload.size > imports.MAX_BYTES:
-                return upload.name or "inventory", b"\0" * (imports.MAX_BYTES + 1)
-            return upload.name or "inventory", upload.read()
+        if upload is not None:  # one byte over the limit is enough for the plan to refuse it
+            return upload.name or "inventory", upload.read(imports.MAX_BYTES + 1)
         carried = self.cleaned_data.get("content") or ""
         if not carried:
             return None
