@@ -16,6 +16,7 @@ from django.utils import timezone
 from bulwark.audits import risk_services
 from bulwark.audits.risks import RiskException
 from bulwark.audits.targets import Assignment
+from bulwark.inventory import imports
 from bulwark.inventory.models import Group, Host, Membership, Role
 from bulwark.policies.models import Policy
 from tests.bulwark.web.test_manage import signed_in
@@ -210,9 +211,10 @@ def test_approval_by_another_admin_then_revocation_with_the_trail(
 def upload(client: Client, name: str, text: str, group: Group, **extra: Any) -> str:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    raw = text.encode(errors="surrogateescape")  # "\udcff" is the byte 0xff
     answer = client.post(
         "/manage/import/",
-        {"group": group.pk, "file": SimpleUploadedFile(name, text.encode()), **extra},
+        {"group": group.pk, "file": SimpleUploadedFile(name, raw), **extra},
     )
     assert answer.status_code == 200, answer.status_code
     return answer.content.decode()
@@ -224,6 +226,10 @@ def test_import_needs_the_admin_role_and_offers_only_your_groups(world: World) -
     assert "group-a" in body and "group-b" not in body and world.b.credential.name not in body
     refused = upload(signed_in("a_admin"), "h.csv", "name,host\nx,192.0.2.1\n", world.b.group)
     assert "errorlist" in refused and not Host.objects.filter(name="x").exists()
+    huge = "name,host\n" + "x,192.0.2.1\n" * (imports.MAX_BYTES // 12 + 1)
+    assert "h.csv: larger than" in upload(signed_in("a_admin"), "h.csv", huge, world.a.group)
+    binary = upload(signed_in("a_admin"), "h.csv", "name\n\udcff", world.a.group)
+    assert "h.csv: not UTF-8 text (byte 5)" in binary  # a Latin-1 file, say
 
 
 def test_a_csv_import_previews_then_creates_every_host(world: World) -> None:
