@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
@@ -56,7 +57,7 @@ class Filters:
         """(label, value) pairs printed on reports: what the numbers cover."""
         group = Group.objects.filter(pk=self.group_id).first() if self.group_id else None
         pairs = [
-            ("group", group.name if group else "all groups"),
+            ("group", group.name if group else gettext("all groups")),
             ("from", self.start_day.isoformat()),
             ("to", self.end_day.isoformat()),
         ]
