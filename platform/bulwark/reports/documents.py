@@ -106,9 +106,9 @@ def failed_checks(user: Any, f: Filters) -> Report:
 
 def category(user: Any, f: Filters) -> Report:
     if not f.category:
-        raise FilterError("category: this report needs a category")
+        raise FilterError(_("category: this report needs a category"))
     if not Check.objects.filter(category=f.category).exists():
-        raise FilterError(f"category: no such category {f.category[:80]!r}")
+        raise FilterError(_("category: no such category %(name)r") % {"name": f.category[:80]})
     counts = queries.category_results(user, f)
     shown = [("passed", counts.passed), ("failed", counts.failed)]
     if f.include_na:
@@ -142,7 +142,7 @@ def categories(user: Any, f: Filters) -> Report:
 
 def host_checks(user: Any, f: Filters) -> Report:
     if not f.host_id:
-        raise FilterError("host: this report needs a host")
+        raise FilterError(_("host: this report needs a host"))
     results = queries.host_checks(user, f)
     statuses = ("passed", "failed", "excepted")
     counts = {s: sum(1 for r in results if r.status == s) for s in statuses}
@@ -170,7 +170,7 @@ def scoring(user: Any, f: Filters) -> Report:
     scores = [h.score for h in hosts if h.score is not None]
     pages = max(1, math.ceil(len(hosts) / SCORING_PAGE))
     if f.page > pages:
-        raise FilterError(f"page: out of range (the report has {pages})")
+        raise FilterError(_("page: out of range (the report has %(pages)s)") % {"pages": pages})
     first = (f.page - 1) * SCORING_PAGE
     shown = hosts[first : first + SCORING_PAGE]
     title = _("Scoring: the latest score of each host")

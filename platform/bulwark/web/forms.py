@@ -18,7 +18,10 @@ from bulwark.web.templatetags.bulwark import LABELS as STATUS_LABELS
 
 def visible_groups(user: Any) -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
-        queryset=scope(Group.objects.all(), user, "pk"), required=False, empty_label=_("all groups")
+        queryset=scope(Group.objects.all(), user, "pk"),
+        required=False,
+        empty_label=_("all groups"),
+        label=_("group"),
     )
 
 
