@@ -13,11 +13,13 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.core import mail
 from django.template.base import Lexer, TokenType
 from django.test import Client
 from django.utils import timezone
 
+from bulwark.audits import alerts
 from bulwark.audits.models import AlertEvent, Result
 from bulwark.web import alert_mail
 from bulwark.web.models import Preference, Widget
@@ -287,36 +289,23 @@ def test_an_alert_email_reaches_a_japanese_reader_in_japanese(world: World, sett
     assert "check(s) went from passed to failed" in english.body and "UTC" in english.body
 
 
-def test_an_alert_raised_after_the_commit_is_emailed(
-    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+@pytest.mark.parametrize("enabled", [True, False])
+def test_an_alert_is_emailed_after_its_commit_only_with_alert_emails(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any, enabled: bool
 ) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.ALERT_EMAILS = True
+    settings.ALERT_EMAILS = enabled
     admin = world.users["a_admin"]
     admin.email = "kenji@example.org"
     admin.save()
     Preference.objects.create(user=admin, language="ja")
-    from bulwark.audits import alerts
-
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         raised = alerts.audit_failed(world.a.audit.pk)
     assert raised is not None and raised.kind == AlertEvent.Kind.AUDIT_FAILED
+    if not enabled:
+        assert mail.outbox == []
+        return
     assert [m.to for m in mail.outbox] == [["kenji@example.org"]]
     assert "監査の失敗" in mail.outbox[0].subject
-
-
-def test_no_alert_email_when_alert_emails_is_off(
-    world: World, settings: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.ALERT_EMAILS = False
-    admin = world.users["a_admin"]
-    admin.email = "kenji@example.org"
-    admin.save()
-    from bulwark.audits import alerts
-
-    mail.outbox.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        alerts.audit_failed(world.a.audit.pk)
-    assert mail.outbox == []
+    assert f"監査 {world.a.audit.pk} が失敗しました" in mail.outbox[0].body
