@@ -274,6 +274,17 @@ if SCORE_CRITICAL_BELOW > SCORE_WARNING_BELOW:
     raise ConfigurationError("SCORE_CRITICAL_BELOW must not be above SCORE_WARNING_BELOW")
 WEBHOOK_URLS = env_list("WEBHOOK_URLS")
 WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 5.0, minimum=0.1)
+# Alert e-mails to the members of the host's group (and superusers) with an address, each in
+# the reader's own language and time zone (bulwark/web/alert_mail.py).
+ALERT_EMAILS = env_bool("ALERT_EMAILS", False)
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD", "")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "bulwark@localhost")
+# Where readers reach the pages (e.g. https://bulwark.example.org): links in e-mails.
+PUBLIC_URL = env("PUBLIC_URL", "")
 # Accepted risks: the longest an exception may run, and whether a second group admin must
 # approve one before it takes effect.
 EXCEPTION_MAX_DAYS = env_int("EXCEPTION_MAX_DAYS", 365, minimum=1)

@@ -1,4 +1,5 @@
-"""Thresholds, host state and alert events; webhooks get each alert after its commit.
+"""Thresholds, host state and alert events; webhooks get each alert after its commit, and
+the receivers of `alert_raised` (the web app's e-mails) are told of it.
 
 One alert per change: a host entering a worse state, checks flipping from passed to failed
 (one event per audit, listing them), a host key that changed (once per presented key).
@@ -16,11 +17,16 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
+from django.utils.translation import gettext as _
 
 from bulwark.audits.models import AlertEvent, Audit, Result
 from bulwark.inventory.models import Host, HostState
 
 log = logging.getLogger(__name__)
+
+# Sent (after the commit) with `alert_id` for every alert raised; the web app e-mails it.
+alert_raised = Signal()
 
 _RANK = {HostState.UNKNOWN: 0, HostState.OK: 0, HostState.WARNING: 1, HostState.CRITICAL: 2}
 
@@ -139,11 +145,64 @@ def audit_failed(audit_id: int, *, alert: bool = True) -> AlertEvent | None:
 
 
 def _notify(alert: AlertEvent) -> None:
+    alert_id = alert.pk
+    transaction.on_commit(lambda: alert_raised.send(AlertEvent, alert_id=alert_id))
     if settings.WEBHOOK_URLS:
         from bulwark.audits.tasks import post_alert
 
         # After the commit, as its own task: a slow or failing webhook never holds the audit.
         transaction.on_commit(lambda: post_alert.delay(alert.pk))
+
+
+def describe(alert: AlertEvent) -> str:
+    """The alert in the active language, rebuilt from its kind and details (the stored
+    `message` is the English text webhooks and the API carry)."""
+    host, details = alert.host.name, alert.details or {}
+    if alert.kind in (AlertEvent.Kind.STATE, AlertEvent.Kind.REGRESSION):
+        parts = []
+        if alert.kind == AlertEvent.Kind.STATE and details.get("score") is not None:
+            parts.append(
+                _("score %(score)s is now %(state)s (was %(previous)s)")
+                % {
+                    "score": f"{details['score']:g}",
+                    "state": alert.get_state_display(),
+                    "previous": alert.get_previous_state_display(),
+                }
+            )
+        regressed = details.get("regressed_checks") or []
+        if regressed:
+            shown = ", ".join(regressed[:10]) + (" ..." if len(regressed) > 10 else "")
+            parts.append(
+                _("%(count)s check(s) went from passed to failed: %(checks)s")
+                % {"count": len(regressed), "checks": shown}
+            )
+        if parts:
+            return f"{host}: " + "; ".join(parts)
+    elif alert.kind == AlertEvent.Kind.HOST_KEY:
+        return _("%(host)s: the host key changed (now %(seen)s)") % {
+            "host": host,
+            "seen": details.get("seen", "?"),
+        }
+    elif alert.kind == AlertEvent.Kind.AUDIT_FAILED:
+        return _("%(host)s: audit %(audit)s failed: %(error)s") % {
+            "host": host,
+            "audit": alert.audit_id,
+            "error": str(details.get("error", ""))[:300],
+        }
+    elif alert.kind in (AlertEvent.Kind.EXCEPTION_EXPIRED, AlertEvent.Kind.EXCEPTION_EXPIRING):
+        values = {
+            "host": host,
+            "exception": details.get("exception"),
+            "check": f"{details.get('policy_id')}/{details.get('check_id')}",
+            "day": details.get("expires_at", "?"),
+        }
+        if alert.kind == AlertEvent.Kind.EXCEPTION_EXPIRING:
+            return _("%(host)s: exception %(exception)s for %(check)s expires on %(day)s") % values
+        return (
+            _("%(host)s: exception %(exception)s for %(check)s ended: the check counts as failed")
+            % values
+        )
+    return alert.message
 
 
 def payload(alert: AlertEvent) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import django_filters as filters
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from bulwark.audits.models import AlertEvent, Audit, AuditStatus, Result, Schedule, ScoreSample
 from bulwark.core.filters import NumberFilter
@@ -73,9 +74,9 @@ class AlertFilterSet(filters.FilterSet):
     group = NumberFilter(field_name="host__group_id")
     kind = filters.ChoiceFilter(choices=AlertEvent.Kind.choices)
     severity = filters.ChoiceFilter(choices=AlertEvent.Severity.choices)
-    acknowledged = filters.BooleanFilter(method="filter_acknowledged", label="acknowledged")
+    acknowledged = filters.BooleanFilter(method="filter_acknowledged", label=_("acknowledged"))
     date = filters.DateFromToRangeFilter(
-        field_name="created_at", label="created between (date_after, date_before)"
+        field_name="created_at", label=_("created between (date_after, date_before)")
     )
 
     class Meta:

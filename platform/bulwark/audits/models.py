@@ -8,16 +8,17 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from bulwark.inventory.models import Group, Host, HostState
 from bulwark.policies.models import Check
 
 
 class AuditStatus(models.TextChoices):
-    QUEUED = "queued", "queued"
-    RUNNING = "running", "running"
-    DONE = "done", "done"
-    ERROR = "error", "error"
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    DONE = "done", _("done")
+    ERROR = "error", _("error")
 
 
 ACTIVE = (AuditStatus.QUEUED, AuditStatus.RUNNING)
@@ -28,10 +29,10 @@ class Audit(models.Model):
     the writes of a worker whose lease was taken over."""
 
     class Trigger(models.TextChoices):
-        MANUAL = "manual", "audit now"
-        SCHEDULE = "schedule", "schedule"
-        COMMAND = "command", "command line"
-        API = "api", "API"
+        MANUAL = "manual", _("audit now")
+        SCHEDULE = "schedule", _("schedule")
+        COMMAND = "command", _("command line")
+        API = "api", _("API")
 
     host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="audits")
     status = models.CharField(
@@ -57,9 +58,9 @@ class Audit(models.Model):
     # Failed checks covered by an active exception: out of `score`, in `raw_score`.
     excepted = models.PositiveIntegerField(default=0, db_default=0)
     score = models.FloatField(null=True, blank=True)
-    raw_score = models.FloatField(null=True, blank=True, help_text="as if no exception existed")
+    raw_score = models.FloatField(null=True, blank=True, help_text=_("as if no exception existed"))
     host_facts = models.JSONField(default=dict, blank=True)
-    seconds = models.FloatField(null=True, blank=True, help_text="collection and evaluation")
+    seconds = models.FloatField(null=True, blank=True, help_text=_("collection and evaluation"))
     # The host's latest finished audit: what dashboards and reports read.
     latest = models.BooleanField(default=False)
     # Its per-check results were purged (RESULTS_RETENTION_DAYS); counts, score and categories stay.
@@ -91,10 +92,10 @@ class Result(models.Model):
     """One check's outcome in one audit."""
 
     class Status(models.TextChoices):
-        PASSED = "passed", "passed"
-        FAILED = "failed", "failed"
-        NOT_APPLICABLE = "not_applicable", "not applicable"
-        EXCEPTED = "excepted", "excepted"
+        PASSED = "passed", _("passed")
+        FAILED = "failed", _("failed")
+        NOT_APPLICABLE = "not_applicable", _("not applicable")
+        EXCEPTED = "excepted", _("excepted")
 
     audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="results")
     # Not `check`: that name is Django's Model.check().
@@ -164,7 +165,7 @@ class ScoreSample(models.Model):
     score = models.FloatField(null=True, blank=True)
     raw_score = models.FloatField(null=True, blank=True)
     rescored = models.CharField(
-        max_length=300, blank=True, default="", db_default="", help_text="why it was re-scored"
+        max_length=300, blank=True, default="", db_default="", help_text=_("why it was re-scored")
     )
 
     class Meta:
@@ -179,23 +180,25 @@ class AlertEvent(models.Model):
     """A change worth telling someone: a worse state, a regressed check, a changed host key."""
 
     class Kind(models.TextChoices):
-        STATE = "state", "score state worsened"
-        REGRESSION = "regression", "checks went from passed to failed"
-        HOST_KEY = "host_key", "host key changed"
-        EXCEPTION_EXPIRED = "exc_expired", "exception expired"
-        EXCEPTION_EXPIRING = "exc_expiring", "exception expires soon"
-        AUDIT_FAILED = "audit_failed", "audit failed"
+        STATE = "state", _("score state worsened")
+        REGRESSION = "regression", _("checks went from passed to failed")
+        HOST_KEY = "host_key", _("host key changed")
+        EXCEPTION_EXPIRED = "exc_expired", _("exception expired")
+        EXCEPTION_EXPIRING = "exc_expiring", _("exception expires soon")
+        AUDIT_FAILED = "audit_failed", _("audit failed")
 
     class Severity(models.TextChoices):
-        WARNING = "warning", "warning"
-        CRITICAL = "critical", "critical"
+        WARNING = "warning", _("warning")
+        CRITICAL = "critical", _("critical")
 
-    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="alerts")
+    host = models.ForeignKey(
+        Host, on_delete=models.CASCADE, related_name="alerts", verbose_name=_("host")
+    )
     audit = models.ForeignKey(
         Audit, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
     )
-    kind = models.CharField(max_length=12, choices=Kind.choices)
-    severity = models.CharField(max_length=10, choices=Severity.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices, verbose_name=_("kind"))
+    severity = models.CharField(max_length=10, choices=Severity.choices, verbose_name=_("severity"))
     previous_state = models.CharField(max_length=10, choices=HostState.choices, blank=True)
     state = models.CharField(max_length=10, choices=HostState.choices, blank=True)
     message = models.TextField()
@@ -225,23 +228,38 @@ class Schedule(models.Model):
     """Periodic audits of one host or of every host of a group (a django-celery-beat task)."""
 
     host = models.ForeignKey(
-        Host, null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
+        Host,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="schedules",
+        verbose_name=_("host"),
     )
     group = models.ForeignKey(
-        Group, null=True, blank=True, on_delete=models.CASCADE, related_name="schedules"
+        Group,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="schedules",
+        verbose_name=_("group"),
     )
     interval_days = models.PositiveSmallIntegerField(
-        default=_default_interval, validators=[MinValueValidator(1), MaxValueValidator(366)]
+        verbose_name=_("interval (days)"),
+        default=_default_interval,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
     )
     command_timeout = models.FloatField(
+        verbose_name=_("command timeout (s)"),
         default=_default_timeout,
         validators=[MinValueValidator(1.0), MaxValueValidator(3600.0)],
-        help_text="seconds per command",
+        help_text=_("seconds per command"),
     )
     spread_minutes = models.PositiveIntegerField(
-        default=0, help_text="start the hosts' audits over this many minutes, not all at once"
+        verbose_name=_("spread (minutes)"),
+        default=0,
+        help_text=_("start the hosts' audits over this many minutes, not all at once"),
     )
-    enabled = models.BooleanField(default=True)
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     periodic_task = models.OneToOneField(
         "django_celery_beat.PeriodicTask",
         null=True,
@@ -268,15 +286,17 @@ class Schedule(models.Model):
 
     def clean(self) -> None:
         if (self.host_id is None) == (self.group_id is None):
-            raise ValidationError("a schedule is for one host or one group, not both or neither")
+            raise ValidationError(_("a schedule is for one host or one group, not both or neither"))
         from bulwark.audits.fairness import max_spread_minutes
 
         if self.spread_minutes and self.spread_minutes > max_spread_minutes():
             raise ValidationError(
                 {
-                    "spread_minutes": f"at most {max_spread_minutes()} minutes: the broker "
-                    "redelivers a task held longer than CELERY_VISIBILITY_TIMEOUT "
-                    "(raise it to spread further)"
+                    "spread_minutes": _(
+                        "at most %(minutes)s minutes: the broker redelivers a task held longer "
+                        "than CELERY_VISIBILITY_TIMEOUT (raise it to spread further)"
+                    )
+                    % {"minutes": max_spread_minutes()}
                 }
             )
 
@@ -315,7 +335,7 @@ class WorkerHeartbeat(models.Model):
     hostname = models.CharField(max_length=255, unique=True)
     zones = models.JSONField(default=list)
     concurrency = models.PositiveIntegerField(default=0)
-    running = models.PositiveIntegerField(default=0, help_text="audits running at last report")
+    running = models.PositiveIntegerField(default=0, help_text=_("audits running at last report"))
     pid = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField()
     last_seen = models.DateTimeField()

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from bulwark.inventory.models import Credential
 
@@ -16,28 +17,28 @@ class CredentialForm(forms.ModelForm):  # type: ignore[type-arg]
     """Takes new secret values; shows only whether one is set."""
 
     new_secret = forms.CharField(
-        label="Secret",
+        label=_("Secret"),
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
-        help_text="private key or password; leave blank to keep the stored one",
+        help_text=_("private key or password; leave blank to keep the stored one"),
     )
     new_passphrase = forms.CharField(
-        label="Key passphrase",
+        label=_("Key passphrase"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="leave blank to keep the stored one",
+        help_text=_("leave blank to keep the stored one"),
     )
     new_sudo_password = forms.CharField(
-        label="Sudo password",
+        label=_("Sudo password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="leave blank to keep the stored one (empty: the login password)",
+        help_text=_("leave blank to keep the stored one (empty: the login password)"),
     )
-    clear_passphrase = forms.BooleanField(label="Clear the passphrase", required=False)
-    clear_sudo_password = forms.BooleanField(label="Clear the sudo password", required=False)
+    clear_passphrase = forms.BooleanField(label=_("Clear the passphrase"), required=False)
+    clear_sudo_password = forms.BooleanField(label=_("Clear the sudo password"), required=False)
 
     class Meta:
         model = Credential

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from bulwark.core import actor, seclog
 from bulwark.core.fields import EncryptedTextField
@@ -25,38 +26,41 @@ DEFAULT_ZONE = "default"
 class HostState(models.TextChoices):
     """Where a host's latest score stands against its thresholds."""
 
-    UNKNOWN = "unknown", "unknown"
-    OK = "ok", "ok"
-    WARNING = "warning", "warning"
-    CRITICAL = "critical", "critical"
+    UNKNOWN = "unknown", _("unknown")
+    OK = "ok", _("ok")
+    WARNING = "warning", _("warning")
+    CRITICAL = "critical", _("critical")
 
 
 class Group(models.Model):
     """A set of hosts; the unit of access control and of group schedules."""
 
-    name = models.CharField(max_length=100, unique=True)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
     warning_below = models.FloatField(
-        "warning below (%)",
+        _("warning below (%)"),
         null=True,
         blank=True,
         validators=[validate_percent],
-        help_text="a score under this warns; empty: SCORE_WARNING_BELOW (default 80)",
+        help_text=_("a score under this warns; empty: SCORE_WARNING_BELOW (default 80)"),
     )
     critical_below = models.FloatField(
-        "critical below (%)",
+        _("critical below (%)"),
         null=True,
         blank=True,
         validators=[validate_percent],
-        help_text="under this: critical; empty: SCORE_CRITICAL_BELOW (default 50)",
+        help_text=_("under this: critical; empty: SCORE_CRITICAL_BELOW (default 50)"),
     )
     # Where the group's hosts are reached from: workers started with --zone NAME audit them.
-    zone = models.CharField(max_length=63, default=DEFAULT_ZONE, validators=[validate_zone])
+    zone = models.CharField(
+        max_length=63, default=DEFAULT_ZONE, validators=[validate_zone], verbose_name=_("zone")
+    )
     max_parallel = models.PositiveIntegerField(
+        verbose_name=_("maximum parallel audits"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
-        help_text="audits of this group running at once; empty: no limit",
+        help_text=_("audits of this group running at once; empty: no limit"),
     )
 
     class Meta:
@@ -72,19 +76,26 @@ class Group(models.Model):
 class Role(models.TextChoices):
     """What a member may do in a group: read, start audits, or manage its objects."""
 
-    VIEWER = "viewer", "viewer"
-    OPERATOR = "operator", "operator"
-    ADMIN = "admin", "admin"
+    VIEWER = "viewer", _("viewer")
+    OPERATOR = "operator", _("operator")
+    ADMIN = "admin", _("admin")
 
 
 class Membership(models.Model):
     """A user's access to one group, with a role. Superusers need none: they see everything."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bulwark_memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="bulwark_memberships",
+        verbose_name=_("user"),
     )
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    group = models.ForeignKey(
+        Group, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("group")
+    )
+    role = models.CharField(
+        max_length=10, choices=Role.choices, default=Role.VIEWER, verbose_name=_("role")
+    )
 
     class Meta:
         ordering = ["group", "user"]
@@ -100,31 +111,44 @@ class Credential(models.Model):
     """How to log in to hosts of one group. `secret` is the private key or the password."""
 
     class Kind(models.TextChoices):
-        SSH_KEY = "ssh-key", "SSH key"
-        SSH_PASSWORD = "ssh-password", "SSH password"
-        WINRM = "winrm", "WinRM user and password"
+        SSH_KEY = "ssh-key", _("SSH key")
+        SSH_PASSWORD = "ssh-password", _("SSH password")
+        WINRM = "winrm", _("WinRM user and password")
 
     class Sudo(models.TextChoices):
-        NONE = "none", "no sudo"
-        NOPASSWD = "nopasswd", "sudo without a password"
-        PASSWORD = "password", "sudo with a password"
+        NONE = "none", _("no sudo")
+        NOPASSWD = "nopasswd", _("sudo without a password")
+        PASSWORD = "password", _("sudo with a password")
 
     # Credentials belong to a group like hosts do: its admins manage them, its hosts use them.
-    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="credentials")
-    name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SSH_KEY)
-    username = models.CharField(max_length=100)
-    secret = EncryptedTextField(help_text="private key or password (write-only)")
-    passphrase = EncryptedTextField(help_text="passphrase of an encrypted private key")
-    sudo_mode = models.CharField(max_length=20, choices=Sudo.choices, default=Sudo.NONE)
-    sudo_password = EncryptedTextField(help_text="empty: the login password is used for sudo")
+    group = models.ForeignKey(
+        Group, on_delete=models.PROTECT, related_name="credentials", verbose_name=_("group")
+    )
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    kind = models.CharField(
+        max_length=20, choices=Kind.choices, default=Kind.SSH_KEY, verbose_name=_("kind")
+    )
+    username = models.CharField(max_length=100, verbose_name=_("username"))
+    secret = EncryptedTextField(
+        help_text=_("private key or password (write-only)"), verbose_name=_("secret")
+    )
+    passphrase = EncryptedTextField(
+        help_text=_("passphrase of an encrypted private key"), verbose_name=_("passphrase")
+    )
+    sudo_mode = models.CharField(
+        max_length=20, choices=Sudo.choices, default=Sudo.NONE, verbose_name=_("sudo mode")
+    )
+    sudo_password = EncryptedTextField(
+        help_text=_("empty: the login password is used for sudo"), verbose_name=_("sudo password")
+    )
     jump_host = models.ForeignKey(
         "Host",
+        verbose_name=_("jump host"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="reach the hosts through this SSH host",
+        help_text=_("reach the hosts through this SSH host"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -163,22 +187,22 @@ class Credential(models.Model):
         problems: list[tuple[str, str]] = []  # (field, message); the first per field is shown
         secret = self.secret
         if not secret:
-            problems.append(("secret", "a credential needs its private key or password"))
+            problems.append(("secret", _("a credential needs its private key or password")))
         elif isinstance(secret, str):  # plaintext just entered (a Sealed one was checked before)
             if self.kind == self.Kind.SSH_KEY and not looks_like_private_key(secret):
-                problems.append(("secret", "not a private key (PEM or OpenSSH format)"))
+                problems.append(("secret", _("not a private key (PEM or OpenSSH format)")))
             if self.kind != self.Kind.SSH_KEY and ("\n" in secret or "\0" in secret):
-                problems.append(("secret", "a password cannot contain a line break"))
+                problems.append(("secret", _("a password cannot contain a line break")))
         if self.passphrase and self.kind != self.Kind.SSH_KEY:
-            problems.append(("passphrase", "only an SSH key has a passphrase"))
+            problems.append(("passphrase", _("only an SSH key has a passphrase")))
         if self.sudo_mode != self.Sudo.NONE and self.kind == self.Kind.WINRM:
-            problems.append(("sudo_mode", "sudo applies to SSH credentials only"))
+            problems.append(("sudo_mode", _("sudo applies to SSH credentials only")))
         if (
             self.sudo_mode == self.Sudo.PASSWORD
             and self.kind == self.Kind.SSH_KEY
             and not self.sudo_password
         ):
-            problems.append(("sudo_password", "sudo with a password needs the sudo password"))
+            problems.append(("sudo_password", _("sudo with a password needs the sudo password")))
         problems += self._jump_problems()
         errors: dict[str, str] = {}
         for name, message in problems:
@@ -191,15 +215,15 @@ class Credential(models.Model):
             return []
         jump = self.jump_host
         if self.kind == self.Kind.WINRM:
-            return [("jump_host", "jump hosts apply to SSH credentials only")]
+            return [("jump_host", _("jump hosts apply to SSH credentials only"))]
         if jump is not None and self.group_id is not None and jump.group_id != self.group_id:
-            return [("jump_host", "the jump host must be in the credential's group")]
+            return [("jump_host", _("the jump host must be in the credential's group"))]
         if jump is None or jump.transport != Host.TransportKind.SSH:
-            return [("jump_host", "the jump host must be an SSH host")]
+            return [("jump_host", _("the jump host must be an SSH host"))]
         if jump.credential is not None and jump.credential.jump_host_id is not None:
-            return [("jump_host", "the jump host cannot itself need a jump host")]
+            return [("jump_host", _("the jump host cannot itself need a jump host"))]
         if jump.credential_id is not None and jump.credential_id == self.pk:
-            return [("jump_host", "a credential cannot jump through its own host")]
+            return [("jump_host", _("a credential cannot jump through its own host"))]
         return []
 
 
@@ -207,65 +231,85 @@ class Host(models.Model):
     """A machine we audit; belongs to one group."""
 
     class TransportKind(models.TextChoices):
-        SSH = "ssh", "SSH"
-        WINRM = "winrm", "WinRM"
-        LOCAL = "local", "local (the worker's own machine)"
+        SSH = "ssh", _("SSH")
+        WINRM = "winrm", _("WinRM")
+        LOCAL = "local", _("local (the worker's own machine)")
 
-    name = models.CharField(max_length=200, unique=True)
-    address = models.CharField(max_length=255, validators=[validate_address])
+    name = models.CharField(max_length=200, unique=True, verbose_name=_("name"))
+    address = models.CharField(
+        max_length=255, validators=[validate_address], verbose_name=_("address")
+    )
     port = models.PositiveIntegerField(
+        verbose_name=_("port"),
         default=22,
-        help_text="default 22 (SSH); WinRM: 5986 for HTTPS, 5985 for HTTP",
+        help_text=_("default 22 (SSH); WinRM: 5986 for HTTPS, 5985 for HTTP"),
         validators=[MinValueValidator(1), MaxValueValidator(65535)],
     )
     transport = models.CharField(
-        max_length=10, choices=TransportKind.choices, default=TransportKind.SSH
+        verbose_name=_("transport"),
+        max_length=10,
+        choices=TransportKind.choices,
+        default=TransportKind.SSH,
     )
-    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="hosts")
+    group = models.ForeignKey(
+        Group, on_delete=models.PROTECT, related_name="hosts", verbose_name=_("group")
+    )
     credential = models.ForeignKey(
-        Credential, null=True, blank=True, on_delete=models.PROTECT, related_name="hosts"
+        Credential,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="hosts",
+        verbose_name=_("credential"),
     )
     host_key = models.TextField(
-        blank=True, help_text="pinned SSH host key(s): OpenSSH public key or known_hosts lines"
+        verbose_name=_("host key"),
+        blank=True,
+        help_text=_("pinned SSH host key(s): OpenSSH public key or known_hosts lines"),
     )
     trust_on_first_use = models.BooleanField(
+        verbose_name=_("trust on first use"),
         default=False,
-        help_text="pin the key seen at the first audit (default off; or 'test connection')",
+        help_text=_("pin the key seen at the first audit (default off; or 'test connection')"),
     )
     # WinRM hosts: HTTPS with certificate validation unless plain HTTP is explicitly allowed.
     winrm_auth = models.CharField(
-        "WinRM authentication",
+        _("WinRM authentication"),
         max_length=10,
-        help_text="WinRM hosts only (default NTLM)",
+        help_text=_("WinRM hosts only (default NTLM)"),
         choices=[("ntlm", "NTLM"), ("basic", "Basic"), ("kerberos", "Kerberos")],
         default="ntlm",
     )
     winrm_allow_http = models.BooleanField(
-        "allow WinRM over HTTP",
+        _("allow WinRM over HTTP"),
         default=False,
-        help_text="WinRM over plain HTTP (5985) instead of HTTPS (default: HTTPS only)",
+        help_text=_("WinRM over plain HTTP (5985) instead of HTTPS (default: HTTPS only)"),
     )
     ca_certificates = models.TextField(
-        "CA certificates",
+        _("CA certificates"),
         blank=True,
-        help_text="PEM CAs trusted for this host's WinRM HTTPS (empty: the system's)",
+        help_text=_("PEM CAs trusted for this host's WinRM HTTPS (empty: the system's)"),
     )
     warning_below = models.FloatField(
-        "warning below (%)",
+        _("warning below (%)"),
         null=True,
         blank=True,
         validators=[validate_percent],
-        help_text="empty: the group's threshold (or the default, 80)",
+        help_text=_("empty: the group's threshold (or the default, 80)"),
     )
     critical_below = models.FloatField(
-        "critical below (%)",
+        _("critical below (%)"),
         null=True,
         blank=True,
         validators=[validate_percent],
-        help_text="empty: the group's threshold (or the default, 50)",
+        help_text=_("empty: the group's threshold (or the default, 50)"),
     )
     zone = models.CharField(
-        max_length=63, blank=True, validators=[validate_zone], help_text="empty: the group's"
+        verbose_name=_("zone"),
+        max_length=63,
+        blank=True,
+        validators=[validate_zone],
+        help_text=_("empty: the group's"),
     )
     # OS facts, from the latest audit.
     os_family = models.CharField(max_length=50, blank=True)
@@ -308,29 +352,31 @@ class Host(models.Model):
             if problem and "address" not in errors:
                 errors["address"] = problem
         if self.port is not None and not 1 <= self.port <= 65535:
-            errors["port"] = "port must be between 1 and 65535"
+            errors["port"] = _("port must be between 1 and 65535")
         credential = self.credential if self.credential_id else None
         local_problem = self._local_problem()
         if local_problem:
             errors["transport"] = local_problem
         if self.transport == self.TransportKind.LOCAL:
             if credential is not None:
-                errors["credential"] = "a local host runs as the worker: no credential"
+                errors["credential"] = _("a local host runs as the worker: no credential")
         elif credential is None:
-            errors["credential"] = f"a {self.get_transport_display()} host needs a credential"
+            errors["credential"] = _("a %(transport)s host needs a credential") % {
+                "transport": self.get_transport_display()
+            }
         elif self.group_id is not None and credential.group_id != self.group_id:
-            errors["credential"] = "the credential must belong to the host's group"
+            errors["credential"] = _("the credential must belong to the host's group")
         elif (self.transport == self.TransportKind.WINRM) != (
             credential.kind == Credential.Kind.WINRM
         ):
-            errors["credential"] = (
-                f"a {credential.get_kind_display()} credential cannot log in over "
-                f"{self.get_transport_display()}"
-            )
+            errors["credential"] = _("a %(kind)s credential cannot log in over %(transport)s") % {
+                "kind": credential.get_kind_display(),
+                "transport": self.get_transport_display(),
+            }
         if self.winrm_auth == "basic" and self.winrm_allow_http:
-            errors["winrm_auth"] = "Basic authentication sends the password: HTTPS only"
+            errors["winrm_auth"] = _("Basic authentication sends the password: HTTPS only")
         if self.ca_certificates and "-----BEGIN CERTIFICATE-----" not in self.ca_certificates:
-            errors["ca_certificates"] = "not a PEM certificate (-----BEGIN CERTIFICATE-----)"
+            errors["ca_certificates"] = _("not a PEM certificate (-----BEGIN CERTIFICATE-----)")
         try:
             _check_thresholds(self.warning_below, self.critical_below)
         except ValidationError as exc:
@@ -365,9 +411,9 @@ class Host(models.Model):
         if was_local:
             return None  # already there (its audits are still refused while the setting is off)
         if not settings.ALLOW_LOCAL_AUDITS:
-            return "audits of the Bulwark machine itself are off (ALLOW_LOCAL_AUDITS)"
+            return _("audits of the Bulwark machine itself are off (ALLOW_LOCAL_AUDITS)")
         if not actor.is_trusted():
-            return "only a superuser adds a local host (the Bulwark machine itself)"
+            return _("only a superuser adds a local host (the Bulwark machine itself)")
         return None
 
     @property
@@ -412,8 +458,8 @@ def _check_thresholds(warning: float | None, critical: float | None) -> None:
     errors = {}
     for name, value in (("warning_below", warning), ("critical_below", critical)):
         if value is not None and not 0 <= value <= 100:
-            errors[name] = "must be between 0 and 100"
+            errors[name] = _("must be between 0 and 100")
     if not errors and warning is not None and critical is not None and critical > warning:
-        errors["critical_below"] = "the critical threshold cannot be above the warning one"
+        errors["critical_below"] = _("the critical threshold cannot be above the warning one")
     if errors:
         raise ValidationError(errors)

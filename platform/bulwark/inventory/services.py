@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from bulwark.core.redaction import redact
 from bulwark.inventory import bindings
 from bulwark.inventory.connections import open_connection
@@ -40,8 +42,11 @@ def check_connection(host: Host, *, timeout: float = 10.0) -> ConnectionCheck:
     except TransportError as exc:
         return ConnectionCheck(False, f"{host.name}: {redact(str(exc), secrets)}", _seen(transport))
     seen = _seen(transport)
-    pinned = "the pinned key matched" if host.host_key else "no key pinned yet"
-    return ConnectionCheck(True, f"{host.name}: logged in as {user}; {pinned}", seen)
+    pinned = _("the pinned key matched") if host.host_key else _("no key pinned yet")
+    message = _("%(host)s: logged in as %(user)s; %(pinned)s")
+    return ConnectionCheck(
+        True, message % {"host": host.name, "user": user, "pinned": pinned}, seen
+    )
 
 
 def pin_host_key(host: Host, key: str, *, by: object | None = None) -> None:

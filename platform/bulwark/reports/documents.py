@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bulwark.policies.models import Check
 from bulwark.reports import queries
@@ -76,7 +78,7 @@ def worst_hosts(user: Any, f: Filters) -> Report:
     hosts = queries.worst_hosts(user, f)
     return _report(
         "worst-hosts",
-        f"Top {f.limit} hosts with the worst score",
+        _("Top %(limit)s hosts with the worst score") % {"limit": f.limit},
         f,
         _HOST_COLUMNS,
         _host_rows(hosts),
@@ -86,10 +88,15 @@ def worst_hosts(user: Any, f: Filters) -> Report:
 
 def failed_checks(user: Any, f: Filters) -> Report:
     checks = queries.most_failed_checks(user, f)
-    title = f"Top {f.limit} most frequently failed checks"
+    title = _("Top %(limit)s most frequently failed checks") % {"limit": f.limit}
+    if f.category:
+        title = _("Top %(limit)s most frequently failed checks in %(category)s") % {
+            "limit": f.limit,
+            "category": f.category,
+        }
     return _report(
         "failed-checks",
-        title + (f" in {f.category}" if f.category else ""),
+        title,
         f,
         ["check", "title", "hosts failing", "category", "description"],
         [[c.check_id, c.title, c.hosts, c.category, c.description] for c in checks],
@@ -99,9 +106,9 @@ def failed_checks(user: Any, f: Filters) -> Report:
 
 def category(user: Any, f: Filters) -> Report:
     if not f.category:
-        raise FilterError("category: this report needs a category")
+        raise FilterError(_("category: this report needs a category"))
     if not Check.objects.filter(category=f.category).exists():
-        raise FilterError(f"category: no such category {f.category[:80]!r}")
+        raise FilterError(_("category: no such category %(name)r") % {"name": f.category[:80]})
     counts = queries.category_results(user, f)
     shown = [("passed", counts.passed), ("failed", counts.failed)]
     if f.include_na:
@@ -112,7 +119,7 @@ def category(user: Any, f: Filters) -> Report:
     ]
     return _report(
         "category",
-        f"Results of category {f.category}",
+        _("Results of category %(category)s") % {"category": f.category},
         f,
         ["status", "results", "share %"],
         rows,
@@ -125,7 +132,7 @@ def categories(user: Any, f: Filters) -> Report:
     found = queries.categories(user, f)[: f.limit]
     return _report(
         "categories",
-        f"Top {f.limit} categories by failed checks",
+        _("Top %(limit)s categories by failed checks") % {"limit": f.limit},
         f,
         ["category", "failed", "passed", "not applicable", "score %"],
         [[c.category, c.failed, c.passed, c.not_applicable, percent(c.score)] for c in found],
@@ -135,7 +142,7 @@ def categories(user: Any, f: Filters) -> Report:
 
 def host_checks(user: Any, f: Filters) -> Report:
     if not f.host_id:
-        raise FilterError("host: this report needs a host")
+        raise FilterError(_("host: this report needs a host"))
     results = queries.host_checks(user, f)
     statuses = ("passed", "failed", "excepted")
     counts = {s: sum(1 for r in results if r.status == s) for s in statuses}
@@ -143,7 +150,7 @@ def host_checks(user: Any, f: Filters) -> Report:
     # Excepted (accepted failures) are shown apart: neither failed nor hidden.
     return _report(
         "host-checks",
-        "Security checks of a host",
+        _("Security checks of a host"),
         f,
         ["check", "title", "category", "status"],
         [[r.check_id, r.title, r.category, r.status.replace("_", " ")] for r in results],
@@ -163,17 +170,23 @@ def scoring(user: Any, f: Filters) -> Report:
     scores = [h.score for h in hosts if h.score is not None]
     pages = max(1, math.ceil(len(hosts) / SCORING_PAGE))
     if f.page > pages:
-        raise FilterError(f"page: out of range (the report has {pages})")
+        raise FilterError(_("page: out of range (the report has %(pages)s)") % {"pages": pages})
     first = (f.page - 1) * SCORING_PAGE
     shown = hosts[first : first + SCORING_PAGE]
-    title = "Scoring: the latest score of each host"
+    title = _("Scoring: the latest score of each host")
     summary: dict[str, Any] = {
         "hosts": len(hosts),
         "average score": round(sum(scores) / len(scores), 2) if scores else None,
     }
     if pages > 1:
         last = first + len(shown)
-        title += f", hosts {first + 1}-{last} of {len(hosts)} (page {f.page} of {pages})"
+        title += _(", hosts %(first)s-%(last)s of %(total)s (page %(page)s of %(pages)s)") % {
+            "first": first + 1,
+            "last": last,
+            "total": len(hosts),
+            "page": f.page,
+            "pages": pages,
+        }
         summary |= {"page": f.page, "pages": pages, "hosts per page": SCORING_PAGE}
     page_scores = [h.score for h in shown if h.score is not None]
     return _report(
@@ -191,7 +204,7 @@ def evolution(user: Any, f: Filters) -> Report:
     points = queries.evolution(user, f)
     return _report(
         "evolution",
-        "Evolution: passed and failed checks, averaged per day",
+        _("Evolution: passed and failed checks, averaged per day"),
         f,
         ["day", "hosts audited", "passed", "failed", "not applicable", "score"],
         [
@@ -229,13 +242,13 @@ BUILDERS: dict[str, Callable[[Any, Filters], Report]] = {
 }
 
 TITLES = {
-    "worst-hosts": "Top N hosts with the worst score",
-    "failed-checks": "Top N most frequently failed checks",
-    "category": "Results of one category",
-    "categories": "Categories ranked by failures",
-    "host-checks": "Security checks of a host",
-    "scoring": "Scoring: latest score of each host",
-    "evolution": "Evolution: passed and failed per day",
+    "worst-hosts": gettext_lazy("Top N hosts with the worst score"),
+    "failed-checks": gettext_lazy("Top N most frequently failed checks"),
+    "category": gettext_lazy("Results of one category"),
+    "categories": gettext_lazy("Categories ranked by failures"),
+    "host-checks": gettext_lazy("Security checks of a host"),
+    "scoring": gettext_lazy("Scoring: latest score of each host"),
+    "evolution": gettext_lazy("Evolution: passed and failed per day"),
 }
 
 

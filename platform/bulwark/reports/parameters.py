@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
@@ -56,7 +57,7 @@ class Filters:
         """(label, value) pairs printed on reports: what the numbers cover."""
         group = Group.objects.filter(pk=self.group_id).first() if self.group_id else None
         pairs = [
-            ("group", group.name if group else "all groups"),
+            ("group", group.name if group else gettext("all groups")),
             ("from", self.start_day.isoformat()),
             ("to", self.end_day.isoformat()),
         ]
@@ -106,16 +107,16 @@ def parse_filters(query: Mapping[str, str], user: Any, *, default_limit: int = 1
     end = _date(query.get("to"), "to") or today
     start = _date(query.get("from"), "from") or end - dt.timedelta(days=days - 1)
     if start > end:
-        raise FilterError("from: must not be after to")
+        raise FilterError(gettext("from: must not be after to"))
     group_id = _int(query.get("group"), "group", None, 1, None)
     if group_id is not None and not scope(Group.objects.filter(pk=group_id), user, "pk"):
-        raise FilterError("group: no such group")
+        raise FilterError(gettext("group: no such group"))
     host_id = _int(query.get("host"), "host", None, 1, None)
     if host_id is not None and not scope(Host.objects.filter(pk=host_id), user, "group"):
-        raise FilterError("host: no such host")
+        raise FilterError(gettext("host: no such host"))
     status = (query.get("status") or "").strip()
     if status and status not in STATUSES:
-        raise FilterError(f"status: one of {', '.join(STATUSES)}")
+        raise FilterError(gettext("status: one of %(values)s") % {"values": ", ".join(STATUSES)})
     return Filters(
         start_day=start,
         end_day=end,
@@ -135,7 +136,9 @@ def _date(raw: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw.strip())
     except ValueError:
-        raise FilterError(f"{name}: expected a date YYYY-MM-DD") from None
+        raise FilterError(
+            gettext("%(name)s: expected a date YYYY-MM-DD") % {"name": name}
+        ) from None
 
 
 def _int(raw: str | None, name: str, default: Any, minimum: int, maximum: int | None) -> Any:
@@ -144,7 +147,7 @@ def _int(raw: str | None, name: str, default: Any, minimum: int, maximum: int | 
     try:
         value = int(str(raw).strip())
     except ValueError:
-        raise FilterError(f"{name}: expected a whole number") from None
+        raise FilterError(gettext("%(name)s: expected a whole number") % {"name": name}) from None
     if value < minimum or (maximum is not None and value > maximum):
-        raise FilterError(f"{name}: out of range")
+        raise FilterError(gettext("%(name)s: out of range") % {"name": name})
     return value

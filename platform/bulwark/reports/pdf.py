@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
@@ -40,6 +41,44 @@ STATUS_COLOURS = {
 MAX_TEXT = 400  # characters of a cell shown in the PDF (descriptions can be long)
 WEIGHTS = {"title": 3.0, "description": 3.0, "host": 2.0, "category": 2.0}
 CHUNK = 100  # rows per table (see _table)
+
+# The documents' column, filter, summary and series names stay English keys (JSON and CSV
+# readers depend on them); the PDF shows them, and the status cells, in the active language.
+LABELS = {
+    "host": gettext_lazy("host"),
+    "group": gettext_lazy("group"),
+    "last audit": gettext_lazy("last audit"),
+    "score": gettext_lazy("score"),
+    "passed": gettext_lazy("passed"),
+    "failed": gettext_lazy("failed"),
+    "excepted": gettext_lazy("excepted"),
+    "not applicable": gettext_lazy("not applicable"),
+    "check": gettext_lazy("check"),
+    "checks": gettext_lazy("checks"),
+    "title": gettext_lazy("title"),
+    "hosts failing": gettext_lazy("hosts failing"),
+    "category": gettext_lazy("category"),
+    "description": gettext_lazy("description"),
+    "status": gettext_lazy("status"),
+    "results": gettext_lazy("results"),
+    "share %": gettext_lazy("share %"),
+    "score %": gettext_lazy("score %"),
+    "day": gettext_lazy("day"),
+    "hosts audited": gettext_lazy("hosts audited"),
+    "hosts": gettext_lazy("hosts"),
+    "average score": gettext_lazy("average score"),
+    "page": gettext_lazy("page"),
+    "pages": gettext_lazy("pages"),
+    "hosts per page": gettext_lazy("hosts per page"),
+    "from": gettext_lazy("from"),
+    "to": gettext_lazy("to"),
+}
+
+
+def label(name: str) -> str:
+    """A document's key as the reader sees it (unknown keys as they are)."""
+    found = LABELS.get(name)
+    return str(found) if found is not None else name
 
 
 # Japanese PDFs use reportlab's built-in CID font (the viewer supplies the glyphs: nothing to
@@ -89,7 +128,7 @@ def render(report: Report) -> bytes:
             styles["Normal"],
         ),
         Paragraph(
-            " &nbsp; ".join(f"<b>{escape(k)}</b>: {escape(v)}" for k, v in report.filters),
+            " &nbsp; ".join(f"<b>{escape(label(k))}</b>: {escape(v)}" for k, v in report.filters),
             styles["Normal"],
         ),
     ]
@@ -97,7 +136,7 @@ def render(report: Report) -> bytes:
         story.append(
             Paragraph(
                 " &nbsp; ".join(
-                    f"<b>{escape(str(k))}</b>: {escape(_text(v))}"
+                    f"<b>{escape(label(str(k)))}</b>: {escape(_text(v))}"
                     for k, v in report.summary.items()
                 ),
                 styles["Normal"],
@@ -125,13 +164,18 @@ def _table(report: Report, styles: Any) -> list[Flowable]:
     cell = styles["BodyText"]
     cell.fontSize, cell.leading = 8, 10
     widths = _widths(report)
+    status = report.columns.index("status") if "status" in report.columns else None
     # Text longer than its column wraps in a Paragraph (escaped); the rest stays a plain
     # string, which reportlab draws without parsing and much faster.
     room = [int(w / 4.2) for w in widths]  # characters of Helvetica 8 a column holds
     rows = [
         [
             Paragraph(escape(text[:MAX_TEXT]), cell) if len(text) > fits else text
-            for text, fits in zip((_text(v) for v in row), room, strict=True)
+            for text, fits in zip(
+                (label(_text(v)) if i == status else _text(v) for i, v in enumerate(row)),
+                room,
+                strict=True,
+            )
         ]
         for row in report.rows
     ]
@@ -142,7 +186,7 @@ def _table(report: Report, styles: Any) -> list[Flowable]:
 
 def _chunk(columns: list[str], rows: list[list[Any]], widths: list[float]) -> Flowable:
     regular, bold = fonts()
-    table = Table([list(columns), *rows], repeatRows=1, colWidths=widths)
+    table = Table([[label(c) for c in columns], *rows], repeatRows=1, colWidths=widths)
     table.setStyle(
         TableStyle(
             [
@@ -185,7 +229,7 @@ def _bar(spec: Chart) -> Drawing:
     bars.x, bars.y = 160, 20
     bars.width, bars.height = WIDTH - 220, height - 40
     bars.data = [list(values[: len(labels)]) for values in spec.series.values()]
-    bars.categoryAxis.categoryNames = [_short(label) for label in labels]
+    bars.categoryAxis.categoryNames = [_short(text) for text in labels]
     bars.categoryAxis.labels.fontSize = 7
     bars.categoryAxis.labels.fontName = fonts()[0]  # host names may be Japanese
     bars.categoryAxis.reverseDirection = True  # the first row on top, as in the table
@@ -205,14 +249,14 @@ def _pie(spec: Chart) -> Drawing:
     pie = Pie()
     # Side labels hang left and right of the pie: room on both sides, so none is cut.
     pie.x, pie.y, pie.width, pie.height = 220, 10, 150, 150
-    shown = [(label, v) for label, v in zip(spec.labels, values, strict=True) if v]
+    shown = [(name, v) for name, v in zip(spec.labels, values, strict=True) if v]
     pie.data = [v for _, v in shown] or [1]
-    pie.labels = [f"{label} ({v:g})" for label, v in shown] or ["no results"]
+    pie.labels = [f"{label(name)} ({v:g})" for name, v in shown] or [_("no results")]
     pie.simpleLabels = True
     pie.slices.fontName = fonts()[0]
     pie.sideLabels = True
-    for index, (label, _value) in enumerate(shown):
-        pie.slices[index].fillColor = STATUS_COLOURS.get(label, PALETTE[index % len(PALETTE)])
+    for index, (name, _value) in enumerate(shown):
+        pie.slices[index].fillColor = STATUS_COLOURS.get(name, PALETTE[index % len(PALETTE)])
     drawing.add(pie)
     return drawing
 
@@ -246,7 +290,7 @@ def _line(spec: Chart) -> Drawing:
     legend.fontSize = 8
     legend.fontName = fonts()[0]
     legend.colorNamePairs = [
-        (STATUS_COLOURS.get(name, PALETTE[i]), name) for i, name in enumerate(spec.series)
+        (STATUS_COLOURS.get(name, PALETTE[i]), label(name)) for i, name in enumerate(spec.series)
     ]
     drawing.add(legend)
     return drawing

@@ -9,9 +9,26 @@ from collections.abc import Sequence
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 COLOURS = {"passed": "#2e7d32", "failed": "#c62828", "not applicable": "#9e9e9e"}
 DEFAULT = ["#1565c0", "#ef6c00", "#6a1b9a", "#00838f"]
+# Series names are ours (keys of COLOURS): shown in the active language.
+SERIES = {
+    "passed": gettext_lazy("passed"),
+    "failed": gettext_lazy("failed"),
+    "not applicable": gettext_lazy("not applicable"),
+    "score": gettext_lazy("score"),
+}
+
+
+def _series_label(name: str) -> str:
+    return str(SERIES.get(name, name))
+
+
+def _empty() -> SafeString:
+    return mark_safe(f'<p class="empty">{escape(_("No data in this range."))}</p>')  # noqa: S308
 
 
 def _colour(name: str, index: int) -> str:
@@ -32,7 +49,7 @@ def line_chart(
 ) -> SafeString:
     """Lines over labels (dates); `top` fixes the scale (100 for scores)."""
     if not labels:
-        return mark_safe('<p class="empty">No data in this range.</p>')
+        return _empty()
     left, bottom, pad = 40, 30, 10
     values = [v for s in series.values() for v in s if v is not None]
     peak = top or max(values or [1]) or 1
@@ -50,14 +67,15 @@ def line_chart(
         colour = _colour(name, index)
         parts.append(
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
-            f'points="{" ".join(coords)}"><title>{escape(name)}</title></polyline>'
+            f'points="{" ".join(coords)}"><title>{escape(_series_label(name))}</title></polyline>'
         )
         single = len(labels) == 1  # one day of data: a point, drawn big and labelled
         for i, v in enumerate(points):
             if v is not None:
                 parts.append(
                     f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="{5 if single else 2.5}" '
-                    f'fill="{colour}"><title>{escape(labels[i])}: {escape(name)} {v:g}</title>'
+                    f'fill="{colour}"><title>{escape(labels[i])}: '
+                    f"{escape(_series_label(name))} {v:g}</title>"
                     "</circle>"
                 )
                 if single:
@@ -67,7 +85,7 @@ def line_chart(
                     )
         parts.append(
             f'<text x="{left + 10 + 110 * index}" y="{height - 5}" fill="{colour}" '
-            f'font-size="11">■ {escape(name)}</text>'
+            f'font-size="11">■ {escape(_series_label(name))}</text>'
         )
     step = max(1, len(labels) // 6)
     for i in range(0, len(labels), step):
@@ -87,7 +105,7 @@ def bar_chart(
 ) -> SafeString:
     """Horizontal bars, one per label, value printed at the end."""
     if not labels:
-        return mark_safe('<p class="empty">No data in this range.</p>')
+        return _empty()
     width, row, left = 640, 20, 220
     height = row * len(labels) + 10
     peak = top or max(values) or 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
@@ -12,11 +13,15 @@ from bulwark.policies.models import Check
 from bulwark.reports.documents import TITLES
 from bulwark.reports.parameters import STATUSES
 from bulwark.web.models import Widget
+from bulwark.web.templatetags.bulwark import LABELS as STATUS_LABELS
 
 
 def visible_groups(user: Any) -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
-        queryset=scope(Group.objects.all(), user, "pk"), required=False, empty_label="all groups"
+        queryset=scope(Group.objects.all(), user, "pk"),
+        required=False,
+        empty_label=_("all groups"),
+        label=_("group"),
     )
 
 
@@ -25,9 +30,9 @@ class HostFilterForm(forms.Form):
 
     name = forms.CharField(required=False, max_length=200)
     group = forms.ModelChoiceField(queryset=Group.objects.none(), required=False)
-    score_min = forms.FloatField(required=False, min_value=0, max_value=100, label="score from")
-    score_max = forms.FloatField(required=False, min_value=0, max_value=100, label="score to")
-    all = forms.BooleanField(required=False, label="all (incl. never audited)")
+    score_min = forms.FloatField(required=False, min_value=0, max_value=100, label=_("score from"))
+    score_max = forms.FloatField(required=False, min_value=0, max_value=100, label=_("score to"))
+    all = forms.BooleanField(required=False, label=_("all (incl. never audited)"))
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -49,35 +54,50 @@ class WidgetForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("data_type") == Widget.DataType.CATEGORY_CHECKS and not data.get("category"):
-            self.add_error("category", "this data type needs a category")
+            self.add_error("category", _("this data type needs a category"))
         return data
 
 
 class ReportForm(forms.Form):
     """Pick a report, its format and filters; submitted to the download redirect."""
 
-    type = forms.ChoiceField(choices=list(TITLES.items()))
-    format = forms.ChoiceField(choices=[("pdf", "PDF"), ("json", "JSON"), ("csv", "CSV")])
-    group = forms.ModelChoiceField(queryset=Group.objects.none(), required=False)
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    limit = forms.IntegerField(required=False, min_value=1, max_value=1000, initial=10)
-    category = forms.ChoiceField(required=False, help_text="the category report needs one")
+    type = forms.ChoiceField(label=_("report"), choices=list(TITLES.items()))
+    format = forms.ChoiceField(
+        label=_("format"), choices=[("pdf", "PDF"), ("json", "JSON"), ("csv", "CSV")]
+    )
+    group = forms.ModelChoiceField(label=_("group"), queryset=Group.objects.none(), required=False)
+    date_from = forms.DateField(
+        label=_("from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    limit = forms.IntegerField(
+        label=_("rows (N)"), required=False, min_value=1, max_value=1000, initial=10
+    )
+    category = forms.ChoiceField(
+        label=_("category"), required=False, help_text=_("the category report needs one")
+    )
     host = forms.ModelChoiceField(
-        queryset=Host.objects.none(), required=False, help_text="the checks report needs one"
+        label=_("host"),
+        queryset=Host.objects.none(),
+        required=False,
+        help_text=_("the checks report needs one"),
     )
     status = forms.ChoiceField(
+        label=_("status"),
         required=False,
-        choices=[("", "all"), *((s, s.replace("_", " ")) for s in STATUSES)],
-        help_text="checks of a host: only this status",
+        choices=[("", _("all")), *((s, STATUS_LABELS[s]) for s in STATUSES)],
+        help_text=_("checks of a host: only this status"),
     )
     not_applicable = forms.BooleanField(
-        required=False, initial=True, label="Include not applicable (category report)"
+        required=False, initial=True, label=_("Include not applicable (category report)")
     )
     page = forms.IntegerField(
+        label=_("page"),
         required=False,
         min_value=1,
-        help_text="scoring: hosts come in pages of 250 (1: the first 250 by name)",
+        help_text=_("scoring: hosts come in pages of 250 (1: the first 250 by name)"),
     )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -94,13 +114,17 @@ class ReportForm(forms.Form):
         data = super().clean() or {}
         kind = data.get("type")
         if kind == "host-checks" and not data.get("host"):
-            self.add_error("host", "the checks of a host report needs a host")
+            self.add_error("host", _("the checks of a host report needs a host"))
         if kind == "category" and not data.get("category"):
-            self.add_error("category", "the category report needs a category")
+            self.add_error("category", _("the category report needs a category"))
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and start > end:
-            self.add_error("date_to", "the end must not be before the start")
+            self.add_error("date_to", _("the end must not be before the start"))
         host, group = data.get("host"), data.get("group")
         if host and group and host.group_id != group.pk:
-            self.add_error("host", f"{host.name} is not in the group {group.name}")
+            self.add_error(
+                "host",
+                _("%(host)s is not in the group %(group)s")
+                % {"host": host.name, "group": group.name},
+            )
         return data

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from bulwark.audits.models import Schedule
 from bulwark.inventory.access import scope
@@ -56,21 +57,23 @@ class HostForm(forms.ModelForm):  # type: ignore[type-arg]
     # (inventory/bindings.py, docs/security.md): a group admin who gives a host a credential, or
     # changes where the host points, re-enters the credential's stored secrets here.
     confirm_secret = forms.CharField(
-        label="Confirm the credential's secret",
+        label=_("Confirm the credential's secret"),
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
-        help_text="re-enter the credential's private key or password to let this host use it "
-        "(needed after choosing a credential or changing where the host points)",
+        help_text=_(
+            "re-enter the credential's private key or password to let this host use it "
+            "(needed after choosing a credential or changing where the host points)"
+        ),
     )
     confirm_passphrase = forms.CharField(
-        label="Confirm the key passphrase",
+        label=_("Confirm the key passphrase"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False),
     )
     confirm_sudo_password = forms.CharField(
-        label="Confirm the sudo password",
+        label=_("Confirm the sudo password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False),
@@ -107,4 +110,4 @@ class ScheduleForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _admin_scoped(self, user)
-        self.fields["host"].help_text = "one host, or leave empty and choose a group"
+        self.fields["host"].help_text = _("one host, or leave empty and choose a group")

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from bulwark.reports import queries
 from bulwark.reports.documents import percent
@@ -59,10 +60,10 @@ def render(widget: Widget, user: Any) -> WidgetView:
         )
     elif kind in (Widget.DataType.FAILED_CHECKS, Widget.DataType.CATEGORY_CHECKS):
         checks = queries.most_failed_checks(user, f)
-        view.columns = ["check", "title", "hosts failing"]
+        view.columns = [_("check"), _("title"), _("hosts failing")]
         view.rows = [[c.check_id, c.title, c.hosts] for c in checks]
     elif kind == Widget.DataType.CATEGORIES:
         found = queries.categories(user, f)[: f.limit]
-        view.columns = ["category", "failed", "score %"]
+        view.columns = [_("category"), _("failed"), _("score %")]
         view.rows = [[c.category, c.failed, percent(c.score)] for c in found]
     return view

@@ -88,7 +88,7 @@ def test_audit_page_category_summary_and_filters(fleet: Fleet) -> None:
     assert "23 %" in body and "85 %" in body and "204 results" in body
     body = page(client, f"/audits/{audit.pk}/?category={SECURE}&status=failed")
     assert "16 results" in body and "SEC-093" in body and "SEC-092" not in body
-    assert "1 results" in page(client, f"/audits/{audit.pk}/?q=ACC-015")
+    assert '"results-count">1 result<' in page(client, f"/audits/{audit.pk}/?q=ACC-015")
 
 
 def test_result_detail_shows_the_check_and_escapes_evidence(fleet: Fleet) -> None:

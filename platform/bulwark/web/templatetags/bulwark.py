@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext_lazy as _
 
+from bulwark.audits.alerts import describe
 from bulwark.reports.documents import percent
 
 register = template.Library()
@@ -24,11 +26,32 @@ def pct(value: float | None) -> str:
     return "–" if shown is None else f"{shown} %"
 
 
+# A result's status and a rule's evidence verdict (workers.engine.patterns.Result, lower case)
+# as shown on the pages, in the active language.
+LABELS = {
+    "passed": _("passed"),
+    "failed": _("failed"),
+    "not_applicable": _("not applicable"),
+    "excepted": _("excepted"),
+    "found": _("found"),
+    "not_found": _("not found"),
+    "invalid": _("invalid"),
+    "not_run": _("not run"),
+}
+
+
 @register.filter
 def status_label(value: str) -> str:
-    return str(value).replace("_", " ")
+    label = LABELS.get(str(value))
+    return str(label) if label is not None else str(value).replace("_", " ")
 
 
 @register.filter
 def get(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key)
+
+
+@register.filter
+def alert_text(alert: Any) -> str:
+    """An alert in the active language (audits.alerts.describe)."""
+    return describe(alert)

@@ -32,11 +32,21 @@ PAGE_SIZE = 50
 class ExceptionForm(forms.Form):
     """What a person states when accepting a failure."""
 
-    scope = forms.ChoiceField(choices=[("host", "this host"), ("group", "its group")])
-    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
-    owner = forms.CharField(max_length=200)
-    reference = forms.CharField(max_length=500, required=False)
-    expires_at = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    scope = forms.ChoiceField(
+        label=gettext_lazy("scope"),
+        choices=[("host", gettext_lazy("this host")), ("group", gettext_lazy("its group"))],
+    )
+    justification = forms.CharField(
+        label=gettext_lazy("justification"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+    )
+    owner = forms.CharField(label=gettext_lazy("owner"), max_length=200)
+    reference = forms.CharField(label=gettext_lazy("reference"), max_length=500, required=False)
+    expires_at = forms.DateField(
+        label=gettext_lazy("expires (last day it applies)"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
     @staticmethod
     def initial_values() -> dict[str, object]:
@@ -62,7 +72,7 @@ def create_exception(request: HttpRequest, pk: int) -> HttpResponse:
     form = ExceptionForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
-            messages.error(request, f"{field}: {' '.join(errors)}")
+            messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
         return back
     data = form.cleaned_data
     host = result.audit.host
@@ -86,9 +96,15 @@ def create_exception(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, f"{field}: {' '.join(errors)}")
         return back
     if exception.status == RiskException.Status.PENDING:
-        messages.info(request, f"Exception {exception.pk} awaits approval by another admin.")
+        messages.info(
+            request,
+            _("Exception %(id)s awaits approval by another admin.") % {"id": exception.pk},
+        )
     else:
-        messages.success(request, f"Exception {exception.pk} applies: the host was re-scored.")
+        messages.success(
+            request,
+            _("Exception %(id)s applies: the host was re-scored.") % {"id": exception.pk},
+        )
     return back
 
 
@@ -99,14 +115,17 @@ def revoke_exception(request: HttpRequest, pk: int) -> HttpResponse:
     back = redirect("web:result", audit_pk=result.audit_id, pk=result.pk)
     exception = result.exception
     if exception is None:
-        messages.error(request, "no exception applies to this result")
+        messages.error(request, _("No exception applies to this result."))
         return back
     try:
         done = risk_services.revoke(request.user, exception, "revoked from the result page")
     except PermissionDenied as exc:
         messages.error(request, str(exc))
         return back
-    messages.success(request, f"Exception {exception.pk} revoked." if done else "Already ended.")
+    messages.success(
+        request,
+        _("Exception %(id)s revoked.") % {"id": exception.pk} if done else _("Already ended."),
+    )
     return back
 
 

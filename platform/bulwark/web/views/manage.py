@@ -81,7 +81,10 @@ def _rows(kind: Kind, user: Any) -> QuerySet[Any]:
 
 def _cell(row: Model, column: str) -> Any:
     display = getattr(row, f"get_{column}_display", None)
-    return display() if display else getattr(row, column)
+    value = display() if display else getattr(row, column)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return value
 
 
 def _editable(kind: Kind, user: Any, pk: int) -> Model:
