@@ -20,7 +20,8 @@ from bulwark.audits.models import ACTIVE, Audit, AuditStatus, Schedule
 from bulwark.celery_app import app
 from bulwark.inventory.models import Group, Host, Membership, Role
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the pool's threads see committed rows only
+# slow: make test-fast leaves it out; transaction: the pool's threads see committed rows only
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
