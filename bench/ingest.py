@@ -19,7 +19,6 @@ Prints (goal in brackets):
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -30,23 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.append(str(ROOT / "platform"))
 
-
-def configure() -> None:
-    from cryptography.fernet import Fernet
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("bench/ingest.py: set DATABASE_URL to a PostgreSQL server (see the docstring)")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bulwark.settings")
-    os.environ["CELERY_BROKER_URL"] = ""  # nothing is enqueued here
-    os.environ["WEBHOOK_URLS"] = ""
-    os.environ.setdefault("CREDENTIAL_KEYS", Fernet.generate_key().decode())
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+from bench.database import configure, throwaway_database  # noqa: E402, F401 - history.py imports configure
 
 
 def policy_yaml(checks: int) -> str:
@@ -265,17 +249,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--threads", type=int, default=4, help="concurrent storers")
     args = parser.parse_args()
-    configure()
-    from django.db import connections
-    from django.test.utils import setup_databases, teardown_databases
-
-    connections["default"].settings_dict["TEST"]["NAME"] = f"bulwark_bench_{os.getpid()}"
-    state = setup_databases(verbosity=0, interactive=False)
-    try:
+    with throwaway_database():
         bench_ingest(args.audits, args.checks, args.threads)
         bench_host_list(args.hosts, args.requests)
-    finally:
-        teardown_databases(state, verbosity=0)
 
 
 if __name__ == "__main__":

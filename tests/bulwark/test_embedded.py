@@ -109,8 +109,9 @@ def test_a_group_audit_returns_while_its_audits_wait(
 def test_a_schedule_due_in_the_next_minute_fires_once(threaded: None, local_host: Host) -> None:
     schedule = Schedule.objects.create(host=local_host, interval_days=7)
     task = PeriodicTask.objects.get(pk=schedule.periodic_task_id)
-    # Last run a week ago less 20 seconds: due 20 seconds from now.
-    task.last_run_at = timezone.now() - timedelta(days=7) + timedelta(seconds=20)
+    # Last run a week ago less 5 seconds: due 5 seconds from now (the scheduler looks at least
+    # every 5 s; a later first look fires it at once, still once).
+    task.last_run_at = timezone.now() - timedelta(days=7) + timedelta(seconds=5)
     task.save()
     scheduled = Audit.objects.filter(host=local_host, trigger=Audit.Trigger.SCHEDULE)
     assert not scheduled.exists()
