@@ -111,3 +111,6 @@ def test_a_bad_filter_is_refused_on_the_page_as_in_the_api_naming_it(fleet: Flee
         on_page, in_api = client.get(page_url), client.get(api_url)
         assert on_page.status_code == in_api.status_code == 400, page_url
         assert name in on_page.content.decode() and name in in_api.json(), page_url
+    # The refused value is shown escaped, never as markup.
+    hostile = client.get(f"/audits/{audit.pk}/?status=<script>x</script>").content.decode()
+    assert "<script>x" not in hostile and "&lt;script&gt;x" in hostile
