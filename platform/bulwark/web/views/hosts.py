@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -38,6 +38,16 @@ def _filter_errors(filterset: Any) -> str:
     return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items())
 
 
+def _given(query: QueryDict) -> QueryDict:
+    """The query without its empty values: a form's "all" choice (`status=`) filters nothing,
+    as leaving the parameter out of an API call does."""
+    given = QueryDict(mutable=True)
+    for name, values in query.lists():
+        if kept := [value for value in values if value.strip()]:
+            given.setlist(name, kept)
+    return given
+
+
 def _key(value: str | None) -> int | None:
     """A page key from the query (`after`/`before`: a result id); anything else is no key."""
     return int(value) if value and value.isdigit() else None
@@ -54,7 +64,7 @@ def host_list(request: HttpRequest) -> HttpResponse:
         return bad_filter(request, exc)
     everything = form.is_bound and form.is_valid() and form.cleaned_data["all"]
     hosts = queries.host_list(request.user, f, include_never_audited=everything)
-    filterset = HostFilterSet(request.GET, queryset=hosts)
+    filterset = HostFilterSet(_given(request.GET), queryset=hosts)
     if not filterset.is_valid():
         return bad_filter(request, FilterError(_filter_errors(filterset)))
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -137,7 +147,7 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # The API's ResultFilterSet (same parameters, same meaning as /api/results/?audit=),
     # then a keyset page.
     results = scope(Result.objects.filter(audit_id=audit.pk), request.user, "audit__host__group")
-    filterset = ResultFilterSet(request.GET, queryset=results)
+    filterset = ResultFilterSet(_given(request.GET), queryset=results)
     if not filterset.is_valid():
         return bad_filter(request, FilterError(_filter_errors(filterset)))
     category = request.GET.get("category", "").strip()
