@@ -89,19 +89,16 @@ def step(label: str, action: Callable[[], Any]) -> Any:
     return result
 
 
-def copy_models(cursor: Any, model: Any, rows: list[dict[str, Any]]) -> None:
-    """COPY rows into `model`'s table. The columns come from the model: a row names the values
-    the benchmark cares about (by attribute name, `group_id`), every other column gets the
-    field's default, so a column added to the model later needs no change here, or is named
-    if it has no default."""
-    from django.db import connection
+def _defaults(model: Any, given: Any) -> dict[str, Any]:
+    """Every concrete field of `model` not in `given` (attribute names): its default, `now`
+    for auto_now fields; a field without a default that the benchmark does not give is named
+    (so a column added to a model later needs no change here, or says what it needs)."""
     from django.utils import timezone
 
-    fields = list(model._meta.concrete_fields)
     now = timezone.now()
     defaults: dict[str, Any] = {}
-    for field in fields:
-        if field.attname in rows[0]:
+    for field in model._meta.concrete_fields:
+        if field.attname in given or field.primary_key:
             continue
         value = field.get_default()
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
@@ -109,19 +106,67 @@ def copy_models(cursor: Any, model: Any, rows: list[dict[str, Any]]) -> None:
         if value is None and not field.null:
             raise SystemExit(f"bench/dashboard.py: give {model._meta.db_table}.{field.column}")
         defaults[field.attname] = value
-    quoted = ", ".join(f'"{f.column}"' for f in fields)  # "references" is an SQL keyword
-    with cursor.copy(f"COPY {model._meta.db_table} ({quoted}) FROM STDIN") as copy:
+    return defaults
+
+
+def _quoted(fields: list[Any]) -> str:
+    return ", ".join(f'"{f.column}"' for f in fields)  # "references" is an SQL keyword
+
+
+def copy_models(cursor: Any, model: Any, rows: list[dict[str, Any]]) -> None:
+    """COPY rows into `model`'s table. The columns come from the model: a row names the values
+    the benchmark cares about (by attribute name, `group_id`, and the id), every other column
+    gets the field's default (`_defaults`)."""
+    from django.db import connection
+
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname in rows[0]]
+    defaults = _defaults(model, rows[0])
+    with cursor.copy(f"COPY {model._meta.db_table} ({_quoted(fields)}) FROM STDIN") as copy:
         for row in rows:
             values = {**defaults, **row}
             copy.write_row([f.get_db_prep_save(values[f.attname], connection) for f in fields])
+
+
+def insert_select(cursor: Any, model: Any, values: dict[str, str], source: str) -> None:
+    """INSERT INTO `model`'s table ... SELECT, the columns from the model: `values` maps the
+    attribute names the benchmark computes to SQL expressions over `source` (the FROM ...
+    clause); every other column gets the field's default, as a parameter."""
+    from django.db import connection
+
+    names = {f.attname for f in model._meta.concrete_fields}
+    if unknown := sorted(set(values) - names):
+        raise SystemExit(f"bench/dashboard.py: {model._meta.db_table} has no {', '.join(unknown)}")
+    defaults = _defaults(model, values)
+    fields = [
+        f for f in model._meta.concrete_fields if f.attname in values or f.attname in defaults
+    ]
+    expressions, params = [], []
+    for field in fields:
+        if field.attname in values:
+            expressions.append(values[field.attname].replace("%", "%%"))
+        else:
+            expressions.append("%s")
+            params.append(field.get_db_prep_save(defaults[field.attname], connection))
+    cursor.execute(
+        f"INSERT INTO {model._meta.db_table} ({_quoted(fields)}) "
+        f"SELECT {', '.join(expressions)} {source.replace('%', '%%')}",
+        params,
+    )
 
 
 def fill(args: argparse.Namespace) -> None:
     from django.contrib.auth.models import User
     from django.db import connection
 
+    from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
     from bulwark.inventory.models import Group, Host, Membership, Role
     from bulwark.policies.models import Check, Policy
+    from bulwark.reports.models import (
+        CountedAudit,
+        DailyGroupSummary,
+        DailyHostSummary,
+        LatestCheckCount,
+    )
 
     hosts, checks, weeks, groups = args.hosts, args.checks, args.weeks, args.groups
     result_weeks = min(args.result_weeks, weeks)
@@ -192,95 +237,164 @@ def fill(args: argparse.Namespace) -> None:
 
         step(f"inventory: {groups} groups, {hosts} hosts, {checks} checks (COPY)", inventory)
         # One audit per host per week, each host on its own weekday and hour; the last is latest.
-        step(
-            f"audits: {hosts * weeks} rows",
-            # Only numbers from argparse are interpolated.
-            lambda: cursor.execute(f"""
+        # Only numbers from argparse are interpolated into the SQL below.
+
+        def audits() -> None:
+            cursor.execute(f"""
             CREATE TEMP TABLE plan AS
             SELECT h.id AS host_id, h.group_id, w AS week,
                    date_trunc('day', now()) - make_interval(days => ({weeks} - 1 - w) * 7
                      + (h.id % 7)::int) + make_interval(secs => (h.id * 37) % 80000) AS at
-            FROM inventory_host h, generate_series(0, {weeks} - 1) w;
-            INSERT INTO audits_audit (host_id, status, trigger, command_timeout, created_at,
-              started_at, finished_at, attempts, error_reason, passed, failed, not_applicable,
-              score, host_facts, seconds, latest)
-            SELECT p.host_id, 'done', 'schedule', 150, p.at, p.at, p.at, 1, '', c.passed,
-              c.failed, c.na, round(c.passed * 100.0 / nullif(c.passed + c.failed, 0), 2),
-              '{{}}', 1.5, p.week = {weeks} - 1
-            FROM plan p, LATERAL (
-              SELECT count(*) FILTER (WHERE s = 'passed') AS passed,
-                     count(*) FILTER (WHERE s = 'failed') AS failed,
-                     count(*) FILTER (WHERE s = 'not_applicable') AS na
-              FROM (SELECT bench_status(p.host_id, i, p.week) AS s
-                    FROM generate_series(0, {checks} - 1) i) x) c
-            ORDER BY p.at;
+            FROM inventory_host h, generate_series(0, {weeks} - 1) w
+            """)  # noqa: S608
+            insert_select(
+                cursor,
+                Audit,
+                {
+                    "host_id": "p.host_id",
+                    "status": "'done'",
+                    "trigger": "'schedule'",
+                    "created_at": "p.at",
+                    "started_at": "p.at",
+                    "finished_at": "p.at",
+                    "attempts": "1",
+                    "passed": "c.passed",
+                    "failed": "c.failed",
+                    "not_applicable": "c.na",
+                    "score": "round(c.passed * 100.0 / nullif(c.passed + c.failed, 0), 2)",
+                    "seconds": "1.5",
+                    "latest": f"p.week = {weeks} - 1",
+                },
+                f"""FROM plan p, LATERAL (
+                  SELECT count(*) FILTER (WHERE s = 'passed') AS passed,
+                         count(*) FILTER (WHERE s = 'failed') AS failed,
+                         count(*) FILTER (WHERE s = 'not_applicable') AS na
+                  FROM (SELECT bench_status(p.host_id, i, p.week) AS s
+                        FROM generate_series(0, {checks} - 1) i) x) c
+                ORDER BY p.at""",  # noqa: S608
+            )
+            cursor.execute("""
             CREATE TEMP TABLE planned AS
             SELECT a.id AS audit_id, p.* FROM plan p JOIN audits_audit a
               ON a.host_id = p.host_id AND a.finished_at = p.at;
             CREATE INDEX ON planned (week);
-        """),  # noqa: S608
-        )
-        step(
-            f"results: last {result_weeks} week(s), {hosts * result_weeks * checks} rows",
-            lambda: cursor.execute(f"""
-            INSERT INTO audits_result (audit_id, policy_check_id, status, reason, evidence)
-            SELECT p.audit_id, i + 1, bench_status(p.host_id, i, p.week), '', '[]'
-            FROM planned p, generate_series(0, {checks} - 1) i
-            WHERE p.week >= {weeks} - {result_weeks};
-            INSERT INTO audits_categorysummary (audit_id, category, passed, failed,
-              not_applicable, score)
-            SELECT r.audit_id, c.category, count(*) FILTER (WHERE r.status = 'passed'),
-              count(*) FILTER (WHERE r.status = 'failed'),
-              count(*) FILTER (WHERE r.status = 'not_applicable'),
-              round(count(*) FILTER (WHERE r.status = 'passed') * 100.0 / nullif(
-                count(*) FILTER (WHERE r.status IN ('passed', 'failed')), 0), 2)
-            FROM audits_result r JOIN policies_check c ON c.id = r.policy_check_id
-            GROUP BY r.audit_id, c.category;
-        """),  # noqa: S608
-        )
-        step(
-            "score samples, host latest fields",
-            lambda: cursor.execute("""
-            INSERT INTO audits_scoresample (host_id, audit_id, time, failed, not_applicable,
-              passed, score)
-            SELECT host_id, id, finished_at, failed, not_applicable, passed, score
-            FROM audits_audit;
+            """)
+
+        step(f"audits: {hosts * weeks} rows", audits)
+
+        def results() -> None:
+            insert_select(
+                cursor,
+                Result,
+                {
+                    "audit_id": "p.audit_id",
+                    "policy_check_id": "i + 1",
+                    "status": "bench_status(p.host_id, i, p.week)",
+                },
+                f"""FROM planned p, generate_series(0, {checks} - 1) i
+                WHERE p.week >= {weeks} - {result_weeks}""",
+            )
+            insert_select(
+                cursor,
+                CategorySummary,
+                {
+                    "audit_id": "r.audit_id",
+                    "category": "c.category",
+                    "passed": "count(*) FILTER (WHERE r.status = 'passed')",
+                    "failed": "count(*) FILTER (WHERE r.status = 'failed')",
+                    "not_applicable": "count(*) FILTER (WHERE r.status = 'not_applicable')",
+                    "score": """round(count(*) FILTER (WHERE r.status = 'passed') * 100.0
+                      / nullif(count(*) FILTER (WHERE r.status IN ('passed', 'failed')), 0), 2)""",
+                },
+                """FROM audits_result r JOIN policies_check c ON c.id = r.policy_check_id
+                GROUP BY r.audit_id, c.category""",
+            )
+
+        step(f"results: last {result_weeks} week(s), {hosts * result_weeks * checks} rows", results)
+
+        def samples() -> None:
+            insert_select(
+                cursor,
+                ScoreSample,
+                {
+                    "host_id": "host_id",
+                    "audit_id": "id",
+                    "time": "finished_at",
+                    "failed": "failed",
+                    "not_applicable": "not_applicable",
+                    "passed": "passed",
+                    "score": "score",
+                },
+                "FROM audits_audit",
+            )
+            cursor.execute("""
             UPDATE inventory_host h SET last_audit_at = a.finished_at, latest_score = a.score,
               latest_passed = a.passed, latest_failed = a.failed,
               latest_not_applicable = a.not_applicable,
               state = CASE WHEN a.score < 50 THEN 'critical' WHEN a.score < 80 THEN 'warning'
                            ELSE 'ok' END
-            FROM audits_audit a WHERE a.host_id = h.id AND a.latest;
-        """),
-        )
-        step(
-            "daily aggregates",
-            lambda: cursor.execute("""
-            INSERT INTO reports_dailyhostsummary (host_id, day, group_id, audit_id, passed,
-              failed, not_applicable, score)
-            SELECT a.host_id, (a.finished_at AT TIME ZONE 'UTC')::date, h.group_id, a.id,
-              a.passed, a.failed, a.not_applicable, a.score
-            FROM audits_audit a JOIN inventory_host h ON h.id = a.host_id;
-            INSERT INTO reports_dailygroupsummary (group_id, day, hosts, passed, failed,
-              not_applicable, scored_hosts, score_sum)
-            SELECT group_id, day, count(*), sum(passed), sum(failed), sum(not_applicable),
-              count(score), coalesce(sum(score), 0)
-            FROM reports_dailyhostsummary GROUP BY group_id, day;
-            INSERT INTO reports_latestcheckcount (group_id, day, policy_check_id, category,
-              passed, failed, not_applicable)
-            SELECT h.group_id, (a.finished_at AT TIME ZONE 'UTC')::date, r.policy_check_id,
-              c.category, count(*) FILTER (WHERE r.status = 'passed'),
-              count(*) FILTER (WHERE r.status = 'failed'),
-              count(*) FILTER (WHERE r.status = 'not_applicable')
-            FROM audits_audit a JOIN inventory_host h ON h.id = a.host_id
-              JOIN audits_result r ON r.audit_id = a.id
-              JOIN policies_check c ON c.id = r.policy_check_id
-            WHERE a.latest GROUP BY 1, 2, 3, 4;
-            INSERT INTO reports_countedaudit (host_id, audit_id, group_id, day)
-            SELECT a.host_id, a.id, h.group_id, (a.finished_at AT TIME ZONE 'UTC')::date
-            FROM audits_audit a JOIN inventory_host h ON h.id = a.host_id WHERE a.latest;
-        """),
-        )
+            FROM audits_audit a WHERE a.host_id = h.id AND a.latest
+            """)
+
+        step("score samples, host latest fields", samples)
+
+        def aggregates() -> None:
+            day = "(a.finished_at AT TIME ZONE 'UTC')::date"
+            insert_select(
+                cursor,
+                DailyHostSummary,
+                {
+                    "host_id": "a.host_id",
+                    "day": day,
+                    "group_id": "h.group_id",
+                    "audit_id": "a.id",
+                    "passed": "a.passed",
+                    "failed": "a.failed",
+                    "not_applicable": "a.not_applicable",
+                    "score": "a.score",
+                },
+                "FROM audits_audit a JOIN inventory_host h ON h.id = a.host_id",
+            )
+            insert_select(
+                cursor,
+                DailyGroupSummary,
+                {
+                    "group_id": "group_id",
+                    "day": "day",
+                    "hosts": "count(*)",
+                    "passed": "sum(passed)",
+                    "failed": "sum(failed)",
+                    "not_applicable": "sum(not_applicable)",
+                    "scored_hosts": "count(score)",
+                    "score_sum": "coalesce(sum(score), 0)",
+                },
+                "FROM reports_dailyhostsummary GROUP BY group_id, day",
+            )
+            insert_select(
+                cursor,
+                LatestCheckCount,
+                {
+                    "group_id": "h.group_id",
+                    "day": day,
+                    "policy_check_id": "r.policy_check_id",
+                    "category": "c.category",
+                    "passed": "count(*) FILTER (WHERE r.status = 'passed')",
+                    "failed": "count(*) FILTER (WHERE r.status = 'failed')",
+                    "not_applicable": "count(*) FILTER (WHERE r.status = 'not_applicable')",
+                },
+                """FROM audits_audit a JOIN inventory_host h ON h.id = a.host_id
+                  JOIN audits_result r ON r.audit_id = a.id
+                  JOIN policies_check c ON c.id = r.policy_check_id
+                WHERE a.latest GROUP BY 1, 2, 3, 4""",
+            )
+            insert_select(
+                cursor,
+                CountedAudit,
+                {"host_id": "a.host_id", "audit_id": "a.id", "group_id": "h.group_id", "day": day},
+                "FROM audits_audit a JOIN inventory_host h ON h.id = a.host_id WHERE a.latest",
+            )
+
+        step("daily aggregates", aggregates)
     connection.commit() if not connection.get_autocommit() else None
     root = User.objects.create_superuser("root", password="bench-password")  # noqa: S106
     viewer = User.objects.create_user("viewer", password="bench-password")  # noqa: S106

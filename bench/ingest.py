@@ -19,7 +19,6 @@ Prints (goal in brackets):
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -30,23 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.append(str(ROOT / "platform"))
 
-
-def configure() -> None:
-    from cryptography.fernet import Fernet
-
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("bench/ingest.py: set DATABASE_URL to a PostgreSQL server (see the docstring)")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bulwark.settings")
-    os.environ["CELERY_BROKER_URL"] = ""  # nothing is enqueued here
-    os.environ["WEBHOOK_URLS"] = ""
-    os.environ.setdefault("CREDENTIAL_KEYS", Fernet.generate_key().decode())
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+from bench.database import configure, throwaway_database  # noqa: E402, F401 - history.py imports configure
+from bench.outcomes import bench_outcome  # noqa: E402
 
 
 def policy_yaml(checks: int) -> str:
@@ -76,43 +61,13 @@ def outcome(failed_every: int) -> object:
     """An AuditOutcome of the bench policy: every `failed_every`-th check failed, a tenth not
     applicable, each with a line of evidence."""
     from bulwark.policies.services import enabled_definitions
-    from workers.audit import AuditOutcome, HostInfo
-    from workers.engine.categories import category_of
-    from workers.engine.evaluate import (
-        CheckEvaluation,
-        CheckStatus,
-        PolicyEvaluation,
-        PolicyStatus,
-        RuleEvidence,
-    )
-    from workers.engine.scoring import summarize, summarize_by_category
 
     (policy,) = enabled_definitions()
-    checks = []
-    for index, check in enumerate(policy.checks):
-        status = CheckStatus.PASSED
-        if index % 10 == 9:
-            status = CheckStatus.NOT_APPLICABLE
-        elif index % failed_every == 0:
-            status = CheckStatus.FAILED
-        rule = check.rules[0].raw
-        evidence = RuleEvidence(
-            rule, status.value, f"/etc/bench/{index}.conf", f"setting{index} no"
-        )
-        reason = "file missing" if status is CheckStatus.NOT_APPLICABLE else None
-        checks.append(
-            CheckEvaluation(policy.id, check, status, reason, category_of(check), (evidence,))
-        )
-    host = HostInfo("linux", "debian", "12", "bench", "6.1.0", "x86_64", "Debian GNU/Linux 12")
-    return AuditOutcome(
-        host=host,
-        policies=(PolicyEvaluation(policy, PolicyStatus.APPLICABLE, None, tuple(checks)),),
-        summary=summarize(checks),
-        categories=tuple(summarize_by_category(checks)),
-        executions=1,
-        stages=2,
-        seconds=0.5,
-    )
+    statuses = [
+        "not_applicable" if index % 10 == 9 else "failed" if index % failed_every == 0 else "passed"
+        for index in range(len(policy.checks))
+    ]
+    return bench_outcome(statuses)
 
 
 @contextmanager
@@ -265,17 +220,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--threads", type=int, default=4, help="concurrent storers")
     args = parser.parse_args()
-    configure()
-    from django.db import connections
-    from django.test.utils import setup_databases, teardown_databases
-
-    connections["default"].settings_dict["TEST"]["NAME"] = f"bulwark_bench_{os.getpid()}"
-    state = setup_databases(verbosity=0, interactive=False)
-    try:
+    with throwaway_database():
         bench_ingest(args.audits, args.checks, args.threads)
         bench_host_list(args.hosts, args.requests)
-    finally:
-        teardown_databases(state, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -13,31 +13,7 @@ from typing import Any
 
 import pytest
 
-# Tests that audit whole machines or real hosts (seconds each), in modules other suites own;
-# `make test-fast` leaves them out. Suites of their own say `pytestmark = pytest.mark.slow`.
-SLOW = (
-    "tests/workers/test_ssh_audit.py",
-    "tests/workers/test_audit.py::test_cis_debian12_audit_is_one_execution_and_stable",
-    "tests/bulwark/audits/test_ssh_audits.py",
-    "tests/bulwark/audits/test_commands.py",
-    "tests/bulwark/audits/test_services.py::test_a_reaped_audit_runs_again",
-    "tests/bulwark/audits/test_tasks.py::test_a_local_host_is_audited_end_to_end",
-    "tests/bulwark/audits/test_tasks.py::test_a_group_schedule_is_a_beat_task",
-    "tests/bulwark/inventory/test_admin.py::test_audit_now_",
-    "tests/workers/collect/test_powershell.py::test_the_script_for_every_windows_policy",
-    "tests/bulwark/e2e/",
-    "tests/faults/",
-    "tests/bulwark/web/test_browser",
-    "tests/bulwark/web/test_live_progress.py",
-    "tests/bulwark/web/test_operator_walk.py",
-    "tests/bulwark/test_embedded.py",
-    "tests/bulwark/audits/test_preview.py",
-    "tests/bulwark/audits/test_demo_cleanup.py",
-    "tests/rulesets/test_one_finding_once.py",
-    "tests/workers/exports/test_html_browser.py",
-    "tests/workers/remediation/test_fixes_proof.py",
-    "tests/workers/cli/test_fleet.py",
-)
+from tests.slow import refuse_heavy, unmarked_heavy_tests
 
 ALLOWED = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", "::1/128", "10.77.0.0/16")]
 
@@ -76,7 +52,20 @@ def only_local_network() -> Iterator[None]:
     socket.socket.connect, socket.socket.connect_ex = original_connect, original_connect_ex  # type: ignore[method-assign]
 
 
+# Heavy tests (hosts, browsers, whole Bulwarks) must be marked slow: tests/slow.py.
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything: every run checks every test
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.nodeid.startswith(SLOW):
-            item.add_marker(pytest.mark.slow)
+    unmarked = unmarked_heavy_tests(items)
+    if unmarked:
+        raise pytest.UsageError(
+            "tests that start hosts or a browser must be marked slow "
+            "(`pytestmark = pytest.mark.slow`):\n  " + "\n  ".join(unmarked)
+        )
+
+
+@pytest.fixture(autouse=True)
+def heavy_only_when_slow(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a test not marked slow, starting a test host or a Bulwark process fails."""
+    if request.node.get_closest_marker("slow"):
+        return
+    refuse_heavy(request.node.nodeid, monkeypatch)

@@ -43,6 +43,13 @@ import django  # noqa: E402 - after the environment above
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
+# A fast hasher for the suite's own users: hashing a password the production way (PBKDF2, about
+# a million rounds) costs a quarter of a second per user and per sign-in, which the suite paid
+# thousands of times. Production keeps Django's default (tests/bulwark/core/test_hashers.py).
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 import pytest  # noqa: E402
 
 from bulwark.audits.models import Audit  # noqa: E402

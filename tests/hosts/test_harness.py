@@ -22,6 +22,8 @@ from lab.harness import (
 )
 from workers.transports.ssh import SSHTransport
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 pytest_plugins = ("tests.hosts.fixtures",)
 
 SYSCTL = "net.ipv4.ip_forward"

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from lab.harness import TestHosts
 from tests.rulesets.scenarios import ROOT, host_spec
 from workers.audit import run
 from workers.engine.definitions import PolicyDefinition
 from workers.engine.policy import load_policy
 from workers.transports.ssh import SSHTransport, SudoMode
+
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
 
 pytest_plugins = ("tests.hosts.fixtures",)
 

@@ -80,6 +80,7 @@ def test_policies_whose_requirements_fail_cost_no_commands(tmp_path: Path) -> No
     assert outcome.stages == 1
 
 
+@pytest.mark.slow
 def test_cis_debian12_audit_is_one_execution_and_stable() -> None:
     path = shared_data_dir() / "wazuh-sca-5x" / "debian" / "cis_debian12.yml"
     policy = load_policy(path).policy

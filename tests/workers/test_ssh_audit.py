@@ -21,6 +21,8 @@ from workers.engine.evaluate import CheckStatus
 from workers.engine.policy import load_policy, load_policy_text
 from workers.transports.ssh import SSHTransport, SudoMode
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 pytest_plugins = ("tests.hosts.fixtures",)
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,5 +1,5 @@
-"""One FilterSet per audits model for the API (the audit page filters its results through
-reports/queries.py with the same parameter names). Results filter as P9 says:
+"""One FilterSet per audits model, for the API and the pages alike (the audit page filters its
+results, the alerts page its alerts, through these). Results filter as P9 says:
 date range, check id, title, category, status. Related objects are filtered by id without a
 lookup, so no filter tells whether another group's object exists."""
 
@@ -45,10 +45,16 @@ class ResultFilterSet(filters.FilterSet):
     category = filters.CharFilter(field_name="policy_check__category")
     policy = filters.CharFilter(field_name="policy_check__policy__policy_id")
     status = filters.MultipleChoiceFilter(choices=Result.Status.choices)
+    q = filters.CharFilter(method="filter_q", label="check id or title contains")
 
     class Meta:
         model = Result
         fields = ["audit", "host", "check_id", "title", "category", "status"]
+
+    def filter_q(self, queryset: QuerySet[Result], name: str, value: str) -> QuerySet[Result]:
+        return queryset.filter(
+            Q(policy_check__check_id__icontains=value) | Q(policy_check__title__icontains=value)
+        )
 
 
 class ScheduleFilterSet(filters.FilterSet):

@@ -1,12 +1,12 @@
-"""One FilterSet per inventory model for the API (P11: score range, group, name; the host list
-page filters through reports/queries.py with the same parameter names). Related objects are
+"""One FilterSet per inventory model, for the API and the pages alike (P11: score range, group,
+name; the host list page filters through HostFilterSet). Related objects are
 filtered by id without looking them up, so a filter never tells whether another group's object
 exists: it just matches nothing in the scoped queryset."""
 
 from __future__ import annotations
 
 import django_filters as filters
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from bulwark.core.filters import NumberFilter
 from bulwark.inventory.models import Credential, Group, Host, HostState, Membership, Role
@@ -25,7 +25,7 @@ class GroupFilterSet(filters.FilterSet):
 class HostFilterSet(filters.FilterSet):
     """Hosts by name, address, group, transport, OS, state and latest score (P11)."""
 
-    name = filters.CharFilter(lookup_expr="icontains")
+    name = filters.CharFilter(method="filter_name", label="name or address contains")
     address = filters.CharFilter(lookup_expr="iexact")
     group = NumberFilter(field_name="group_id")
     group_name = filters.CharFilter(field_name="group__name")
@@ -42,6 +42,9 @@ class HostFilterSet(filters.FilterSet):
     class Meta:
         model = Host
         fields = ["name", "address", "group", "transport", "state", "os_family"]
+
+    def filter_name(self, queryset: QuerySet[Host], name: str, value: str) -> QuerySet[Host]:
+        return queryset.filter(Q(name__icontains=value) | Q(address__icontains=value))
 
     def filter_audited(self, queryset: QuerySet[Host], name: str, value: bool) -> QuerySet[Host]:
         return queryset.filter(last_audit_at__isnull=not value)

@@ -13,8 +13,10 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Sum
+from django.http import QueryDict
 from django.utils import timezone
 
+from bulwark.audits.filtersets import ResultFilterSet
 from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
@@ -89,24 +91,11 @@ def hosts_by_failures(user: Any, f: Filters) -> list[HostScore]:
     return _host_scores(rows.order_by("-latest_failed", "name")[: f.limit])
 
 
-def host_list(
-    user: Any,
-    f: Filters,
-    *,
-    name: str = "",
-    score_min: float | None = None,
-    score_max: float | None = None,
-    include_never_audited: bool = False,
-) -> QuerySet[Host]:
-    """P11: hosts with their OS, group, address, state, score and last audit. Without
-    `include_never_audited`, only hosts audited within the range."""
+def host_list(user: Any, f: Filters, *, include_never_audited: bool = False) -> QuerySet[Host]:
+    """P11: hosts with their OS, group, address, state, score and last audit, by name; the
+    page narrows them with the API's HostFilterSet. Without `include_never_audited`, only hosts
+    audited within the range."""
     hosts = visible_hosts(user, f) if include_never_audited else audited_hosts(user, f)
-    if name:
-        hosts = hosts.filter(Q(name__icontains=name) | Q(address__icontains=name))
-    if score_min is not None:
-        hosts = hosts.filter(latest_score__gte=score_min)
-    if score_max is not None:
-        hosts = hosts.filter(latest_score__lte=score_max)
     return hosts.select_related("group").order_by("name")
 
 
@@ -261,8 +250,17 @@ def host_checks(user: Any, f: Filters) -> list[HostCheck]:
 def audit_results(
     user: Any, audit_id: int, *, category: str = "", status: str = "", text: str = ""
 ) -> list[HostCheck]:
-    """P9: the results of one audit, filtered by category, status, id or title text."""
-    results = _audit_results(user, audit_id, category, status, text)
+    """P9: the results of one audit, filtered by category, status, id or title text (the API's
+    ResultFilterSet: `category`, `status`, `q`)."""
+    scoped = scope(Result.objects.filter(audit_id=audit_id), user, "audit__host__group")
+    query = QueryDict(mutable=True)
+    for key, value in (("category", category), ("status", status), ("q", text)):
+        if value:
+            query[key] = value
+    filterset = ResultFilterSet(query, scoped)
+    if not filterset.is_valid():
+        raise ValueError(f"result filters: {dict(filterset.errors)}")
+    results = filterset.qs
     rows = results.order_by("policy_check__policy__policy_id", "policy_check_id")
     return [HostCheck(*row) for row in rows.values_list(*HOST_CHECK_FIELDS)]
 
@@ -278,19 +276,6 @@ HOST_CHECK_FIELDS = (
 )
 
 
-def _audit_results(user: Any, audit_id: int, category: str, status: str, text: str) -> Any:
-    results = scope(Result.objects.filter(audit_id=audit_id), user, "audit__host__group")
-    if category:
-        results = results.filter(policy_check__category=category)
-    if status:
-        results = results.filter(status=status)
-    if text:
-        results = results.filter(
-            Q(policy_check__check_id__icontains=text) | Q(policy_check__title__icontains=text)
-        )
-    return results
-
-
 @dataclass(frozen=True)
 class ResultsPage:
     """One page of an audit's results in id order (the order they were stored: policy by
@@ -303,19 +288,15 @@ class ResultsPage:
 
 
 def audit_results_page(
-    user: Any,
-    audit_id: int,
+    results: QuerySet[Result],
     *,
-    category: str = "",
-    status: str = "",
-    text: str = "",
     after: int | None = None,
     before: int | None = None,
     size: int = 100,
 ) -> ResultsPage:
-    """P9 at any size: a keyset page (`id > after` or `id < before`, on the (audit, id) index),
-    as fast for the last page of a long list as for the first."""
-    results = _audit_results(user, audit_id, category, status, text)
+    """P9 at any size: a keyset page of `results` (one audit's, scoped and filtered by the
+    caller: `id > after` or `id < before`, on the (audit, id) index), as fast for the last page
+    of a long list as for the first."""
     backwards = before is not None
     if backwards:
         page = results.filter(pk__lt=before).order_by("-pk")

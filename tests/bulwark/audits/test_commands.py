@@ -12,6 +12,8 @@ from django.core.management import CommandError, call_command
 from bulwark.audits.models import Audit, AuditStatus, Schedule
 from bulwark.inventory.models import Group, Host
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 
 @pytest.mark.django_db(transaction=True)
 def test_audit_prints_progress_and_the_summary(catalogue: None, local_host: Host) -> None:

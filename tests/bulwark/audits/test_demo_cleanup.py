@@ -21,6 +21,8 @@ from lab.harness import LOCK_PATH, NETWORK
 from tests.bulwark.e2e.stack import ROOT, free_port
 from tests.hosts.fixtures import require_test_hosts
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 
 def _ip(*args: str) -> str:
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=False).stdout

@@ -19,6 +19,8 @@ from bulwark.policies.models import Policy
 from bulwark.policies.services import import_policy_texts
 from lab.harness import HostSpec, TestHost, TestHosts
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 pytest_plugins = ("tests.hosts.fixtures",)
 ROOT = Path(__file__).resolve().parents[3]
 SPECS = [

@@ -184,6 +184,7 @@ def test_the_reaper_gives_up_on_an_audit_that_used_its_attempts(
     assert "worker stopped answering" in audit.error_reason
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_reaped_audit_runs_again_and_stores_one_set_of_results(
     catalogue: None, local_host: Host, queued_audit: Callable[[Host], Audit]

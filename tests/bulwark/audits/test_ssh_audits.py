@@ -15,6 +15,8 @@ from bulwark.audits.models import AlertEvent, Audit, AuditStatus, Result
 from bulwark.inventory.models import Credential, Group, Host
 from lab.harness import HostSpec, TestHost, TestHosts, TestUser
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 pytest_plugins = ("tests.hosts.fixtures",)
 
 OPS_PASSWORD = "ops-Pw 9#q'$(x)-never-logged"

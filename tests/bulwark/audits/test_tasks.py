@@ -50,6 +50,7 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, Any]]:
     return sent
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_local_host_is_audited_end_to_end_with_the_bundled_policies(
     catalogue: None, local_host: Host, published: list[tuple[Any, Any]]
@@ -174,6 +175,7 @@ def test_a_secret_is_in_no_column_log_or_task_argument(
             assert PASSWORD not in repr(cursor.fetchall()), table
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_group_schedule_is_a_beat_task_that_audits_every_host_of_the_group(
     catalogue: None, local_host: Host, group: Group

@@ -4,6 +4,7 @@ SQLite with tasks in-process). Talks to it over HTTP only, like a user would."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
@@ -11,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -46,19 +48,49 @@ def postgres_server_url() -> str:
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh database on DATABASE_URL's server (its role may create databases), dropped at
-    the end; yields its URL."""
+    the end; yields its URL. It is a copy of a database migrated once per session (CREATE
+    DATABASE ... TEMPLATE): every stack starts from freshly applied migrations without paying
+    for them again (its own `migrate` then finds nothing to do)."""
     import psycopg
 
     server = urlsplit(postgres_server_url())
     name = f"bulwark_e2e_{secrets.token_hex(4)}"
     admin_url = urlunsplit(server._replace(path="/postgres"))
+    template = _migrated_template(server)
     with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:
         yield urlunsplit(server._replace(path=f"/{name}"))
     finally:
         with psycopg.connect(admin_url, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_templates: dict[str, str] = {}
+
+
+def _migrated_template(server: Any) -> str:
+    """The name of this process's migrated template database on `server` (made at first use,
+    dropped when the process exits)."""
+    import psycopg
+
+    admin_url = urlunsplit(server._replace(path="/postgres"))
+    if admin_url not in _templates:
+        name = f"bulwark_e2e_template_{os.getpid()}"
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+        def drop() -> None:
+            with psycopg.connect(admin_url, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        atexit.register(drop)
+        with tempfile.TemporaryDirectory(prefix="bulwark-e2e-template-") as directory:
+            url = urlunsplit(server._replace(path=f"/{name}"))
+            Stack(Path(directory), database_url=url).manage("migrate", "--noinput")
+        _templates[admin_url] = name
+    return _templates[admin_url]
 
 
 def redis_broker_url() -> str:

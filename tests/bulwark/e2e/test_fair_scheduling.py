@@ -10,7 +10,11 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.bulwark.e2e.stack import Api, Stack, postgres_database, redis_broker_url, wait_for_audit
+
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
 
 POLICY = """\
 policy:

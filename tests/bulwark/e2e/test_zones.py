@@ -25,6 +25,8 @@ from tests.bulwark.e2e.stack import (
 )
 from tests.bulwark.world import TINY_POLICY
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 pytest_plugins = ("tests.hosts.fixtures",)
 
 

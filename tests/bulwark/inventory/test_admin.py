@@ -58,6 +58,7 @@ def test_adding_a_credential_without_a_secret_names_the_field(
     assert not Credential.objects.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_audit_now_from_the_host_list_audits_the_host(
     admin_client: Client, catalogue: None, local_host: Host
@@ -71,6 +72,7 @@ def test_audit_now_from_the_host_list_audits_the_host(
     assert audit.status == AuditStatus.DONE  # tasks run in-process on commit here
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_audit_now_on_a_group_audits_each_of_its_hosts(
     admin_client: Client, catalogue: None, local_host: Host, group: Group

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.bulwark.reports.fleet import PASSWORD, Fleet
 from tests.bulwark.web.test_browser import browser, live_fleet, shot  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
 
 
 def test_an_operator_excepts_a_failed_check_and_revokes_it(

@@ -14,7 +14,7 @@ from bulwark.inventory import bindings
 from bulwark.inventory.models import Credential, Group, Host, Membership, Role
 from lab.harness import HostSpec, TestHost, TestHosts
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 pytest_plugins = ("tests.hosts.fixtures",)
 
 

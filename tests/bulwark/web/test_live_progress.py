@@ -15,6 +15,8 @@ from bulwark.inventory.models import Group, Host, Membership, Role
 from bulwark.policies.services import sync_rulesets
 from tests.bulwark.web.test_browser import browser, shot  # noqa: F401 - the browser fixture
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 PASSWORD = "pw-for-the-live-test"
 
 

@@ -28,6 +28,8 @@ from bulwark.policies.services import sync_rulesets
 from lab.harness import HostSpec, TestHost, TestHosts
 from tests.bulwark.web.test_browser import _wait_for_download, browser, shot  # noqa: F401
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 pytest_plugins = ("tests.hosts.fixtures",)
 PASSWORD = "pw-for-the-walk-0123"
 

@@ -20,6 +20,8 @@ from tests.hosts.pki import TestCA
 from tests.hosts.winrm_server import WinRMServer
 from tests.hosts.winrm_support import PASSWORD, USER, machine
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 pytest_plugins = ("tests.hosts.fixtures",)
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -175,6 +175,7 @@ def _windows_policies() -> list[Path]:
     return found
 
 
+@pytest.mark.slow
 def test_the_script_for_every_windows_policy_parses_and_quotes_exactly() -> None:
     for path in _windows_policies():
         requests = windows_requests(path)

@@ -16,6 +16,8 @@ import pytest
 from workers.exports import htmlpage
 from workers.exports.model import Run
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "artifacts" / "screenshots"

@@ -29,6 +29,8 @@ from workers.remediation.plan import failed_ids, make_plan
 from workers.transports.base import Unreachable
 from workers.transports.ssh import SSHTransport
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 pytest_plugins = ("tests.hosts.fixtures",)
 
 ROOT = Path(__file__).resolve().parents[3]

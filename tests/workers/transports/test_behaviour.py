@@ -56,7 +56,11 @@ def _policy(text: str) -> PolicyDefinition:
     return loaded.policy
 
 
-@pytest.fixture(params=["local", "ssh", "winrm"])
+# One backend per module (each test opens its own transports on it); the SSH one starts a test
+# host, so its tests are slow.
+@pytest.fixture(
+    scope="module", params=["local", pytest.param("ssh", marks=pytest.mark.slow), "winrm"]
+)
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     posix = _policy(POSIX_POLICY)
     posix_verdicts = {"1": "passed", "2": "failed", "3": "passed"}

@@ -29,6 +29,8 @@ from workers.transports.base import (
 )
 from workers.transports.ssh import SSHTarget, SSHTransport, SudoMode
 
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
 pytest_plugins = ("tests.hosts.fixtures",)
 
 BOB_PASSWORD = "bob-Pw 7#q'$(x)"  # quotes, spaces and $( ): it must never reach a shell line

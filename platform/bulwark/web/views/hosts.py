@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bulwark.audits import services
+from bulwark.audits.filtersets import ResultFilterSet
 from bulwark.audits.models import Audit, Result
 from bulwark.inventory.access import can, scope
+from bulwark.inventory.filtersets import HostFilterSet
 from bulwark.inventory.models import Host, Role
 from bulwark.reports import queries
 from bulwark.reports.parameters import STATUSES as RESULT_STATUSES
@@ -30,6 +33,21 @@ PAGE_SIZE = 50
 RESULTS_PAGE_SIZE = 100  # an audit has about a thousand results: pages by id (keyset)
 
 
+def _filter_errors(filterset: Any) -> str:
+    """A FilterSet's errors as one line: `name: message` for each bad parameter."""
+    return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items())
+
+
+def _given(query: QueryDict) -> QueryDict:
+    """The query without its empty values: a form's "all" choice (`status=`) filters nothing,
+    as leaving the parameter out of an API call does."""
+    given = QueryDict(mutable=True)
+    for name, values in query.lists():
+        if kept := [value for value in values if value.strip()]:
+            given.setlist(name, kept)
+    return given
+
+
 def _key(value: str | None) -> int | None:
     """A page key from the query (`after`/`before`: a result id); anything else is no key."""
     return int(value) if value and value.isdigit() else None
@@ -37,23 +55,19 @@ def _key(value: str | None) -> int | None:
 
 @login_required
 def host_list(request: HttpRequest) -> HttpResponse:
+    """P11: the API's HostFilterSet narrows the hosts (same parameters, same meaning as
+    /api/hosts/); the date range (`from`, `to`, `days`) and `all` choose which hosts are listed."""
     form = HostFilterForm(request.GET or None, user=request.user)
     try:
         f = parse_filters(request.GET, request.user, default_limit=10)
     except FilterError as exc:
         return bad_filter(request, exc)
-    options: dict[str, object] = {}
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        f = f.but(group_id=data["group"].pk if data["group"] else None)
-        options = {
-            "name": data["name"],
-            "score_min": data["score_min"],
-            "score_max": data["score_max"],
-            "include_never_audited": data["all"],
-        }
-    hosts = queries.host_list(request.user, f, **options)  # type: ignore[arg-type]
-    page = Paginator(hosts, PAGE_SIZE).get_page(request.GET.get("page"))
+    everything = form.is_bound and form.is_valid() and form.cleaned_data["all"]
+    hosts = queries.host_list(request.user, f, include_never_audited=everything)
+    filterset = HostFilterSet(_given(request.GET), queryset=hosts)
+    if not filterset.is_valid():
+        return bad_filter(request, FilterError(_filter_errors(filterset)))
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -130,22 +144,19 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     audit = get_object_or_404(
         scope(Audit.objects.select_related("host__group"), request.user, "host__group"), pk=pk
     )
+    # The API's ResultFilterSet (same parameters, same meaning as /api/results/?audit=),
+    # then a keyset page.
+    results = scope(Result.objects.filter(audit_id=audit.pk), request.user, "audit__host__group")
+    filterset = ResultFilterSet(_given(request.GET), queryset=results)
+    if not filterset.is_valid():
+        return bad_filter(request, FilterError(_filter_errors(filterset)))
     category = request.GET.get("category", "").strip()
     status = request.GET.get("status", "").strip()
-    if status not in RESULT_STATUSES:
-        status = ""
-    text = request.GET.get("q", "").strip()[:200]
+    text = request.GET.get("q", "").strip()
     summary = queries.audit_categories(request.user, audit.pk)
     after, before = _key(request.GET.get("after")), _key(request.GET.get("before"))
     page = queries.audit_results_page(
-        request.user,
-        audit.pk,
-        category=category,
-        status=status,
-        text=text,
-        after=after,
-        before=before,
-        size=RESULTS_PAGE_SIZE,
+        filterset.qs, after=after, before=before, size=RESULTS_PAGE_SIZE
     )
     query = request.GET.copy()
     for key in ("after", "before"):
