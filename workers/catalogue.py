@@ -15,10 +15,12 @@ HEADER = """\
 # Bulwark rulesets
 
 Our own policies, in the Wazuh SCA-compatible format (5.x dialect). Every check maps to a CIS
-Controls v8 safeguard (`cis_csc_v8`), carries its CIS profile level, and is proven both ways:
-a test host where it passes and one where it fails (`tests/rulesets/scenarios/`). "With a fix"
-counts the checks whose `fix:` remediation `python -m workers remediate` can generate, each
-proven on a test host (`tests/workers/remediation/`); see docs/policy-format-extensions.md.
+Controls v8 safeguard (`cis_csc_v8`) and, through the reviewed table workers/engine/attack.yml,
+to MITRE ATT&CK techniques (`mitre_techniques`), carries its CIS profile level, and is proven
+both ways: a test host where it passes and one where it fails (`tests/rulesets/scenarios/`).
+"With a fix" counts the checks whose `fix:` remediation `python -m workers remediate` can
+generate, each proven on a test host (`tests/workers/remediation/`); see
+docs/policy-format-extensions.md.
 
 This file is generated: `python -m workers catalogue rulesets/ > rulesets/README.md`
 (a test fails when it is out of date).

@@ -20,7 +20,7 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from tests.rulesets.scenarios import load_scenarios
+from tests.rulesets.scenarios import STAND_INS, load_scenarios
 
 PATH_KEYS = ("files", "remove", "modes", "owners", "overrides")
 ISOLATING_KEYS = ("users",)
@@ -51,6 +51,7 @@ def touched(scenario: dict[str, Any]) -> set[tuple[str, str]] | None:
     keys |= {("sysctl", str(name)) for name in scenario.get("sysctls") or {}}
     if scenario.get("processes"):
         keys.add(("processes", ""))
+    keys |= {("path", f"{STAND_INS}/{name}") for name in scenario.get("commands") or {}}
     return keys
 
 

@@ -9,6 +9,8 @@ Merge rules (scenario keys as in tests/rulesets/scenarios.py):
     rules (all wanted) and banners (any of the passing texts).
   - modes, owners, sysctls, keyed by path or name: the first check's value wins; a different
     value later is recorded as a conflict.
+  - commands (stand-in programs): each program's output per arguments united line by line,
+    identical lines once.
   - processes and setup: concatenated in check order, identical lines once. Every scenario
     that appends fake packages to the dpkg status file copies and bind-mounts it anew, which
     cannot be repeated: their packages are gathered into one such line, run last.
@@ -103,6 +105,7 @@ def merge_pass_scenarios(policy_path: Path, check_ids: list[str]) -> MergedSpec:
     keyed: dict[str, dict[str, tuple[str, Any]]] = {"modes": {}, "owners": {}, "sysctls": {}}
     lines: dict[str, dict[str, None]] = {"setup": {}, "processes": {}}
     packages: list[str] = []  # the printf text of each dpkg status line
+    loaded: dict[str, dict[str, dict[str, None]]] = {}  # program -> arguments -> output lines
     for check_id in check_ids:
         own = dict(scenarios[check_id]["pass"] or {})
         if check_id in resolutions:
@@ -118,6 +121,10 @@ def merge_pass_scenarios(policy_path: Path, check_ids: list[str]) -> MergedSpec:
                 if str(first[1]) != str(value):
                     how = f"kept {first[1]!r} of {first[0]}"
                     merged.conflicts.append((key, name, (first[0], check_id), how))
+        for program, outputs in (own.get("commands") or {}).items():
+            for arguments, text in outputs.items():
+                united = loaded.setdefault(program, {}).setdefault(arguments, {})
+                united.update(dict.fromkeys(text.splitlines(keepends=True)))
         for key, seen in lines.items():
             for line in own.get(key) or []:
                 match = DPKG_SETUP.match(line) if key == "setup" else None
@@ -145,6 +152,11 @@ def merge_pass_scenarios(policy_path: Path, check_ids: list[str]) -> MergedSpec:
             f"cp /var/lib/dpkg/status /run/dpkg-status && printf '{stanzas}' >> /run/dpkg-status"
             " && mount --bind /run/dpkg-status /var/lib/dpkg/status",
         )
+    if loaded:
+        merged.spec["commands"] = {
+            program: {arguments: "".join(text) for arguments, text in outputs.items()}
+            for program, outputs in loaded.items()
+        }
     refuse_double_mounts(setup)
     if setup:
         merged.spec["setup"] = setup

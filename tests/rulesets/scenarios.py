@@ -11,10 +11,26 @@ tests/rulesets/scenarios/<policy stem>.yml:
 A scenario's keys are HostSpec's: files, remove, modes, owners, sysctls, processes, overrides,
 setup (and users). Every host also gets the `auditor` user with passwordless sudo: audits log
 in as auditor and run the collector as root, so a scenario may forbid root logins.
+
+One more key, `commands`, stands for programs that report kernel state the test hosts cannot
+have of their own: {program: {arguments: output}}, each output what the real program prints
+for those arguments, in its real format. Test hosts share this machine's kernel, and loading
+audit rules, nftables rulesets or AppArmor profiles there would change the machine for
+everyone, so the host gets an executable of that name in /usr/local/sbin, first in sudo's
+secure_path as on a stock Debian or Ubuntu, that prints the given output. Served today:
+  auditctl -l / -s   the loaded audit rules and status (`-F key=` for `-k`, `auid!=-1` for
+                     `auid!=unset`, directory watches without their trailing slash, `-S all`
+                     on rules without syscalls, permissions in rwxa order; `enabled 2`);
+  nft list ruleset   the loaded nftables ruleset;
+  aa-status          AppArmor's profile and process counts.
+Without the key the host has none of these programs, like a host without the package: the
+command prints nothing and a rule that needs its output fails.
 """
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +42,10 @@ from lab.harness import HostSpec, TestUser
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 AUDITOR = TestUser("auditor", sudo="nopasswd", shell="/bin/sh")
-SPEC_KEYS = {"files", "remove", "modes", "owners", "sysctls", "processes", "overrides", "setup"}
+SPEC_KEYS = {
+    "files", "remove", "modes", "owners", "sysctls", "processes", "overrides", "setup", "commands"
+}  # fmt: skip
+STAND_INS = "/usr/local/sbin"
 
 
 @dataclass(frozen=True)
@@ -70,4 +89,27 @@ def host_spec(name: str, base: dict[str, Any], own: dict[str, Any]) -> HostSpec:
         path: tuple(owner) if isinstance(owner, list) else owner
         for path, owner in (spec.pop("owners", None) or {}).items()
     }
+    programs = spec.pop("commands", None)
+    if programs:
+        spec["setup"] = [*(spec.get("setup") or []), stand_ins_setup(programs)]
     return HostSpec(name=name, modes=modes, owners=owners, users=[AUDITOR], **spec)
+
+
+def stand_ins_setup(programs: dict[str, dict[str, str]]) -> str:
+    """A setup line giving the host the stand-in programs of `commands` (see above)."""
+    lines = [f"mount -t tmpfs -o mode=0755,size=1m tmpfs {STAND_INS}"]
+    for program, outputs in programs.items():
+        if not re.fullmatch(r"[a-z][a-z0-9_-]*", program):
+            raise ValueError(f"stand-in program names are plain command names: {program!r}")
+        cases = "".join(
+            f"  {shlex.quote(arguments)}) printf '%s' {shlex.quote(text)} ;;\n"
+            for arguments, text in outputs.items()
+        )
+        script = (
+            "#!/bin/sh\n# Test host stand-in: what this scenario says the kernel has loaded.\n"
+            f'case "$*" in\n{cases}'
+            f'  *) echo "{program} stand-in: $* is not served" >&2; exit 1 ;;\nesac\n'
+        )
+        path = f"{STAND_INS}/{program}"
+        lines.append(f"printf '%s' {shlex.quote(script)} > {path} && chmod 0755 {path}")
+    return " && ".join(lines)

@@ -3,15 +3,13 @@
 Checks of Debian 12, Ubuntu 22.04, Ubuntu 24.04 and the OpenSSH CIS policy that name the same CIS
 recommendation (same title, number aside) must judge it with the same condition and rules, so a
 host gets the same verdict whichever policy audits it. A real platform difference is listed in
-PLATFORM_DIFFERENCES with its reason. Divergences written before this test existed and not yet
-unified are listed in not_yet_unified.txt: the list may only shrink (a new divergence fails, and
-so does an entry that no longer diverges).
+PLATFORM_DIFFERENCES with its reason, and the check says so in its description; an entry that no
+longer diverges fails the test, so the list stays a reviewed record, not a backlog.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 from tests.rulesets.cis_references import normalise_title
 from tests.rulesets.scenarios import ROOT
@@ -19,7 +17,6 @@ from workers.engine.definitions import CheckDefinition
 from workers.engine.policy import load_policy
 
 POLICIES = ("bulwark_debian12", "bulwark_ubuntu2204", "bulwark_ubuntu2404", "bulwark_openssh_cis")
-BACKLOG = Path(__file__).with_name("not_yet_unified.txt")
 
 # Normalised title -> why the policies rightly judge it differently.
 PLATFORM_DIFFERENCES: dict[str, str] = {}
@@ -48,13 +45,8 @@ def _divergent() -> dict[str, list[str]]:
     }
 
 
-def _backlog() -> set[str]:
-    lines = BACKLOG.read_text().splitlines()
-    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
-
-
 def test_checks_of_one_recommendation_share_their_rules_or_say_why() -> None:
-    explained = set(PLATFORM_DIFFERENCES) | _backlog()
+    explained = set(PLATFORM_DIFFERENCES)
     new = {title: ids for title, ids in _divergent().items() if title not in explained}
     assert not new, "same CIS item, different rules (unify them or document why):\n" + "\n".join(
         f"{title}: {', '.join(ids)}" for title, ids in sorted(new.items())
@@ -63,10 +55,9 @@ def test_checks_of_one_recommendation_share_their_rules_or_say_why() -> None:
 
 def test_the_lists_of_differences_hold_no_stale_entry() -> None:
     divergent = set(_divergent())
-    stale = (set(PLATFORM_DIFFERENCES) | _backlog()) - divergent
-    assert not stale, f"these now share their rules; remove them from the lists: {sorted(stale)}"
+    stale = set(PLATFORM_DIFFERENCES) - divergent
+    assert not stale, f"these now share their rules; remove them from the list: {sorted(stale)}"
     assert all(len(reason) > 30 for reason in PLATFORM_DIFFERENCES.values())
-    assert not set(PLATFORM_DIFFERENCES) & _backlog()
 
 
 def test_the_comparison_tells_different_rules_apart() -> None:

@@ -126,5 +126,15 @@ def test_cli_local_audit_json(dialect_dir: str) -> None:
         report["results"]
     )
     first = report["results"][0]
-    assert set(first) == {"policy", "check_id", "title", "status", "reason", "category", "evidence"}
+    assert set(first) == {
+        "policy",
+        "check_id",
+        "title",
+        "status",
+        "reason",
+        "category",
+        "mitre_techniques",
+        "evidence",
+    }
+    assert isinstance(first["mitre_techniques"], list)
     assert report["host"]["family"] == "linux"

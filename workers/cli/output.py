@@ -48,6 +48,7 @@ def outcome_as_dict(outcome: AuditOutcome) -> dict[str, Any]:
                 "status": r.status.value,
                 "reason": r.reason,
                 "category": r.category,
+                "mitre_techniques": list(r.check.compliance.get("mitre_techniques", ())),
                 "evidence": [e.as_dict() for e in r.evidence],
             }
             for r in outcome.results

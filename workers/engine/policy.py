@@ -17,6 +17,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from workers.engine.attack import with_techniques
 from workers.engine.definitions import (
     BenchmarkDefinition,
     CheckDefinition,
@@ -495,6 +496,8 @@ class _Load:
         fix = load_fix(fields.get("fix"), lambda n, m: self.error(n, check_id, "bad-fix", m))
         if check_id is None:
             return None
+        compliance = self.compliance(fields.get("compliance"), check_id)
+        mitre = self.mitre(fields.get("mitre"), check_id)
         return CheckDefinition(
             id=check_id,
             title=title,
@@ -505,8 +508,8 @@ class _Load:
             remediation=self.text(fields.get("remediation")),
             impact=self.text(fields.get("impact")),
             references=self.strings(fields.get("references"), "references", check_id),
-            compliance=self.compliance(fields.get("compliance"), check_id),
-            mitre=self.mitre(fields.get("mitre"), check_id),
+            compliance=with_techniques(compliance, mitre),
+            mitre=mitre,
             regex_engine=engine,
             category=category,
             level=level,

@@ -57,6 +57,10 @@ class CheckResult:
             tags += [f"{key}:{value}" for value in self.compliance.get(key, ())]
         return tags
 
+    def attack_techniques(self) -> tuple[str, ...]:
+        """MITRE ATT&CK technique ids (derived from the safeguards: workers/engine/attack.py)."""
+        return tuple(self.compliance.get("mitre_techniques", ()))
+
     def nist_controls(self) -> list[str]:
         found: list[str] = []
         for key in NIST_KEYS:

@@ -38,6 +38,7 @@ def _help(result: CheckResult) -> dict[str, str]:
 
 def _rule(result: CheckResult) -> dict[str, Any]:
     tags = [*result.cis_tags(), *(f"nist_sp_800-53:{c}" for c in result.nist_controls())]
+    tags += [f"mitre_attack:{technique}" for technique in result.attack_techniques()]
     if result.category:
         tags.append(result.category)
     properties: dict[str, Any] = {"tags": tags, "policy": result.policy_id}

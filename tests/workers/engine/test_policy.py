@@ -100,7 +100,12 @@ checks:
         Condition.ALL,
         13,
     )
-    assert check.compliance == {"cis": ("5.2.7",), "cis_csc_v8": ("5.4", "4.10")}
+    # mitre_techniques derived from the safeguards (workers/engine/attack.yml).
+    assert check.compliance == {
+        "cis": ("5.2.7",),
+        "cis_csc_v8": ("5.4", "4.10"),
+        "mitre_techniques": ("T1548", "T1548.003", "T1078", "T1110"),
+    }
     assert check.references == ("https://example.org/a",)
     assert [r.type for r in check.rules] == [RuleType.FILE, RuleType.COMMAND]
     assert check.rules[1].negated and check.rules[1].argv == ("sshd", "-T")
@@ -160,7 +165,11 @@ checks:
     rules: ['f:/etc/passwd']
 """
     )
-    assert policy.checks[0].compliance == {"cis_csc_v8": ("4.10", "5", "6.1"), "nist": ("1.10",)}
+    assert policy.checks[0].compliance == {
+        "cis_csc_v8": ("4.10", "5", "6.1"),
+        "nist": ("1.10",),
+        "mitre_techniques": ("T1110",),  # from 4.10; the table has no 5 or 6.1
+    }
 
 
 def test_it_keeps_the_bulwark_category_and_level() -> None:

@@ -72,6 +72,11 @@ def test_sarif_is_valid_against_the_official_2_1_0_schema(
         r for r in driver["rules"] if any(t.startswith("cis:") for t in r["properties"]["tags"])
     ]
     assert with_cis and all("Remediation" in r["help"]["text"] for r in with_cis)
+    # Every rule of our policies carries its ATT&CK techniques (workers/engine/attack.py).
+    ours = [r for r in driver["rules"] if r["id"].startswith("bulwark_")]
+    assert ours and all(
+        any(t.startswith("mitre_attack:T") for t in r["properties"]["tags"]) for r in ours
+    )
 
 
 def test_sarif_schema_rejects_what_it_should() -> None:
@@ -112,7 +117,7 @@ def test_oscal_results_and_plan_validate_with_trestle(
     assert items == subjects and len(items) == len(run.hosts)
     # NIST SP 800-53 and CIS mappings travel as props.
     names = {p.name for f in result.findings or [] for p in f.props or []}
-    assert {"cis", "nist_800_53"} <= names
+    assert {"cis", "nist_800_53", "mitre_techniques"} <= names
 
 
 def test_oscal_is_stable_for_the_same_run(demo_run: Run) -> None:
