@@ -57,6 +57,7 @@ class PolicyViewSet(
         responses={
             201: serializers.ImportReportSerializer,
             400: OpenApiResponse(serializers.RefusalSerializer, "refused; nothing imported"),
+            413: OpenApiResponse(serializers.RefusalSerializer, "request body too large"),
         },
     )
     @action(detail=False, methods=["post"], url_path="import")
@@ -109,10 +110,30 @@ def _uploaded(request: Request) -> list[tuple[str, str]] | Response:
             )
         return sources
     payload = serializers.PolicyImportSerializer(data=data)
-    payload.is_valid(raise_exception=True)
+    if not payload.is_valid():
+        # The same body as every other refusal of this endpoint (RefusalSerializer).
+        return Response(
+            {"detail": "policies refused, nothing imported", "problems": _messages(payload.errors)},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     return [
         (PurePath(item["name"]).name, item["content"]) for item in payload.validated_data["files"]
     ]
+
+
+def _messages(errors: Any, where: str = "") -> list[str]:
+    """DRF's nested field errors as flat "files.0.name: message" lines."""
+    if isinstance(errors, dict):
+        return [
+            line
+            for key, value in errors.items()
+            for line in _messages(value, f"{where}.{key}" if where else str(key))
+        ]
+    if isinstance(errors, list):
+        if all(isinstance(item, str) for item in errors):
+            return [f"{where}: {item}" for item in errors]
+        return [line for i, item in enumerate(errors) for line in _messages(item, f"{where}.{i}")]
+    return [f"{where}: {errors}"]
 
 
 class CheckViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
