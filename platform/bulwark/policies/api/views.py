@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from bulwark.core import seclog
 from bulwark.core.api import SuperuserWrites
 from bulwark.policies import filtersets
 from bulwark.policies.api import serializers
@@ -44,6 +45,11 @@ class PolicyViewSet(
         if self.action == "retrieve":
             return Policy.objects.all()
         return super().get_queryset()
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        policy = serializer.save()
+        # Switching a policy off hides its failures from every report: who did it is logged.
+        seclog.record("policy.switched", policy.policy_id, detail={"enabled": policy.enabled})
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action == "retrieve":
