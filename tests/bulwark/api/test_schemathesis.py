@@ -56,8 +56,12 @@ def _run(live_server: object, token: str, report: Path) -> tuple[int, str]:
         "--report-junit-path",
         str(report),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=report.parent)
-    return done.returncode, done.stdout + done.stderr
+    log = report.with_name("schemathesis.log")
+    with log.open("w") as out:
+        done = subprocess.run(
+            command, stdout=out, stderr=subprocess.STDOUT, timeout=600, cwd=report.parent
+        )
+    return done.returncode, log.read_text()
 
 
 @pytest.mark.django_db(transaction=True)
