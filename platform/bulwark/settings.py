@@ -242,10 +242,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Every operation also documents its 400/401/403/404/429 answers (bulwark/core/schema.py).
+    # Every operation also documents its error answers, and each creation links to what can be
+    # done with the object it made (bulwark/core/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "bulwark.core.schema.document_errors",
+        "bulwark.core.schema.link_created_objects",
     ],
     # Choice sets shared by several fields get one name each in the schema.
     "ENUM_NAME_OVERRIDES": {

@@ -36,6 +36,28 @@ _ANSWERS = {
 }
 
 
+def link_created_objects(result: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """OpenAPI links from each `POST /api/X/` (201) to every operation on `/api/X/{id}/...`,
+    its `id` taken from the created object: clients (and Schemathesis' stateful phase) can
+    follow a creation to the object's reads, changes, actions and deletion."""
+    paths = result.get("paths", {})
+    for path, item in paths.items():
+        created = (item.get("post") or {}).get("responses", {}).get("201")
+        if created is None or "{" in path:
+            continue
+        links = created.setdefault("links", {})
+        for target, target_item in paths.items():
+            if not target.startswith(f"{path}{{id}}/"):
+                continue
+            for method, operation in target_item.items():
+                if method in METHODS and operation.get("operationId"):
+                    links[operation["operationId"]] = {
+                        "operationId": operation["operationId"],
+                        "parameters": {"id": "$response.body#/id"},
+                    }
+    return result
+
+
 def document_errors(result: dict[str, Any], **_: Any) -> dict[str, Any]:
     """drf-spectacular POSTPROCESSING_HOOKS entry (settings.SPECTACULAR_SETTINGS)."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
