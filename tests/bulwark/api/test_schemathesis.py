@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.bulwark.world import World
 
@@ -35,11 +36,24 @@ CHECKS = ",".join(
 
 
 def _run(live_server: object, token: str, report: Path) -> tuple[int, str]:
+    # The schema as the server serves it to this user, fetched here with a patient timeout
+    # (Schemathesis' own gives up after 10 s, which a loaded CI machine can exceed).
+    served = requests.get(
+        f"{live_server.url}/api/schema/",  # type: ignore[attr-defined]
+        params={"format": "json"},
+        headers={"Authorization": f"Token {token}"},
+        timeout=120,
+    )
+    served.raise_for_status()
+    schema = report.with_name("schema.json")
+    schema.write_bytes(served.content)
     st = Path(sys.executable).with_name("st")
     command = [
         str(st),
         "run",
-        f"{live_server.url}/api/schema/",  # type: ignore[attr-defined]
+        str(schema),
+        "--url",
+        live_server.url,  # type: ignore[attr-defined]
         "--header",
         f"Authorization: Token {token}",
         "--checks",
