@@ -127,6 +127,32 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minim
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "bulwark.core.signin.client_ip"
+# Single sign-on through OpenID Connect (bulwark/web/sso.py, docs/security.md): off by default.
+# The provider's endpoints come from OIDC_DISCOVERY_URL (or OIDC_OP_*_ENDPOINT one by one).
+OIDC_ENABLED = env_bool("OIDC_ENABLED", False)
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("bulwark.web.sso.OIDCBackend")
+OIDC_DISCOVERY_URL = env("OIDC_DISCOVERY_URL")
+for _name in (
+    "OIDC_OP_AUTHORIZATION_ENDPOINT",
+    "OIDC_OP_TOKEN_ENDPOINT",
+    "OIDC_OP_USER_ENDPOINT",
+    "OIDC_OP_JWKS_ENDPOINT",
+    "OIDC_OP_ISSUER",
+):
+    if env(_name):
+        globals()[_name] = env(_name)
+OIDC_RP_CLIENT_ID = env("OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_secret("OIDC_CLIENT_SECRET")  # or OIDC_CLIENT_SECRET_FILE
+OIDC_RP_SIGN_ALGO = env("OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env("OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env_float("OIDC_TIMEOUT", 10.0, minimum=1.0)
+OIDC_GROUPS_CLAIM = env("OIDC_GROUPS_CLAIM", "groups")
+OIDC_REQUIRED_GROUP = env("OIDC_REQUIRED_GROUP")
+OIDC_SUPERUSER_GROUP = env("OIDC_SUPERUSER_GROUP")
+OIDC_MEMBERSHIP_PREFIX = env("OIDC_MEMBERSHIP_PREFIX")
+OIDC_USERNAME_PREFIX = env("OIDC_USERNAME_PREFIX", "sso-")
 # How many proxies in front of Bulwark append to X-Forwarded-For (0: use the peer address).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
@@ -216,6 +242,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation also documents its error answers, and each creation links to what can be
+    # done with the object it made (bulwark/core/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "bulwark.core.schema.document_errors",
+        "bulwark.core.schema.link_created_objects",
+    ],
     # Choice sets shared by several fields get one name each in the schema.
     "ENUM_NAME_OVERRIDES": {
         "HostStateEnum": "bulwark.inventory.models.HostState",

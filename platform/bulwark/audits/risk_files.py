@@ -162,11 +162,13 @@ def _build(
         return None
     if values.get("host"):
         # Names resolve among what the user sees: another group's host "does not exist".
-        exception.host = (
-            scope(Host.objects.all(), user, "group").filter(name=values["host"]).first()
-        )
-        if exception.host is None:
+        # Host names are unique per group only: never pick one of two silently.
+        hosts = list(scope(Host.objects.all(), user, "group").filter(name=values["host"])[:2])
+        exception.host = hosts[0] if len(hosts) == 1 else None
+        if not hosts:
             problems.append(f"{where}: no host named {values['host']!r}")
+        elif len(hosts) > 1:
+            problems.append(f"{where}: several of your groups have a host {values['host']!r}")
     if values.get("group"):
         exception.group = (
             scope(Group.objects.all(), user, "pk").filter(name=values["group"]).first()

@@ -1,5 +1,6 @@
-"""Recording security events (sign-ins, credential and host-destination changes, bindings,
-memberships, policy imports) into SecurityEvent. Callers pass names of what changed; values
+"""Recording security events (sign-ins, lock-outs, API tokens, account changes, credential
+and host-destination changes, bindings, memberships, policy imports and switches) into
+SecurityEvent. Callers pass names of what changed; values
 of secrets never reach this module."""
 
 from __future__ import annotations
@@ -7,7 +8,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import pre_save
 from django.dispatch import receiver
 
 from bulwark.core import actor
@@ -61,3 +65,28 @@ def _signin_failed(
     # Django already masks the password in `credentials`; only the username is kept.
     username = str(credentials.get("username") or "")
     record("signin.failed", username, request=request, username=username)
+
+
+@receiver(user_locked_out)
+def _locked_out(
+    sender: Any, request: Any = None, username: str | None = None, **kwargs: Any
+) -> None:
+    record("signin.locked_out", username or "", request=request, username=username or "")
+
+
+# What about an account is security-relevant: who it is, whether it may sign in, its powers.
+# The password's hash is compared, never recorded.
+_ACCOUNT_FIELDS = ("username", "password", "is_active", "is_staff", "is_superuser")
+
+
+@receiver(pre_save, sender=settings.AUTH_USER_MODEL)
+def _account_changed(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if raw or instance.pk is None:
+        return
+    before = sender.objects.filter(pk=instance.pk).values(*_ACCOUNT_FIELDS).first()
+    if before is None:
+        return
+    changed = [f for f in _ACCOUNT_FIELDS if before[f] != getattr(instance, f)]
+    if changed:
+        detail = {f: getattr(instance, f) for f in changed if f.startswith("is_")}
+        record("account.changed", instance.get_username(), detail={"fields": changed, **detail})

@@ -235,7 +235,9 @@ class Host(models.Model):
         WINRM = "winrm", _("WinRM")
         LOCAL = "local", _("local (the worker's own machine)")
 
-    name = models.CharField(max_length=200, unique=True, verbose_name=_("name"))
+    # Unique within its group only: a name taken in another group is not revealed by a refusal
+    # (docs/security.md, "Existence leaks"); lookups by name ask for the group when two match.
+    name = models.CharField(max_length=200, verbose_name=_("name"))
     address = models.CharField(
         max_length=255, validators=[validate_address], verbose_name=_("address")
     )
@@ -335,7 +337,10 @@ class Host(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["group", "name"]), models.Index(fields=["latest_score"])]
+        indexes = [models.Index(fields=["name"]), models.Index(fields=["latest_score"])]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "name"], name="host_name_per_group")
+        ]
 
     def __str__(self) -> str:
         return self.name

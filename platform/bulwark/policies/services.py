@@ -155,7 +155,14 @@ def sync_rulesets(root: Path | None = None) -> ImportReport:
 
 def import_policies(paths: Sequence[Path]) -> ImportReport:
     """Import user policy files (all or none). A bundled policy's id cannot be taken over."""
-    return _import(load_files(paths))
+    files = [str(path) for path in paths]
+    try:
+        report = _import(load_files(paths))
+    except PolicyRefused:
+        seclog.record("policy.import_refused", detail={"files": files})
+        raise
+    seclog.record("policy.imported", ", ".join(report.policies)[:255], detail={"files": files})
+    return report
 
 
 def import_policy_texts(sources: Sequence[tuple[str, str]]) -> ImportReport:

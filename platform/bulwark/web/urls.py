@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from bulwark.reports.metrics import metrics_view
+from bulwark.web import sso
 from bulwark.web.views import (
     alerts,
     dashboard,
@@ -21,13 +22,7 @@ app_name = "web"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="web/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", sso.SignInPage.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("hosts/", hosts.host_list, name="hosts"),
     path("hosts/<int:pk>/", hosts.host_detail, name="host"),

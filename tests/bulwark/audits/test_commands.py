@@ -40,8 +40,25 @@ def test_audit_refuses_unknown_hosts_and_groups(local_host: Host) -> None:
         call_command("audit", "nope")
     with pytest.raises(CommandError, match="group 'nope'"):
         call_command("audit", group="nope")
-    with pytest.raises(CommandError, match="not both"):
-        call_command("audit", "this-machine", group="servers")
+    with pytest.raises(CommandError, match="no such host: this-machine in group 'other'"):
+        call_command("audit", "this-machine", group="other")
+    with pytest.raises(CommandError, match="name hosts, or give --group"):
+        call_command("audit")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_asks_for_the_group_when_two_groups_use_the_name(local_host: Host) -> None:
+    # Host names are unique per group only (existence leaks, docs/security.md).
+    other = Group.objects.create(name="lab")
+    twin = Host.objects.create(
+        name="this-machine", address="localhost", transport="local", group=other
+    )
+    with pytest.raises(CommandError, match=r"several groups \(lab, servers\): give --group"):
+        call_command("audit", "this-machine")
+    assert not Audit.objects.exists()
+    with pytest.raises(CommandError, match="some audits failed"):  # no policies synced here
+        call_command("audit", "this-machine", group="lab", stdout=io.StringIO())
+    assert list(Audit.objects.values_list("host", flat=True)) == [twin.pk]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -96,3 +96,17 @@ def test_broken_yaml_names_its_line(catalogue: None, tmp_path: Path) -> None:
     with pytest.raises(CommandError) as refused:
         call_command("exceptions", "import", str(path))
     assert f"{path}:3: not valid YAML" in str(refused.value) or f"{path}:2" in str(refused.value)
+
+
+def test_a_host_name_two_groups_use_is_refused_not_guessed(
+    catalogue: None, group: Group, tmp_path: Path
+) -> None:
+    # Host names are unique per group only: the import must not pick one of the two.
+    Host.objects.create(name="web-1", address="10.77.0.2", group=group)
+    other = Group.objects.create(name="lab")
+    Host.objects.create(name="web-1", address="10.77.0.3", group=other)
+    path = _file(tmp_path, GOOD)
+    with pytest.raises(CommandError) as refused:
+        call_command("exceptions", "import", str(path))
+    assert f"{path}:2: several of your groups have a host 'web-1'" in str(refused.value)
+    assert not RiskException.objects.exists()

@@ -60,8 +60,8 @@ _SCHEMA = extend_schema(
     ],
     responses={
         (200, "application/xml"): OpenApiResponse(OpenApiTypes.BINARY, description="JUnit XML"),
-        (200, "application/sarif+json"): OpenApiResponse(OpenApiTypes.BINARY, description="SARIF"),
-        (200, "application/json"): OpenApiResponse(OpenApiTypes.BINARY, description="OSCAL"),
+        (200, "application/sarif+json"): OpenApiResponse(OpenApiTypes.OBJECT, description="SARIF"),
+        (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="OSCAL"),
         (200, "text/html"): OpenApiResponse(OpenApiTypes.BINARY, description="HTML page"),
         404: OpenApiResponse(description="not found, or not in your groups"),
     },

@@ -81,7 +81,9 @@ class HostRemediationView(APIView):
         ],
         responses={
             (200, "text/x-shellscript"): OpenApiResponse(OpenApiTypes.STR),
-            (200, "application/yaml"): OpenApiResponse(OpenApiTypes.STR),
+            (200, "application/yaml"): OpenApiResponse(
+                {"type": "array", "items": {"type": "object"}}, description="Ansible playbook"
+            ),
             (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR),
             404: OpenApiResponse(description="no such host, or no finished audit"),
         },

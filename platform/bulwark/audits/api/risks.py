@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -140,6 +141,14 @@ class ExceptionViewSet(
         exception.refresh_from_db()
         return Response(self.get_serializer(exception).data)
 
+    @extend_schema(
+        responses={
+            (200, "application/yaml"): OpenApiResponse(
+                {"type": "object", "properties": {"exceptions": {"type": "array"}}},
+                description="the YAML file of `manage.py exceptions import`",
+            )
+        }
+    )
     @action(detail=False, methods=["get"])
     def export(self, request: Request) -> HttpResponse:
         """The pending and active exceptions you see, as the YAML file of `manage.py

@@ -31,7 +31,9 @@ class AuditSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     """An audit with its counts, score (P5) and category summary (P9)."""
 
     host_name = serializers.CharField(source="host.name", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     categories = CategorySummarySerializer(many=True, read_only=True)
 
     class Meta:
@@ -88,7 +90,7 @@ class ResultSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     host = serializers.IntegerField(source="audit.host_id", read_only=True)
     finished_at = serializers.DateTimeField(source="audit.finished_at", read_only=True)
     check = CheckBriefSerializer(source="policy_check", read_only=True)
-    exception = ResultExceptionSerializer(read_only=True)
+    exception = ResultExceptionSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Result

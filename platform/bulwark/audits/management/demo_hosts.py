@@ -179,7 +179,9 @@ def _register(group: Group, test_host: Any) -> Host:
     credential.sudo_mode = Credential.Sudo.NOPASSWD if sudo_user else Credential.Sudo.NONE
     credential.full_clean()
     credential.save()
-    host = Host.objects.filter(name=test_host.name).first() or Host(name=test_host.name)
+    host = Host.objects.filter(group=group, name=test_host.name).first() or Host(
+        name=test_host.name
+    )
     host.group, host.credential, host.transport = group, credential, Host.TransportKind.SSH
     host.address, host.port = test_host.address, test_host.port
     host.host_key = test_host.host_key_line

@@ -55,6 +55,21 @@ class HostSerializer(ScopedRelatedFields, ValidatedModelSerializer):
     """A host. OS facts and the latest audit's values are read-only (audits write them)."""
 
     scoped_fields = {"group": "pk", "credential": "group"}
+
+    def run_validators(self, value: Any) -> None:
+        # Names are unique per group (a name another group uses is free): the refusal names
+        # the field, like every other field error.
+        try:
+            super().run_validators(value)
+        except serializers.ValidationError as exc:
+            detail = exc.detail
+            messages = detail.get("non_field_errors", []) if isinstance(detail, dict) else detail
+            if any("group, name" in str(m) for m in messages):
+                raise serializers.ValidationError(
+                    {"name": ["this group already has a host with this name"]}
+                ) from None
+            raise
+
     group_name = serializers.CharField(source="group.name", read_only=True)
     effective_zone = serializers.CharField(read_only=True, help_text="the host's or its group's")
 

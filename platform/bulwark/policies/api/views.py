@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from bulwark.core import seclog
 from bulwark.core.api import SuperuserWrites
 from bulwark.policies import filtersets
 from bulwark.policies.api import serializers
@@ -45,6 +46,11 @@ class PolicyViewSet(
             return Policy.objects.all()
         return super().get_queryset()
 
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        policy = serializer.save()
+        # Switching a policy off hides its failures from every report: who did it is logged.
+        seclog.record("policy.switched", policy.policy_id, detail={"enabled": policy.enabled})
+
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action == "retrieve":
             return serializers.PolicySourceSerializer
@@ -57,6 +63,7 @@ class PolicyViewSet(
         responses={
             201: serializers.ImportReportSerializer,
             400: OpenApiResponse(serializers.RefusalSerializer, "refused; nothing imported"),
+            413: OpenApiResponse(serializers.RefusalSerializer, "request body too large"),
         },
     )
     @action(detail=False, methods=["post"], url_path="import")
@@ -109,10 +116,30 @@ def _uploaded(request: Request) -> list[tuple[str, str]] | Response:
             )
         return sources
     payload = serializers.PolicyImportSerializer(data=data)
-    payload.is_valid(raise_exception=True)
+    if not payload.is_valid():
+        # The same body as every other refusal of this endpoint (RefusalSerializer).
+        return Response(
+            {"detail": "policies refused, nothing imported", "problems": _messages(payload.errors)},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     return [
         (PurePath(item["name"]).name, item["content"]) for item in payload.validated_data["files"]
     ]
+
+
+def _messages(errors: Any, where: str = "") -> list[str]:
+    """DRF's nested field errors as flat "files.0.name: message" lines."""
+    if isinstance(errors, dict):
+        return [
+            line
+            for key, value in errors.items()
+            for line in _messages(value, f"{where}.{key}" if where else str(key))
+        ]
+    if isinstance(errors, list):
+        if all(isinstance(item, str) for item in errors):
+            return [f"{where}: {item}" for item in errors]
+        return [line for i, item in enumerate(errors) for line in _messages(item, f"{where}.{i}")]
+    return [f"{where}: {errors}"]
 
 
 class CheckViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]

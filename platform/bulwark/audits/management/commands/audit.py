@@ -1,4 +1,5 @@
-"""manage.py audit HOST... | --group G [--wait]: start audits, show progress and the summary."""
+"""manage.py audit HOST... [--group G] | --group G [--wait]: start audits, show progress and the
+summary. Host names are unique per group: a name two groups use needs --group."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("hosts", nargs="*", metavar="HOST")
-        parser.add_argument("--group", help="audit every host of this group")
+        parser.add_argument(
+            "--group", help="audit every host of this group, or only the HOSTs named in it"
+        )
         parser.add_argument("--wait", action="store_true", help="wait for the audits to finish")
         parser.add_argument("--timeout", type=float, help="seconds per command (default 150)")
         parser.add_argument("--max-wait", type=float, default=3600.0, help="give up after S")
@@ -42,18 +45,26 @@ class Command(BaseCommand):
             raise CommandError("some audits failed")
 
     def hosts(self, names: list[str], group: str | None) -> list[Host]:
-        if bool(names) == bool(group):
-            raise CommandError("name hosts, or give --group, not both")
-        if group:
+        if not names and not group:
+            raise CommandError("name hosts, or give --group")
+        if group and not names:
             hosts = list(Host.objects.filter(group__name=group))
             if not hosts:
                 raise CommandError(f"group {group!r} has no hosts (or does not exist)")
             return hosts
-        found = {h.name: h for h in Host.objects.filter(name__in=names)}
-        missing = [n for n in names if n not in found]
-        if missing:
-            raise CommandError(f"no such host: {', '.join(missing)}")
-        return [found[n] for n in names]
+        return [self.host(name, group) for name in names]
+
+    def host(self, name: str, group: str | None) -> Host:
+        rows = Host.objects.filter(name=name).select_related("group")
+        if group:
+            rows = rows.filter(group__name=group)
+        found = list(rows)
+        if not found:
+            raise CommandError(f"no such host: {name}" + (f" in group {group!r}" if group else ""))
+        if len(found) > 1:
+            groups = ", ".join(sorted(h.group.name for h in found))
+            raise CommandError(f"host {name!r} is in several groups ({groups}): give --group")
+        return found[0]
 
     def wait(self, ids: list[int], max_wait: float) -> None:
         seen: dict[int, str] = {}
