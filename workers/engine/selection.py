@@ -24,11 +24,14 @@ class PolicySelection:
     profile: str | None = None
 
     def includes(self, check: CheckDefinition) -> bool:
-        return self.admits(check.level, check.profiles)
+        return self.admits(check.level, dict(check.profile_levels) or check.profiles)
 
-    def admits(self, level: int | None, profiles: Collection[str]) -> bool:
-        """A check of this level and these profiles is in scope. A check without a level or
-        profile belongs to every level or profile."""
+    def admits(self, level: int | None, profiles: Collection[str] | Mapping[str, int]) -> bool:
+        """A check of this level and these profiles (names, or name -> the check's level in
+        that profile) is in scope. A check without a level or profile belongs to every level
+        or profile; with a profile chosen, the check's level in that profile decides."""
+        if self.profile and isinstance(profiles, Mapping) and profiles:
+            return profiles.get(self.profile) in self.levels
         if level is not None and level not in self.levels:
             return False
         return not (self.profile and profiles and self.profile not in profiles)

@@ -67,7 +67,7 @@ def rescope(host_ids: Iterable[int] | None, reason: str) -> Rescoped:
     outcome = Rescoped()
     with transaction.atomic():
         for selection, audits in _buckets(host_ids).items():
-            allowed = _in_scope(dict(selection))
+            allowed = in_scope(dict(selection))
             policies = set(
                 Policy.objects.filter(policy_id__in=dict(selection)).values_list("pk", flat=True)
             )
@@ -106,7 +106,7 @@ def _buckets(
     return buckets
 
 
-def _in_scope(selection: dict[str, PolicySelection]) -> list[int]:
+def in_scope(selection: dict[str, PolicySelection]) -> list[int]:
     checks = Check.objects.filter(policy__policy_id__in=selection).values_list(
         "pk", "policy__policy_id", "level", "profiles"
     )
