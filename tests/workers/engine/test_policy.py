@@ -216,7 +216,9 @@ def test_a_bad_profile_is_an_error_naming_the_line(profile: str, message: str) -
         text + f"    profile: {profile}\n    condition: all\n    rules: ['f:/etc/passwd']\n"
     )
     assert result.policy is None or result.errors
-    assert any(message in e.message and e.line == 9 for e in result.errors), result.errors  # the profile line
+    assert any(message in e.message and e.line == 9 for e in result.errors), (
+        result.errors
+    )  # the profile line
 
 
 def test_a_profile_selection_uses_the_checks_level_in_that_profile() -> None:
