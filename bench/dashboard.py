@@ -257,14 +257,14 @@ def fill(args: argparse.Namespace) -> None:
             "daily aggregates",
             lambda: cursor.execute("""
             INSERT INTO reports_dailyhostsummary (host_id, day, group_id, audit_id, passed,
-              failed, not_applicable, score)
+              failed, not_applicable, score, raw_score)
             SELECT a.host_id, (a.finished_at AT TIME ZONE 'UTC')::date, h.group_id, a.id,
-              a.passed, a.failed, a.not_applicable, a.score
+              a.passed, a.failed, a.not_applicable, a.score, a.score
             FROM audits_audit a JOIN inventory_host h ON h.id = a.host_id;
             INSERT INTO reports_dailygroupsummary (group_id, day, hosts, passed, failed,
-              not_applicable, scored_hosts, score_sum)
+              not_applicable, scored_hosts, score_sum, raw_scored_hosts, raw_score_sum)
             SELECT group_id, day, count(*), sum(passed), sum(failed), sum(not_applicable),
-              count(score), coalesce(sum(score), 0)
+              count(score), coalesce(sum(score), 0), count(raw_score), coalesce(sum(raw_score), 0)
             FROM reports_dailyhostsummary GROUP BY group_id, day;
             INSERT INTO reports_latestcheckcount (group_id, day, policy_check_id, category,
               passed, failed, not_applicable)
