@@ -202,9 +202,9 @@ def fill(args: argparse.Namespace) -> None:
                      + (h.id % 7)::int) + make_interval(secs => (h.id * 37) % 80000) AS at
             FROM inventory_host h, generate_series(0, {weeks} - 1) w;
             INSERT INTO audits_audit (host_id, status, trigger, command_timeout, created_at,
-              started_at, finished_at, attempts, error_reason, passed, failed, not_applicable,
-              score, host_facts, seconds, latest)
-            SELECT p.host_id, 'done', 'schedule', 150, p.at, p.at, p.at, 1, '', c.passed,
+              started_at, finished_at, enqueued_at, attempts, error_reason, passed, failed,
+              not_applicable, score, host_facts, seconds, latest)
+            SELECT p.host_id, 'done', 'schedule', 150, p.at, p.at, p.at, p.at, 1, '', c.passed,
               c.failed, c.na, round(c.passed * 100.0 / nullif(c.passed + c.failed, 0), 2),
               '{{}}', 1.5, p.week = {weeks} - 1
             FROM plan p, LATERAL (
