@@ -150,3 +150,67 @@ def test_the_check_finds_a_wrong_number_title_and_level() -> None:
     )
     kinds = {(item_id, kind) for item_id, kind, _ in _problems(check, benchmark, windows=False)}
     assert kinds == {("1.1.1.7", "title"), ("1.1.1.7", "level"), ("6.1.2.4", "missing")}
+
+
+PROFILES = ("server", "workstation")
+
+
+def _profile_levels(check: CheckDefinition, benchmark: Benchmark) -> dict[str, int]:
+    """The check's level in each CIS profile its items belong to (the lowest, for a check
+    citing several items)."""
+    found = {}
+    for profile in PROFILES:
+        levels = [
+            benchmark.level(benchmark.items[item_id], profile)
+            for item_id in check.compliance.get("cis", ())
+            if item_id in benchmark.items
+        ]
+        if [level for level in levels if level is not None]:
+            found[profile] = min(level for level in levels if level is not None)
+    return found
+
+
+@pytest.mark.parametrize("policy_id", sorted(LINUX_REFERENCES))
+def test_every_checks_profiles_and_levels_per_profile_are_the_benchmarks(policy_id: str) -> None:
+    """`profile: {server: L, workstation: L}` on each CIS check says what ComplianceAsCode's
+    control file says: the profiles the item is in and its level in each (an item can be
+    Level 1 for servers and Level 2 for workstations, or in one profile only)."""
+    policy = next(p for p in _policies() if p.id == policy_id)
+    benchmark = linux_benchmark(policy_id)
+    wrong = []
+    for check in policy.checks:
+        expected = _profile_levels(check, benchmark)
+        if dict(check.profile_levels) != expected:
+            wrong.append(f"{check.id}: profile {dict(check.profile_levels)}, CIS says {expected}")
+        elif expected and expected.get("server") != check.level:
+            wrong.append(f"{check.id}: level {check.level}, server level {expected.get('server')}")
+    assert not wrong, "\n".join(wrong)
+    # The benchmark's two profiles really differ somewhere: the data is not one level copied.
+    assert any(
+        dict(c.profile_levels).get("server") != dict(c.profile_levels).get("workstation")
+        for c in policy.checks
+    )
+
+
+@pytest.mark.parametrize("policy_id", sorted(LINUX_REFERENCES))
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_level_1_profile_selection_runs_only_that_profiles_level_1_items(
+    policy_id: str, profile: str
+) -> None:
+    from workers.engine.selection import PolicySelection, narrow
+
+    policy = next(p for p in _policies() if p.id == policy_id)
+    benchmark = linux_benchmark(policy_id)
+    [narrowed] = narrow([policy], {policy_id: PolicySelection(frozenset({1}), profile)})
+    chosen = {c.id for c in narrowed.checks}
+    for check in policy.checks:
+        items = [
+            benchmark.items[i] for i in check.compliance.get("cis", ()) if i in benchmark.items
+        ]
+        if not items:
+            continue
+        level_1 = any(f"l1_{profile}" in item.levels for item in items)
+        assert (check.id in chosen) == level_1, (check.id, [sorted(i.levels) for i in items])
+    # No Level 2 and no other-profile-only check in a Level 1 server (or workstation) run.
+    assert all(dict(c.profile_levels).get(profile, 1) == 1 for c in narrowed.checks)
+    assert len(chosen) < len(policy.checks)

@@ -103,6 +103,9 @@ class CheckDefinition:
     level: int | None = None  # CIS profile level (Bulwark extension `level:`)
     # CIS profiles the check belongs to (Bulwark extension `profile:`); empty: every profile.
     profiles: tuple[str, ...] = ()
+    # `profile: {server: 1, workstation: 2}`: the check's level in each profile it belongs to
+    # (a CIS item can be Level 1 for servers and Level 2 for workstations); empty: `level`.
+    profile_levels: tuple[tuple[str, int], ...] = ()
     line: int = 0  # line of the check in its file, for messages
     fix: FixDefinition | None = None  # machine-runnable remediation (Bulwark extension `fix:`)
 

@@ -491,7 +491,7 @@ class _Load:
         engine = self.regex_engine(fields.get("regex_type"), engine, check_id)
         rules = self.load_rules(fields.get("rules"), node, check_id, engine, requirement=False)
         level = self.level(fields.get("level"), check_id)
-        profiles = self.profiles(fields.get("profile"), check_id)
+        profiles, profile_levels = self.profiles(fields.get("profile"), check_id)
         category = self.category(fields.get("category"), check_id)
         fix = load_fix(fields.get("fix"), lambda n, m: self.error(n, check_id, "bad-fix", m))
         if check_id is None:
@@ -514,6 +514,7 @@ class _Load:
             category=category,
             level=level,
             profiles=profiles,
+            profile_levels=profile_levels,
             line=_line(node) or 0,
             fix=fix,
         )
@@ -603,17 +604,37 @@ class _Load:
         self.error(node, check, "bad-level", f"level {_show(node)} must be 1 or 2")
         return None
 
-    def profiles(self, node: Node | None, check: str | None) -> tuple[str, ...]:
-        """`profile: server`, `profile: [server, workstation]`; absent: every profile."""
+    def profiles(
+        self, node: Node | None, check: str | None
+    ) -> tuple[tuple[str, ...], tuple[tuple[str, int], ...]]:
+        """`profile: server`, `profile: [server, workstation]`, or with the check's level in
+        each profile, `profile: {server: 1, workstation: 2}`; absent: every profile. Returns
+        the names and, for the mapping, (name, level) pairs."""
         if node is None:
-            return ()
+            return (), ()
+        shown = ", ".join(PROFILES)
+        if isinstance(node, MappingNode):
+            pairs = []
+            for key, value in node.value:
+                name = key.value if isinstance(key, ScalarNode) else None
+                if name not in PROFILES:
+                    self.error(
+                        key, check, "bad-profile", f"profile {_show(key)} must be one of {shown}"
+                    )
+                    return (), ()
+                level = self.level(value, check)
+                if level is None:
+                    return (), ()
+                pairs.append((str(name), level))
+            if not pairs:
+                self.error(node, check, "bad-profile", f"profile {_show(node)} names no profile")
+            return tuple(name for name, _ in pairs), tuple(pairs)
         names = self.strings(node, "profile", check)
         bad = [name for name in names if name not in PROFILES]
         if bad or not names:
-            shown = ", ".join(PROFILES)
             self.error(node, check, "bad-profile", f"profile {_show(node)} must be one of {shown}")
-            return ()
-        return names
+            return (), ()
+        return names, ()
 
     def category(self, node: Node | None, check: str | None) -> str | None:
         if node is None:

@@ -8,7 +8,7 @@ applicable as a whole, decided from its rules alone, before any fact is collecte
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from workers.engine.definitions import CheckDefinition, PolicyDefinition, RuleType
@@ -24,10 +24,17 @@ class PolicySelection:
     profile: str | None = None
 
     def includes(self, check: CheckDefinition) -> bool:
-        # A check without a level or profile belongs to every level or profile.
-        if check.level is not None and check.level not in self.levels:
+        return self.admits(check.level, dict(check.profile_levels) or check.profiles)
+
+    def admits(self, level: int | None, profiles: Collection[str] | Mapping[str, int]) -> bool:
+        """A check of this level and these profiles (names, or name -> the check's level in
+        that profile) is in scope. A check without a level or profile belongs to every level
+        or profile; with a profile chosen, the check's level in that profile decides."""
+        if self.profile and isinstance(profiles, Mapping) and profiles:
+            return profiles.get(self.profile) in self.levels
+        if level is not None and level not in self.levels:
             return False
-        return not (self.profile and check.profiles and self.profile not in check.profiles)
+        return not (self.profile and profiles and self.profile not in profiles)
 
 
 Selection = Mapping[str, PolicySelection]

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from bulwark.audits import risk_services
+from bulwark.audits import assignment_services, risk_services
 from bulwark.audits.models import (
     AlertEvent,
     Assignment,
@@ -167,11 +167,15 @@ class AssignmentAdmin(GroupScopedAdmin):
         return super()._may(request, role, obj)
 
     def save_model(self, request: HttpRequest, obj: Assignment, form: Any, change: bool) -> None:
-        if obj.group_id is None and obj.host_id is None and not is_unrestricted(request.user):
-            raise PermissionDenied("only superusers set the defaults")
-        if not change:
-            obj.created_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
+        # Through the service: checked, logged, and the hosts it reaches re-scored at once.
+        assignment_services.save(request.user, obj)
+
+    def delete_model(self, request: HttpRequest, obj: Assignment) -> None:
+        assignment_services.delete(request.user, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for assignment in queryset:
+            assignment_services.delete(request.user, assignment)
 
 
 @admin.register(PolicyVerdict)

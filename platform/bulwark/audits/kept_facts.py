@@ -32,6 +32,8 @@ class KeptFacts(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     size = models.PositiveIntegerField()
     token = models.TextField(editable=False)
+    # Encrypted with bulwark.core.crypto: manage.py rotate_credentials re-encrypts these too.
+    encrypted_token_fields = ("token",)
 
     class Meta:
         ordering = ["host", "-created_at"]

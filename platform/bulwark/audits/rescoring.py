@@ -171,8 +171,8 @@ def _apply_counts(moved: dict[int, AuditChange], reason: str) -> list[AuditChang
             audit_rows,
         )
         _update_categories(chunk)
-        _update_hosts(latest)
-        _history(chunk, reason, now)
+        update_hosts([c.audit_id for c in latest])
+        history([c.audit_id for c in chunk], reason, now)
     return list(moved.values())
 
 
@@ -199,12 +199,11 @@ def _update_categories(chunk: list[AuditChange]) -> None:
     )
 
 
-def _update_hosts(latest: list[AuditChange]) -> None:
-    """The hosts' latest numbers and state from their re-scored latest audit: one UPDATE,
+def update_hosts(ids: list[int]) -> None:
+    """The hosts' latest numbers and state from these re-scored latest audits: one UPDATE,
     the state's thresholds resolved as Host.thresholds() does (host, group, settings)."""
-    if not latest:
+    if not ids:
         return
-    ids = [c.audit_id for c in latest]
     marks = ", ".join(["%s"] * len(ids))
     state = (
         "CASE WHEN a.score IS NULL THEN %s"
@@ -215,7 +214,8 @@ def _update_hosts(latest: list[AuditChange]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_HOST} SET latest_failed = a.failed, latest_excepted = a.excepted,"  # noqa: S608
-            f" latest_score = a.score, state = ({state})"
+            " latest_passed = a.passed, latest_not_applicable = a.not_applicable,"
+            f" latest_score = a.score, latest_raw_score = a.raw_score, state = ({state})"
             f" FROM {_AUDIT} a, {_GROUP} g"
             f" WHERE a.id IN ({marks}) AND a.latest AND a.host_id = {_HOST}.id"
             f" AND g.id = {_HOST}.group_id",
@@ -231,8 +231,9 @@ def _update_hosts(latest: list[AuditChange]) -> None:
         )
 
 
-def _history(chunk: list[AuditChange], reason: str, now: Any) -> None:
-    ids = [c.audit_id for c in chunk]
+def history(ids: list[int], reason: str, now: Any) -> None:
+    """A "re-scored" history point per audit with its numbers now and why (`reason` empty: a
+    fresh audit, whose own point takes its final numbers)."""
     if not reason:
         # A fresh audit: its own history point takes the excepted numbers.
         audits = Audit.objects.filter(pk__in=ids).values_list("pk", "failed", "excepted", "score")

@@ -19,6 +19,7 @@ from bulwark.audits import alerts
 from bulwark.audits.models import AlertEvent, Result
 from bulwark.audits.rescoring import AuditChange, rescore
 from bulwark.audits.risks import ExceptionEvent, RiskException
+from bulwark.core import seclog
 from bulwark.inventory.access import can, is_unrestricted
 from bulwark.inventory.models import Host, Role
 
@@ -175,6 +176,18 @@ def _event(exception: RiskException, action: str, user: Any, note: str = "") -> 
         user=user if getattr(user, "pk", None) else None,
         note=note,
     )
+    if action != ExceptionEvent.Action.WARNED:
+        # Accepting a risk changes what the fleet reports: the security log keeps it too.
+        seclog.record(
+            f"exception.{action}",
+            f"{exception.pk} {exception.policy_id}/{exception.check_id}",
+            detail={
+                "scope": exception.scope_label,
+                "expires_at": exception.expires_at.isoformat(),
+                "reference": exception.reference,
+            },
+            user=user if getattr(user, "pk", None) else None,
+        )
 
 
 def _alert_back_to_failed(

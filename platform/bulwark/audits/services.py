@@ -149,12 +149,14 @@ def claim(audit_id: int) -> Claim | None:
 
 def _give_up_if_exhausted(audit_id: int, now: object) -> None:
     claimable = Q(status=AuditStatus.QUEUED) | Q(status=AuditStatus.RUNNING, lease_expires__lt=now)
-    Audit.objects.filter(claimable, pk=audit_id, attempts__gte=max_attempts()).update(
+    if Audit.objects.filter(claimable, pk=audit_id, attempts__gte=max_attempts()).update(
         status=AuditStatus.ERROR,
         finished_at=now,
         lease_expires=None,
         error_reason=f"gave up after {max_attempts()} attempts (worker lost or timed out)",
-    )
+    ):
+        # Like every failure: the host shows it, one alert per streak.
+        alerts.audit_failed(audit_id)
 
 
 def fail(claim: Claim, reason: str, *, alert: bool = True) -> bool:
@@ -201,9 +203,10 @@ def reap_expired_leases() -> list[int]:
         )
         if attempts >= max_attempts():
             reason = f"gave up after {attempts} attempts: the worker stopped answering"
-            fenced.update(
+            if fenced.update(
                 status=AuditStatus.ERROR, finished_at=now, lease_expires=None, error_reason=reason
-            )
+            ):
+                alerts.audit_failed(audit_id)  # like every failure: once per streak
             continue
         with transaction.atomic():
             if fenced.update(status=AuditStatus.QUEUED, lease_expires=None, enqueued_at=now):

@@ -211,6 +211,11 @@ def _update_host(
         architecture=info.architecture[:50],
         reported_hostname=info.hostname[:255],
     )
+    # This audit evaluated the scope as it was when it started: a widening made before that is
+    # now covered; one made while it ran is not (the mark stays).
+    Host.objects.filter(pk=host.pk, scope_widened_at__lte=audit.started_at).update(
+        scope_widened_at=None, scope_widened_reason=""
+    )
 
 
 def _pin_keys(host: Host, seen: SeenKeys | None) -> None:

@@ -15,17 +15,24 @@ from workers.engine.selection import PolicySelection
 
 def selection_for(host: Host) -> dict[str, PolicySelection]:
     """Policy id -> the levels and profile to run, for enabled policies only."""
+    return selection_in(host.group_id, host.pk)
+
+
+def selection_in(group_id: int, host_id: int | None = None) -> dict[str, PolicySelection]:
+    """The selection of a host of this group; `host_id` None: of one without assignments of
+    its own."""
     enabled = Assignment.objects.filter(policy__enabled=True).select_related("policy")
     chosen: dict[str, PolicySelection] = {}
-    if Assignment.objects.filter(group_id=host.group_id, host__isnull=True).exists():
-        base = enabled.filter(group_id=host.group_id, host__isnull=True)
+    if Assignment.objects.filter(group_id=group_id, host__isnull=True).exists():
+        base = enabled.filter(group_id=group_id, host__isnull=True)
     elif Assignment.objects.filter(group__isnull=True, host__isnull=True).exists():
         base = enabled.filter(group__isnull=True, host__isnull=True)
     else:
         base = enabled.none()
         for policy_id in Policy.objects.filter(enabled=True).values_list("policy_id", flat=True):
             chosen[policy_id] = PolicySelection()
-    for row in [*base, *enabled.filter(host_id=host.pk)]:
+    own = enabled.filter(host_id=host_id) if host_id is not None else enabled.none()
+    for row in [*base, *own]:
         chosen[row.policy.policy_id] = _selection(row)
     return chosen
 

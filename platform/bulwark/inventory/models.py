@@ -332,6 +332,11 @@ class Host(models.Model):
     # The latest finished audit ended in error: why and when (cleared by a stored audit).
     last_audit_error = models.TextField(blank=True, default="", db_default="")
     last_audit_error_at = models.DateTimeField(null=True, blank=True)
+    # An assignment change widened the host's scope beyond what its latest audit evaluated:
+    # stored results cannot tell those checks' verdicts, so it "needs re-audit" (when and why)
+    # until an audit started after that change is stored (docs/scoring.md).
+    scope_widened_at = models.DateTimeField(null=True, blank=True)
+    scope_widened_reason = models.CharField(max_length=300, blank=True, default="", db_default="")
     state = models.CharField(max_length=10, choices=HostState.choices, default=HostState.UNKNOWN)
     created_at = models.DateTimeField(auto_now_add=True)
 

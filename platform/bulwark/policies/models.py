@@ -50,7 +50,8 @@ class Check(models.Model):
     mitre = models.JSONField(default=dict, blank=True)
     category = models.CharField(max_length=200, db_index=True)
     level = models.PositiveSmallIntegerField(null=True, blank=True)
-    # CIS profiles (server, workstation) the check belongs to; empty: every profile.
+    # CIS profiles (server, workstation) the check belongs to: a list of names, or name -> the
+    # check's level in that profile (`profile: {server: 1, workstation: 2}`); empty: every one.
     # A database default too: rows written by raw SQL (COPY in bench/) need no value.
     profiles = models.JSONField(default=list, blank=True, db_default=models.Value("[]"))
     condition = models.CharField(max_length=10)

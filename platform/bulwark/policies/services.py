@@ -246,7 +246,8 @@ def _check_values(check: CheckDefinition) -> dict[str, object]:
         "mitre": {k: list(v) for k, v in check.mitre.items()},
         "category": category_of(check)[:200],
         "level": check.level,
-        "profiles": list(check.profiles),
+        # A mapping when the policy gives the level per profile (admits() reads either).
+        "profiles": dict(check.profile_levels) or list(check.profiles),
         "condition": check.condition.value,
         "rules": [rule.raw for rule in check.rules],
         "line": check.line,

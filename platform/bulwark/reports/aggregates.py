@@ -62,7 +62,7 @@ def record_audit(audit: Audit) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT h.group_id, c.audit_id, c.group_id, c.day,"  # noqa: S608
-            f" d.group_id, d.passed, d.failed, d.not_applicable, d.score"
+            f" d.group_id, d.passed, d.failed, d.not_applicable, d.score, d.excepted, d.raw_score"
             f" FROM {_HOST} h"
             f" LEFT JOIN {_COUNTED} c ON c.host_id = h.id"
             f" LEFT JOIN {_DHS} d ON d.host_id = h.id AND d.day = %s"
@@ -136,14 +136,17 @@ def _as_date(value: Any) -> dt.date:
 def _record_day(cursor: Any, audit: Audit, group_id: int, day: dt.date, old: list[Any]) -> None:
     """The host's row for the day (its last audit of the day wins) and the group's sums:
     the new audit added, the day's previous audit of the host (if any) taken out."""
-    old_group, old_passed, old_failed, old_na, old_score = old
+    old_group, old_passed, old_failed, old_na, old_score, old_excepted, old_raw = old
     scored = 0 if audit.score is None else 1
+    raw_scored = 0 if audit.raw_score is None else 1
     cursor.execute(
         f"INSERT INTO {_DHS} (host_id, day, group_id, audit_id, passed, failed,"  # noqa: S608
-        f" not_applicable, score) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        f" not_applicable, score, excepted, raw_score)"
+        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         f" ON CONFLICT (host_id, day) DO UPDATE SET group_id = excluded.group_id,"
         f" audit_id = excluded.audit_id, passed = excluded.passed, failed = excluded.failed,"
-        f" not_applicable = excluded.not_applicable, score = excluded.score",
+        f" not_applicable = excluded.not_applicable, score = excluded.score,"
+        f" excepted = excluded.excepted, raw_score = excluded.raw_score",
         [
             audit.host_id,
             _day(day),
@@ -153,34 +156,53 @@ def _record_day(cursor: Any, audit: Audit, group_id: int, day: dt.date, old: lis
             audit.failed,
             audit.not_applicable,
             audit.score,
+            audit.excepted,
+            audit.raw_score,
         ],
     )
     # The inserted row is the new audit alone (the counters' CHECK constraints hold on it);
     # the previous audit of the day is subtracted in the update, when it is the same row.
-    minus = [0, 0, 0, 0, 0, 0.0]
+    minus = [0, 0, 0, 0, 0, 0.0, 0, 0, 0.0]
     if old_group is not None:
         old_scored = 0 if old_score is None else 1
-        old_sums = [1, old_passed, old_failed, old_na, old_scored, old_score or 0.0]
+        old_raw_scored = 0 if old_raw is None else 1
+        old_sums = [
+            1,
+            old_passed,
+            old_failed,
+            old_na,
+            old_scored,
+            old_score or 0.0,
+            old_excepted or 0,
+            old_raw_scored,
+            old_raw or 0.0,
+        ]
         if old_group == group_id:
             minus = old_sums
         else:
             cursor.execute(
                 f"UPDATE {_DGS} SET hosts = hosts - %s, passed = passed - %s,"  # noqa: S608
                 f" failed = failed - %s, not_applicable = not_applicable - %s,"
-                f" scored_hosts = scored_hosts - %s, score_sum = score_sum - %s"
+                f" scored_hosts = scored_hosts - %s, score_sum = score_sum - %s,"
+                f" excepted = excepted - %s, raw_scored_hosts = raw_scored_hosts - %s,"
+                f" raw_score_sum = raw_score_sum - %s"
                 f" WHERE group_id = %s AND day = %s",
                 [*old_sums, old_group, _day(day)],
             )
     cursor.execute(
         f"INSERT INTO {_DGS} (group_id, day, hosts, passed, failed, not_applicable,"  # noqa: S608
-        f" scored_hosts, score_sum) VALUES (%s, %s, 1, %s, %s, %s, %s, %s)"
+        f" scored_hosts, score_sum, excepted, raw_scored_hosts, raw_score_sum)"
+        f" VALUES (%s, %s, 1, %s, %s, %s, %s, %s, %s, %s, %s)"
         f" ON CONFLICT (group_id, day) DO UPDATE SET"
         f" hosts = {_DGS}.hosts + excluded.hosts - %s,"
         f" passed = {_DGS}.passed + excluded.passed - %s,"
         f" failed = {_DGS}.failed + excluded.failed - %s,"
         f" not_applicable = {_DGS}.not_applicable + excluded.not_applicable - %s,"
         f" scored_hosts = {_DGS}.scored_hosts + excluded.scored_hosts - %s,"
-        f" score_sum = {_DGS}.score_sum + excluded.score_sum - %s",
+        f" score_sum = {_DGS}.score_sum + excluded.score_sum - %s,"
+        f" excepted = {_DGS}.excepted + excluded.excepted - %s,"
+        f" raw_scored_hosts = {_DGS}.raw_scored_hosts + excluded.raw_scored_hosts - %s,"
+        f" raw_score_sum = {_DGS}.raw_score_sum + excluded.raw_score_sum - %s",
         [
             group_id,
             _day(day),
@@ -189,6 +211,9 @@ def _record_day(cursor: Any, audit: Audit, group_id: int, day: dt.date, old: lis
             audit.not_applicable,
             scored,
             audit.score or 0.0,
+            audit.excepted,
+            raw_scored,
+            audit.raw_score or 0.0,
             *minus,
         ],
     )

@@ -65,13 +65,42 @@ def when(moment: dt.datetime | None) -> str:
 
 
 def _host_rows(hosts: list[queries.HostScore]) -> list[list[Any]]:
+    # The raw score and the excepted count beside the score: accepted risk is never hidden.
     return [
-        [h.name, h.group, when(h.last_audit_at), h.score, h.passed, h.failed, h.not_applicable]
+        [
+            h.name,
+            h.group,
+            when(h.last_audit_at),
+            h.score,
+            h.raw_score,
+            h.passed,
+            h.failed,
+            h.excepted,
+            h.not_applicable,
+        ]
         for h in hosts
     ]
 
 
-_HOST_COLUMNS = ["host", "group", "last audit", "score", "passed", "failed", "not applicable"]
+_HOST_COLUMNS = [
+    "host",
+    "group",
+    "last audit",
+    "score",
+    "raw score",
+    "passed",
+    "failed",
+    "excepted",
+    "not applicable",
+]
+
+
+def _raw_summary(hosts: list[queries.HostScore]) -> dict[str, Any]:
+    raw = [h.raw_score for h in hosts if h.raw_score is not None]
+    return {
+        "average raw score": round(sum(raw) / len(raw), 2) if raw else None,
+        "excepted": sum(h.excepted for h in hosts),
+    }
 
 
 def worst_hosts(user: Any, f: Filters) -> Report:
@@ -82,7 +111,15 @@ def worst_hosts(user: Any, f: Filters) -> Report:
         f,
         _HOST_COLUMNS,
         _host_rows(hosts),
-        Chart("bar", [h.name for h in hosts], {"score": [h.score or 0.0 for h in hosts]}),
+        Chart(
+            "bar",
+            [h.name for h in hosts],
+            {
+                "score": [h.score or 0.0 for h in hosts],
+                "raw score": [h.raw_score or 0.0 for h in hosts],
+            },
+        ),
+        _raw_summary(hosts),
     )
 
 
@@ -98,9 +135,17 @@ def failed_checks(user: Any, f: Filters) -> Report:
         "failed-checks",
         title,
         f,
-        ["check", "title", "hosts failing", "category", "description"],
-        [[c.check_id, c.title, c.hosts, c.category, c.description] for c in checks],
-        Chart("bar", [c.check_id for c in checks], {"hosts failing": [c.hosts for c in checks]}),
+        ["check", "title", "hosts failing", "hosts excepted", "category", "description"],
+        [[c.check_id, c.title, c.hosts, c.excepted, c.category, c.description] for c in checks],
+        Chart(
+            "bar",
+            [c.check_id for c in checks],
+            {
+                "hosts failing": [c.hosts for c in checks],
+                "hosts excepted": [c.excepted for c in checks],
+            },
+        ),
+        {"hosts excepted": sum(c.excepted for c in checks)},
     )
 
 
@@ -177,6 +222,7 @@ def scoring(user: Any, f: Filters) -> Report:
     summary: dict[str, Any] = {
         "hosts": len(hosts),
         "average score": round(sum(scores) / len(scores), 2) if scores else None,
+        **_raw_summary(hosts),
     }
     if pages > 1:
         last = first + len(shown)
@@ -206,15 +252,37 @@ def evolution(user: Any, f: Filters) -> Report:
         "evolution",
         _("Evolution: passed and failed checks, averaged per day"),
         f,
-        ["day", "hosts audited", "passed", "failed", "not applicable", "score"],
         [
-            [p.day.isoformat(), p.hosts, p.passed, p.failed, p.not_applicable, p.score]
+            "day",
+            "hosts audited",
+            "passed",
+            "failed",
+            "excepted",
+            "not applicable",
+            "score",
+            "raw score",
+        ],
+        [
+            [
+                p.day.isoformat(),
+                p.hosts,
+                p.passed,
+                p.failed,
+                p.excepted,
+                p.not_applicable,
+                p.score,
+                p.raw_score,
+            ]
             for p in points
         ],
         Chart(
             "line",
             [p.day.isoformat() for p in points],
-            {"passed": [p.passed for p in points], "failed": [p.failed for p in points]},
+            {
+                "passed": [p.passed for p in points],
+                "failed": [p.failed for p in points],
+                "excepted": [p.excepted for p in points],
+            },
         ),
     )
 

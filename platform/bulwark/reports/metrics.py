@@ -98,10 +98,17 @@ class HardeningCollector:
         hosts = GaugeMetricFamily(
             "bulwark_group_hosts", "Hosts in the group, audited or not.", labels=["group"]
         )
+        raw_average = GaugeMetricFamily(
+            "bulwark_group_raw_score_average_percent",
+            "Average raw score of the group's audited hosts: as if no exception existed.",
+            labels=["group"],
+        )
         for group in queries.group_scores(self.user, f):
             hosts.add_metric([group.name], group.hosts)
             if group.average is not None:
                 average.add_metric([group.name], group.average)
+            if group.raw_average is not None:
+                raw_average.add_metric([group.name], group.raw_average)
         failing = GaugeMetricFamily(
             "bulwark_group_hosts_last_audit_failed",
             "Hosts of the group whose latest audit ended in error.",
@@ -126,7 +133,7 @@ class HardeningCollector:
             excepted.add_metric(labels, row["latest_excepted"])
             if row["latest_raw_score"] is not None:
                 raw.add_metric(labels, row["latest_raw_score"])
-        yield from (checks, score, last, age, average, hosts, failing, excepted, raw)
+        yield from (checks, score, last, age, average, raw_average, hosts, failing, excepted, raw)
 
 
 def scrape_user(request: HttpRequest) -> Any:

@@ -25,6 +25,10 @@ class DailyHostSummary(models.Model):
     failed = models.PositiveIntegerField()
     not_applicable = models.PositiveIntegerField()
     score = models.FloatField(null=True, blank=True)
+    # Failed checks an exception covers, and the score as if none existed: shown beside the
+    # score in every report, so no risk is hidden.
+    excepted = models.PositiveIntegerField(default=0, db_default=0)
+    raw_score = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["host", "-day"]
@@ -46,6 +50,9 @@ class DailyGroupSummary(models.Model):
     not_applicable = models.BigIntegerField(default=0)
     scored_hosts = models.PositiveIntegerField(default=0)
     score_sum = models.FloatField(default=0.0)
+    excepted = models.BigIntegerField(default=0, db_default=0)
+    raw_scored_hosts = models.PositiveIntegerField(default=0, db_default=0)
+    raw_score_sum = models.FloatField(default=0.0, db_default=0.0)
 
     class Meta:
         ordering = ["day", "group"]

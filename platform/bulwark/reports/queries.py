@@ -72,6 +72,8 @@ _HOST_FIELDS = (
     "latest_passed",
     "latest_failed",
     "latest_not_applicable",
+    "latest_excepted",
+    "latest_raw_score",
 )
 
 
@@ -147,6 +149,8 @@ def scoring_from_history(user: Any, f: Filters) -> list[HostScore]:
         "passed",
         "failed",
         "not_applicable",
+        "excepted",
+        "raw_score",
     )
     return sorted((HostScore(*row) for row in rows), key=lambda h: h.name)
 
@@ -160,9 +164,10 @@ def _scoring_lateral(hosts: QuerySet[Host], f: Filters) -> list[HostScore]:
     )
     sql = (
         "SELECT h.id, h.name, g.name, h.address, a.finished_at, d.score, d.passed, d.failed,"  # noqa: S608
-        f" d.not_applicable FROM {Host._meta.db_table} h"
+        f" d.not_applicable, d.excepted, d.raw_score FROM {Host._meta.db_table} h"
         f" JOIN {group} g ON g.id = h.group_id"
-        " CROSS JOIN LATERAL (SELECT s.audit_id, s.score, s.passed, s.failed, s.not_applicable"
+        " CROSS JOIN LATERAL (SELECT s.audit_id, s.score, s.passed, s.failed, s.not_applicable,"
+        " s.excepted, s.raw_score"
         f" FROM {summary} s WHERE s.host_id = h.id AND s.day >= %s AND s.day <= %s"
         " AND s.score IS NOT NULL ORDER BY s.day DESC LIMIT 1) d"
         f" JOIN {audit} a ON a.id = d.audit_id"
@@ -194,11 +199,12 @@ def most_failed_checks(user: Any, f: Filters) -> list[CheckFailures]:
     top = (
         check_counts(user, f)
         .values("policy_check_id")
-        .annotate(hosts=Sum("failed"))
-        .filter(hosts__gt=0)
-        .order_by("-hosts", "policy_check_id")[: f.limit]
+        .annotate(hosts=Sum("failed"), excepted=Sum("excepted"))
+        # A check every host has an exception for still shows (after the failing ones).
+        .filter(Q(hosts__gt=0) | Q(excepted__gt=0))
+        .order_by("-hosts", "-excepted", "policy_check_id")[: f.limit]
     )
-    counts = {row["policy_check_id"]: row["hosts"] for row in top}
+    counts = {row["policy_check_id"]: (row["hosts"], row["excepted"]) for row in top}
     checks = Check.objects.in_bulk(list(counts))
     return [
         CheckFailures(
@@ -208,8 +214,9 @@ def most_failed_checks(user: Any, f: Filters) -> list[CheckFailures]:
             checks[pk].description,
             checks[pk].category,
             hosts,
+            excepted,
         )
-        for pk, hosts in counts.items()
+        for pk, (hosts, excepted) in counts.items()
     ]
 
 
@@ -353,6 +360,9 @@ def evolution(user: Any, f: Filters) -> list[DayPoint]:
             na=Sum("not_applicable"),
             sh=Sum("scored_hosts"),
             ss=Sum("score_sum"),
+            ex=Sum("excepted"),
+            rh=Sum("raw_scored_hosts"),
+            rs=Sum("raw_score_sum"),
         )
         .order_by("day")
     ):
@@ -365,6 +375,8 @@ def evolution(user: Any, f: Filters) -> list[DayPoint]:
                 round(r["fl"] / hosts, 2),
                 round(r["na"] / hosts, 2),
                 round(r["ss"] / r["sh"], 2) if r["sh"] else None,
+                round(r["ex"] / hosts, 2),
+                round(r["rs"] / r["rh"], 2) if r["rh"] else None,
             )
         )
     return points
@@ -383,19 +395,30 @@ def group_scores(user: Any, f: Filters) -> list[GroupScore]:
         n=Count("hosts"),
         audited=Count("hosts", filter=in_range),
         average=Avg("hosts__latest_score", filter=in_range),
+        raw_average=Avg("hosts__latest_raw_score", filter=in_range),
     ).order_by("name")
-    return [GroupScore(g.pk, g.name, g.n, g.audited, _round(g.average)) for g in rows]
+    return [
+        GroupScore(g.pk, g.name, g.n, g.audited, _round(g.average), _round(g.raw_average))
+        for g in rows
+    ]
 
 
 def overview(user: Any, f: Filters) -> Overview:
     """P10: fleet totals and average, per group, categories, worst hosts, top failed checks,
     and the passed/failed evolution."""
     groups = group_scores(user, f)
-    audited = audited_hosts(user, f).aggregate(n=Count("pk"), avg=Avg("latest_score"))
+    audited = audited_hosts(user, f).aggregate(
+        n=Count("pk"),
+        avg=Avg("latest_score"),
+        raw=Avg("latest_raw_score"),
+        ex=Sum("latest_excepted"),
+    )
     return Overview(
         total_hosts=sum(g.hosts for g in groups),
         audited_hosts=audited["n"],
         average_score=_round(audited["avg"]),
+        raw_average_score=_round(audited["raw"]),
+        excepted=audited["ex"] or 0,
         groups=groups,
         categories=categories(user, f),
         hosts_by_failures=hosts_by_failures(user, f),

@@ -1,5 +1,5 @@
 """Report aggregates after a re-scoring: the moved counts applied as deltas, so a fleet-wide
-exception costs a few statements, not a recount of every result."""
+exception (or a narrowed assignment) costs a few statements, not a recount of every result."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 
 from django.db import connection
 
+from bulwark.audits.models import Audit
+from bulwark.audits.rescoping_scope import Removed
 from bulwark.audits.rescoring import AuditChange, update_from_values
 from bulwark.reports.models import (
     CountedAudit,
@@ -21,39 +23,75 @@ _DGS = DailyGroupSummary._meta.db_table
 
 
 def apply_changes(changes: list[AuditChange]) -> None:
+    """Exceptions moved results between failed and excepted."""
     by_audit = {c.audit_id: c for c in changes}
-    _host_and_group_days(by_audit)
+    _host_and_group_days(list(by_audit))
     _check_counters(by_audit)
 
 
-def _host_and_group_days(by_audit: dict[int, AuditChange]) -> None:
-    rows = DailyHostSummary.objects.filter(audit_id__in=by_audit).values_list(
-        "pk", "audit_id", "group_id", "day", "failed", "score"
+def apply_removals(removed: list[Removed]) -> None:
+    """Out-of-scope results were deleted from these audits: they leave every aggregate."""
+    _host_and_group_days([r.audit_id for r in removed])
+    _removed_from_counters({r.audit_id: r for r in removed})
+
+
+def _host_and_group_days(audit_ids: list[int]) -> None:
+    """The host-day rows of these audits take the audits' numbers now; their groups' day sums
+    move by the difference."""
+    audits = {
+        pk: rest
+        for pk, *rest in Audit.objects.filter(pk__in=audit_ids).values_list(
+            "pk", "passed", "failed", "not_applicable", "excepted", "score", "raw_score"
+        )
+    }
+    rows = DailyHostSummary.objects.filter(audit_id__in=audit_ids).values_list(
+        "pk",
+        "audit_id",
+        "group_id",
+        "day",
+        "passed",
+        "failed",
+        "not_applicable",
+        "excepted",
+        "score",
+        "raw_score",
     )
     updates = []
     sums: dict[tuple[int, Any], list[float]] = {}
-    for pk, audit_id, group_id, day, failed, old_score in rows:
-        change = by_audit[audit_id]
-        updates.append((pk, change.new_failed, change.new_score))
-        total = sums.setdefault((group_id, day), [0, 0, 0.0])
-        total[0] += change.new_failed - failed
-        total[1] += (change.new_score is not None) - (old_score is not None)
-        total[2] += (change.new_score or 0.0) - (old_score or 0.0)
+    for pk, audit_id, group_id, day, *old in rows:
+        new = audits[audit_id]
+        updates.append((pk, *new))
+        total = sums.setdefault((group_id, day), [0] * 8)
+        for n in range(4):
+            total[n] += new[n] - old[n]
+        for n, (now, was) in enumerate(((new[4], old[4]), (new[5], old[5]))):
+            total[4 + 2 * n] += (now is not None) - (was is not None)
+            total[5 + 2 * n] += (now or 0.0) - (was or 0.0)
     update_from_values(
         DailyHostSummary._meta.db_table,
-        ("failed", "score"),
-        ("INTEGER", "DOUBLE PRECISION"),
+        ("passed", "failed", "not_applicable", "excepted", "score", "raw_score"),
+        ("INTEGER",) * 4 + ("DOUBLE PRECISION",) * 2,
         updates,
     )
     if not sums:
         return
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"UPDATE {_DGS} SET failed = failed + %s, scored_hosts = scored_hosts + %s,"  # noqa: S608
-            " score_sum = score_sum + %s WHERE group_id = %s AND day = %s",
+            f"UPDATE {_DGS} SET passed = passed + %s, failed = failed + %s,"  # noqa: S608
+            " not_applicable = not_applicable + %s, excepted = excepted + %s,"
+            " scored_hosts = scored_hosts + %s, score_sum = score_sum + %s,"
+            " raw_scored_hosts = raw_scored_hosts + %s, raw_score_sum = raw_score_sum + %s"
+            " WHERE group_id = %s AND day = %s",
             [
-                (int(f), int(s), float(total), group_id, connection.ops.adapt_datefield_value(day))
-                for (group_id, day), (f, s, total) in sorted(sums.items())
+                (
+                    *(int(v) for v in t[:5]),
+                    float(t[5]),
+                    int(t[6]),
+                    float(t[7]),
+                    group_id,
+                    connection.ops.adapt_datefield_value(day),
+                )
+                for (group_id, day), t in sorted(sums.items())
             ],
         )
 
@@ -77,3 +115,37 @@ def _check_counters(by_audit: dict[int, AuditChange]) -> None:
                 " WHERE group_id = %s AND day = %s AND policy_check_id = %s",
                 rows,
             )
+
+
+def _removed_from_counters(by_audit: dict[int, Removed]) -> None:
+    deltas: dict[tuple[int, Any, int], Counter[str]] = {}
+    for audit_id, group_id, day in CountedAudit.objects.filter(audit_id__in=by_audit).values_list(
+        "audit_id", "group_id", "day"
+    ):
+        for (check_pk, status), n in by_audit[audit_id].checks.items():
+            deltas.setdefault((group_id, day, check_pk), Counter())[status] += n
+    if not deltas:
+        return
+    keys = sorted(deltas)
+    statuses = ("passed", "failed", "not_applicable", "excepted")
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {_LCC} SET passed = passed - %s, failed = failed - %s,"  # noqa: S608
+            " not_applicable = not_applicable - %s, excepted = excepted - %s"
+            " WHERE group_id = %s AND day = %s AND policy_check_id = %s",
+            [
+                (
+                    *(deltas[k][s] for s in statuses),
+                    k[0],
+                    connection.ops.adapt_datefield_value(k[1]),
+                    k[2],
+                )
+                for k in keys
+            ],
+        )
+        # A check no host counts any more is in no report (not even with zeros).
+        cursor.executemany(
+            f"DELETE FROM {_LCC} WHERE group_id = %s AND day = %s AND policy_check_id = %s"  # noqa: S608
+            " AND passed = 0 AND failed = 0 AND not_applicable = 0 AND excepted = 0",
+            [(k[0], connection.ops.adapt_datefield_value(k[1]), k[2]) for k in keys],
+        )

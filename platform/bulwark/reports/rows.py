@@ -21,6 +21,10 @@ class HostScore:
     passed: int
     failed: int
     not_applicable: int
+    # Failed checks an exception covers, and the score as if none existed: shown beside the
+    # score wherever it appears, so accepted risk is never hidden.
+    excepted: int = 0
+    raw_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class CheckFailures:
     description: str
     category: str
     hosts: int
+    excepted: int = 0  # hosts where its failure is excepted
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class DayPoint:
     failed: float
     not_applicable: float
     score: float | None
+    excepted: float = 0.0
+    raw_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,7 @@ class GroupScore:
     hosts: int
     audited: int
     average: float | None
+    raw_average: float | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,8 @@ class Overview:
     total_hosts: int
     audited_hosts: int
     average_score: float | None
+    raw_average_score: float | None = None
+    excepted: int = 0  # excepted checks over the audited hosts' latest audits
     groups: list[GroupScore] = field(default_factory=list)
     categories: list[CategoryCounts] = field(default_factory=list)
     hosts_by_failures: list[HostScore] = field(default_factory=list)

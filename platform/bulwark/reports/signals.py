@@ -9,6 +9,7 @@ from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
 from bulwark.audits.models import Audit
+from bulwark.audits.rescoping_scope import Removed, audits_rescoped
 from bulwark.audits.rescoring import AuditChange, audits_rescored
 from bulwark.audits.store import audit_stored
 from bulwark.inventory.models import Host
@@ -23,6 +24,11 @@ def _audit_stored(sender: Any, audit: Audit, **kwargs: Any) -> None:
 @receiver(audits_rescored)
 def _audits_rescored(sender: Any, changes: list[AuditChange], **kwargs: Any) -> None:
     rescored.apply_changes(changes)
+
+
+@receiver(audits_rescoped)
+def _audits_rescoped(sender: Any, removed: list[Removed], **kwargs: Any) -> None:
+    rescored.apply_removals(removed)
 
 
 @receiver(post_save, sender=Host)

@@ -46,22 +46,31 @@ def render(widget: Widget, user: Any) -> WidgetView:
     if kind in (Widget.DataType.EVOLUTION, Widget.DataType.SCORING):
         points = queries.evolution(user, f)
         labels = [p.day.isoformat() for p in points]
+        # Accepted risk shows beside the numbers it lowers: excepted checks, the raw score.
         if kind == Widget.DataType.EVOLUTION:
-            series = {"passed": [p.passed for p in points], "failed": [p.failed for p in points]}
+            series = {
+                "passed": [p.passed for p in points],
+                "failed": [p.failed for p in points],
+                "excepted": [p.excepted for p in points],
+            }
             view.chart = charts.line_chart(labels, series, height=160)
         else:
-            view.chart = charts.line_chart(
-                labels, {"score": [p.score for p in points]}, height=160, top=100
-            )
+            series = {
+                "score": [p.score for p in points],
+                "raw score": [p.raw_score for p in points],
+            }
+            view.chart = charts.line_chart(labels, series, height=160, top=100)
     elif kind == Widget.DataType.WORST_HOSTS:
         hosts = queries.worst_hosts(user, f)
         view.chart = charts.bar_chart(
             [h.name for h in hosts], [h.score or 0 for h in hosts], top=100
         )
+        view.columns = [_("host"), _("score"), _("raw score"), _("excepted")]
+        view.rows = [[h.name, h.score, h.raw_score, h.excepted] for h in hosts]
     elif kind in (Widget.DataType.FAILED_CHECKS, Widget.DataType.CATEGORY_CHECKS):
         checks = queries.most_failed_checks(user, f)
-        view.columns = [_("check"), _("title"), _("hosts failing")]
-        view.rows = [[c.check_id, c.title, c.hosts] for c in checks]
+        view.columns = [_("check"), _("title"), _("hosts failing"), _("hosts excepted")]
+        view.rows = [[c.check_id, c.title, c.hosts, c.excepted] for c in checks]
     elif kind == Widget.DataType.CATEGORIES:
         found = queries.categories(user, f)[: f.limit]
         view.columns = [_("category"), _("failed"), _("score %")]

@@ -68,3 +68,38 @@ def test_admin_pages_of_the_new_models(world: World) -> None:
     assert Assignment.objects.get(pk=default.pk).levels == [1]
     assert client.post(f"/admin/audits/riskexception/{exception.pk}/delete/").status_code == 403
     assert RiskException.objects.filter(pk=exception.pk).exists()
+
+
+def test_the_admin_changes_assignments_through_the_service(world: World) -> None:
+    """Saved or deleted in the admin, an assignment re-scores its hosts at once and is in the
+    security log, as through the API."""
+    from bulwark.audits.models import Audit, ScoreSample
+    from bulwark.core.models import SecurityEvent
+    from bulwark.policies.models import Check
+
+    tiny = Policy.objects.get(policy_id="tiny_policy")
+    Check.objects.filter(policy=tiny, check_id="9002").update(level=2)
+    audit = world.a.audit
+    assert Result.objects.filter(audit=audit, policy_check__check_id="9002").exists()
+    admin = world.users["a_admin"]
+    Membership.objects.filter(user=admin).update(role=Role.ADMIN)
+    client = Client()
+    client.force_login(admin)
+    added = client.post(
+        "/admin/audits/assignment/add/",
+        {"policy": tiny.pk, "group": world.a.group.pk, "levels": "[1]"},
+    )
+    assert added.status_code == 302, added.content.decode()[:2000]
+    assert not Result.objects.filter(audit=audit, policy_check__check_id="9002").exists()
+    fresh = Audit.objects.get(pk=audit.pk)
+    assert fresh.passed + fresh.failed + fresh.not_applicable == 2
+    point = ScoreSample.objects.filter(audit=audit).exclude(rescored="").get()
+    assert point.rescored.startswith("assignment created: tiny_policy on group")
+    assert SecurityEvent.objects.get(kind="assignment.created").actor == admin
+    assignment = Assignment.objects.get(group=world.a.group)
+    deleted = client.post(f"/admin/audits/assignment/{assignment.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302
+    assert SecurityEvent.objects.filter(kind="assignment.deleted").count() == 1
+    # Every level again: 9002 was dropped from the stored audit, so the hosts need a re-audit.
+    world.a.local.refresh_from_db()
+    assert world.a.local.scope_widened_reason.startswith("assignment deleted: tiny_policy")

@@ -15,6 +15,7 @@ from django.utils import timezone
 from bulwark.audits import risk_services, services
 from bulwark.audits.models import AlertEvent, Audit, AuditStatus, Result, ScoreSample
 from bulwark.audits.risks import ExceptionEvent, RiskException
+from bulwark.core.models import SecurityEvent
 from bulwark.inventory.models import Host, Membership, Role
 from bulwark.reports.models import LatestCheckCount
 from tests.bulwark.audits.test_alerts import webhook  # noqa: F401 - a fixture
@@ -124,6 +125,18 @@ def test_an_exception_excepts_at_once_without_connecting_and_revoking_alerts(
     )
     assert actions == ["created", "revoked"]
     assert ScoreSample.objects.filter(audit=audited).exclude(rescored="").count() == 2
+    # The security log keeps each change, who made it and what it covered.
+    logged = SecurityEvent.objects.filter(kind__startswith="exception.").order_by("at", "id")
+    assert [(e.kind, e.actor) for e in logged] == [
+        ("exception.created", root),
+        ("exception.revoked", root),
+    ]
+    assert logged[0].target.startswith(f"{exception.pk} {target.policy_check.policy.policy_id}/")
+    assert logged[0].detail == {
+        "scope": f"host {local_host}",
+        "expires_at": exception.expires_at.isoformat(),
+        "reference": "SEC-123",
+    }
 
 
 def test_an_expired_exception_stops_applying_and_alerts(
@@ -147,6 +160,8 @@ def test_an_expired_exception_stops_applying_and_alerts(
     exception.refresh_from_db()
     assert exception.status == RiskException.Status.EXPIRED
     assert connections == ["this-machine"]
+    expired = SecurityEvent.objects.get(kind="exception.expired")
+    assert expired.actor is None and expired.target.startswith(f"{exception.pk} ")
 
 
 def test_a_warning_goes_out_once_fourteen_days_before_expiry(
@@ -213,6 +228,9 @@ def test_approval_needs_a_second_admin(settings: Any, audited: Audit, local_host
     target.refresh_from_db()
     assert target.status == Result.Status.EXCEPTED
     assert not risk_services.approve(bob, exception)  # already active
+    approved = SecurityEvent.objects.get(kind="exception.approved")
+    assert approved.actor == bob
+    assert SecurityEvent.objects.get(kind="exception.created").actor == alice
 
 
 @pytest.mark.parametrize(

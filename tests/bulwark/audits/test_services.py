@@ -12,7 +12,14 @@ from django.db import connection
 from django.utils import timezone
 
 from bulwark.audits import services
-from bulwark.audits.models import Audit, AuditStatus, CategorySummary, Result, ScoreSample
+from bulwark.audits.models import (
+    AlertEvent,
+    Audit,
+    AuditStatus,
+    CategorySummary,
+    Result,
+    ScoreSample,
+)
 from bulwark.audits.store import store_outcome
 from bulwark.inventory.models import Host
 from tests.bulwark.audits.outcomes import check_ids, make_outcome
@@ -182,6 +189,21 @@ def test_the_reaper_gives_up_on_an_audit_that_used_its_attempts(
     audit.refresh_from_db()
     assert audit.status == AuditStatus.ERROR
     assert "worker stopped answering" in audit.error_reason
+    # Raised like any failure: the host shows it and one "audit failed" alert goes out ...
+    local_host.refresh_from_db()
+    assert local_host.last_audit_error == audit.error_reason
+    failed = AlertEvent.objects.filter(kind=AlertEvent.Kind.AUDIT_FAILED)
+    assert list(failed.values_list("audit_id", flat=True)) == [audit.pk]
+    # ... once per streak: the next abandoned audit of the host (through the claim that
+    # finds its attempts used up, the other give-up path) raises none.
+    second = queued_audit(local_host)
+    Audit.objects.filter(pk=second.pk).update(attempts=services.max_attempts())
+    assert services.claim(second.pk) is None
+    second.refresh_from_db()
+    assert second.status == AuditStatus.ERROR and "gave up" in second.error_reason
+    local_host.refresh_from_db()
+    assert local_host.last_audit_error == second.error_reason
+    assert failed.count() == 1
 
 
 @pytest.mark.slow

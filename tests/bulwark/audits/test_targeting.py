@@ -110,8 +110,9 @@ def test_assignment_validation_names_the_field(catalogue: None, group: Group) ->
     with pytest.raises(ValidationError) as levels:
         Assignment(policy=debian, group=group, levels=[3]).full_clean()
     assert "levels" in levels.value.message_dict
+    openssh = Policy.objects.get(policy_id="bulwark_openssh")  # no CIS profiles of its own
     with pytest.raises(ValidationError) as profile:
-        Assignment(policy=debian, group=group, levels=[1], profile="workstation").full_clean()
+        Assignment(policy=openssh, group=group, levels=[1], profile="workstation").full_clean()
     assert "has no workstation profile" in str(profile.value.message_dict["profile"])
 
 
@@ -127,3 +128,34 @@ def test_a_host_with_no_enabled_policy_assigned_fails_with_the_reason(
     audit.refresh_from_db()
     assert audit.status == AuditStatus.ERROR
     assert "no enabled policy is assigned" in audit.error_reason
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "policy_id", ["bulwark_debian12", "bulwark_ubuntu2204", "bulwark_ubuntu2404"]
+)
+def test_a_level_1_server_assignment_is_accepted_and_selects_no_level_2_or_workstation_check(
+    catalogue: None, group: Group, policy_id: str
+) -> None:
+    from bulwark.audits.rescoping_scope import in_scope
+    from bulwark.policies.services import enabled_definitions
+    from workers.engine.selection import narrow
+
+    policy = Policy.objects.get(policy_id=policy_id)
+    assignment = Assignment(policy=policy, group=group, levels=[1], profile="server")
+    assignment.full_clean()  # the policy declares its profiles: accepted
+    assignment.save()
+    selection = selection_for(Host(group=group))
+    assert selection[policy_id].profile == "server"
+    definition = next(p for p in enabled_definitions() if p.id == policy_id)
+    [narrowed] = narrow([definition], selection)
+    assert narrowed.checks and len(narrowed.checks) < len(definition.checks)
+    for check in narrowed.checks:
+        assert dict(check.profile_levels).get("server", check.level) == 1, check.id
+    # The catalogue rows carry the same profile data: re-scoring picks the same checks.
+    stored = Check.objects.filter(pk__in=in_scope(selection)).values_list("check_id", flat=True)
+    assert set(stored) == {c.id for c in narrowed.checks}
+    workstation_only = Check.objects.filter(policy=policy, profiles__has_key="workstation").exclude(
+        profiles__has_key="server"
+    )
+    assert not set(workstation_only.values_list("check_id", flat=True)) & set(stored)

@@ -100,3 +100,45 @@ def test_a_malformed_key_is_a_configuration_error() -> None:
         pytest.raises(ImproperlyConfigured, match="CREDENTIAL_KEYS"),
     ):
         crypto.encrypt(PASSWORD)
+
+
+POLICY = """\
+policy: {id: rotation_probe, file: rotation_probe.yml, name: Rotation probe, description: d}
+checks:
+  - id: 1
+    title: sshd_config says no root login
+    condition: all
+    rules: ['f:/etc/ssh/sshd_config -> r:^PermitRootLogin no']
+"""
+
+
+@pytest.mark.django_db
+def test_rotation_reencrypts_the_kept_facts_and_previews_still_work() -> None:
+    from django.contrib.auth import get_user_model
+
+    from bulwark.audits import kept_facts
+    from bulwark.audits.models import Audit
+    from bulwark.audits.preview import preview_sources
+    from bulwark.inventory.models import Host
+    from workers.engine.facts import Facts, FileFact, FileRequest, PathState
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    host = Host.objects.create(name="h", address="localhost", transport="local", group=_group())
+    audit = Audit.objects.create(host=host, status="done")
+    facts = Facts()
+    facts.by_request[FileRequest("/etc/ssh/sshd_config", content=True)] = FileFact(
+        PathState.REGULAR, b"PermitRootLogin no\n"
+    )
+    with override_settings(CREDENTIAL_KEYS=[old]):
+        assert kept_facts.keep(audit.pk, host.pk, facts)
+    root = get_user_model().objects.create_superuser("root", password="x-pass-Word")
+    with override_settings(CREDENTIAL_KEYS=[new, old]):
+        out = io.StringIO()
+        call_command("rotate_credentials", stdout=out)
+        assert "1 secret(s)" in out.getvalue()
+    # The old key is gone: the kept facts still decrypt, and the preview still has them.
+    with override_settings(CREDENTIAL_KEYS=[new]):
+        [preview] = preview_sources(root, [("probe.yml", POLICY)])
+        assert preview.kept and preview.counts["passed"] == 1, preview.as_dict()
+    with override_settings(CREDENTIAL_KEYS=[old]):
+        assert kept_facts.latest_for([host.pk]) == {}  # really re-encrypted, not left alone

@@ -79,7 +79,7 @@ def test_the_seed_figures_in_the_reports(fleet: Fleet) -> None:
     client = client_for(fleet, "alice")
     scoring = get(client, "scoring", "json", "").json()
     web = next(r for r in scoring["rows"] if r[0] == "web-1")
-    assert web[3:] == [83.33, 10, 2, 192]
+    assert web[3:] == [83.33, 83.33, 10, 2, 0, 192]  # score, raw score, ..., excepted, n/a
     assert "83.33" in pdf_text(get(client, "scoring", "pdf", "").content)
     db = fleet.groups["db"].pk
     categories = get(client, "categories", "json", f"group={db}").json()

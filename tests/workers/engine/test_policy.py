@@ -188,6 +188,60 @@ checks:
     assert (policy.checks[0].category, policy.checks[0].level) == ("Account Management", 2)
 
 
+@pytest.mark.parametrize(
+    ("profile", "names", "levels"),
+    [
+        ("server", ("server",), ()),
+        ("[server, workstation]", ("server", "workstation"), ()),
+        (
+            "{server: 1, workstation: 2}",
+            ("server", "workstation"),
+            (("server", 1), ("workstation", 2)),
+        ),
+        ("{server: 2}", ("server",), (("server", 2),)),
+    ],
+)
+def test_it_keeps_the_profiles_and_the_level_in_each(
+    profile: str, names: tuple[str, ...], levels: tuple[tuple[str, int], ...]
+) -> None:
+    text = W4_HEAD + "checks:\n  - id: 1\n    title: t\n    level: 1\n"
+    policy = loaded(
+        text + f"    profile: {profile}\n    condition: all\n    rules: ['f:/etc/passwd']\n"
+    )
+    assert (policy.checks[0].profiles, policy.checks[0].profile_levels) == (names, levels)
+
+
+@pytest.mark.parametrize(
+    ("profile", "message"),
+    [
+        ("{desktop: 1}", "profile 'desktop' must be one of"),
+        ("{server: 3}", "level '3' must be 1 or 2"),
+        ("kiosk", "must be one of"),
+    ],
+)
+def test_a_bad_profile_is_an_error_naming_the_line(profile: str, message: str) -> None:
+    text = W4_HEAD + "checks:\n  - id: 1\n    title: t\n"
+    result = load(
+        text + f"    profile: {profile}\n    condition: all\n    rules: ['f:/etc/passwd']\n"
+    )
+    assert result.policy is None or result.errors
+    assert any(message in e.message and e.line == 9 for e in result.errors), (
+        result.errors
+    )  # the profile line
+
+
+def test_a_profile_selection_uses_the_checks_level_in_that_profile() -> None:
+    from workers.engine.selection import PolicySelection
+
+    text = W4_HEAD + "checks:\n  - id: 1\n    title: t\n    level: 1\n"
+    text += "    profile: {server: 1, workstation: 2}\n    condition: all\n"
+    check = loaded(text + "    rules: ['f:/etc/passwd']\n").checks[0]
+    assert PolicySelection(frozenset({1}), "server").includes(check)
+    assert not PolicySelection(frozenset({1}), "workstation").includes(check)
+    assert PolicySelection(frozenset({1, 2}), "workstation").includes(check)
+    assert PolicySelection(frozenset({1}), None).includes(check)  # no profile: its `level`
+
+
 # -- dialect and regex engine ----------------------------------------------------------------------
 
 

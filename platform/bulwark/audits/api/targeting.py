@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, QuerySet
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from bulwark.audits import assignment_services
 from bulwark.audits.targets import Assignment, PolicyVerdict
-from bulwark.core.api import ValidatedModelSerializer
+from bulwark.core.api import ValidatedModelSerializer, as_drf_error
 from bulwark.inventory.access import group_id_of, is_unrestricted, scope
 from bulwark.inventory.api.base import GroupRolePermission, ScopedRelatedFields, ScopedViewSet
 
@@ -50,7 +53,8 @@ class _AssignmentPermission(GroupRolePermission):
 
 class AssignmentViewSet(ScopedViewSet):
     """Assignments of your groups and their hosts, and the defaults; group admins manage
-    their group's. A change re-scores nothing by itself: the next audit runs the new scope."""
+    their group's. A change re-scores the hosts it reaches at once, from stored results
+    (audits/assignment_services.py); a widened scope marks them "needs re-audit"."""
 
     queryset = Assignment.objects.select_related("policy", "host", "group")
     serializer_class = AssignmentSerializer
@@ -64,7 +68,27 @@ class AssignmentViewSet(ScopedViewSet):
         return (super().get_queryset() | defaults).select_related("policy", "host", "group")
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.save(created_by=self.request.user)
+        assignment = Assignment(**serializer.validated_data)
+        _through_service(assignment_services.save, self.request.user, assignment)
+        serializer.instance = assignment
+
+    def perform_update(self, serializer: Any) -> None:
+        assignment = serializer.instance
+        for name, value in serializer.validated_data.items():
+            setattr(assignment, name, value)
+        _through_service(assignment_services.save, self.request.user, assignment)
+
+    def perform_destroy(self, instance: Assignment) -> None:
+        _through_service(assignment_services.delete, self.request.user, instance)
+
+
+def _through_service(change: Any, user: Any, assignment: Assignment) -> None:
+    try:
+        change(user, assignment)
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from None
+    except DjangoValidationError as exc:
+        raise as_drf_error(exc) from None
 
 
 class PolicyVerdictSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]

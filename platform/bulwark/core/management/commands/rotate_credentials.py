@@ -1,4 +1,6 @@
-"""manage.py rotate_credentials: re-encrypt every stored secret with the newest key."""
+"""manage.py rotate_credentials: re-encrypt every stored secret with the newest key: the
+EncryptedTextField values, and the raw tokens a model names in `encrypted_token_fields` (the
+kept facts of policy previews), so the old key can be dropped without losing either."""
 
 from __future__ import annotations
 
@@ -22,14 +24,20 @@ class Command(BaseCommand):
         total = 0
         for model in apps.get_models():
             names = [f.name for f in model._meta.fields if isinstance(f, EncryptedTextField)]
-            if not names:
+            tokens = list(getattr(model, "encrypted_token_fields", ()))
+            if not names and not tokens:
                 continue
             with transaction.atomic():
-                for row in model._default_manager.select_for_update().only("pk", *names):
+                rows = model._default_manager.select_for_update().only("pk", *names, *tokens)
+                for row in rows:
                     for name in names:
                         value = getattr(row, name)
                         if isinstance(value, Sealed):
                             setattr(row, name, Sealed(crypto.rotate(value.token)))
                             total += 1
-                    row.save(update_fields=names)
+                    for name in tokens:
+                        if getattr(row, name):
+                            setattr(row, name, crypto.rotate(getattr(row, name)))
+                            total += 1
+                    row.save(update_fields=[*names, *tokens])
         self.stdout.write(f"{total} secret(s) re-encrypted with the newest key")
