@@ -36,6 +36,7 @@ SLOW = (
     "tests/rulesets/test_one_finding_once.py",
     "tests/workers/exports/test_html_browser.py",
     "tests/workers/remediation/test_fixes_proof.py",
+    "tests/workers/remediation/test_windows_fixes_proof.py",
     "tests/workers/cli/test_fleet.py",
 )
 
