@@ -181,6 +181,22 @@ def test_every_policy_with_fixes_has_a_scenario() -> None:
     assert with_fixes == set(SCENARIOS)
 
 
+def regressions(policy: PolicyDefinition, before: AuditOutcome, after: dict[str, str]) -> list[str]:
+    """Checks that passed before the fix and fail after it, leaving out the scans of this
+    machine's whole filesystem (world-writable and unowned files: test hosts share it, and other
+    tests create and remove files there meanwhile)."""
+    machine_wide = {
+        c.id
+        for c in policy.checks
+        if "world writable" in c.title.lower() or "without an owner" in c.title.lower()
+    }
+    return sorted(
+        c
+        for c, s in statuses(before).items()
+        if s == "passed" and after[c] != "passed" and c not in machine_wide
+    )
+
+
 def fixable(policy: PolicyDefinition) -> set[str]:
     return {c.id for c in policy.checks if c.fix is not None and c.fix.automatic}
 
@@ -285,7 +301,7 @@ def test_every_fix_is_proven_by_the_shell_script(
     after = statuses(audit(host, policy))
     assert {c: after[c] for c in wanted} == dict.fromkeys(wanted, "passed")
     # Nothing that passed before fails now.
-    assert not [c for c, s in statuses(before).items() if s == "passed" and after[c] != "passed"]
+    assert regressions(policy, before, after) == []
 
     fixed = snapshot(host, policy)
     code, output = apply(host, script)
@@ -412,4 +428,4 @@ def test_the_ansible_playbook_is_proven_too(
     assert changed_tasks(second) == []  # applied again: nothing changes
     after = statuses(audit(host, policy))
     assert {c: after[c] for c in with_tasks} == dict.fromkeys(with_tasks, "passed")
-    assert not [c for c, s in statuses(before).items() if s == "passed" and after[c] != "passed"]
+    assert regressions(policy, before, after) == []
