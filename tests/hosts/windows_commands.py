@@ -4,13 +4,17 @@ Answers are (collector status, output): `rc=N`, `noexec` (CreateProcess failed) 
 Emulated: fixture `commands` (exact text, case-insensitive), auditpol (/get /subcategory:"X"
 text and /get /category:* /r CSV, from `audit_policy`), secedit exports read through
 PowerShell's Select-String (from `secedit`), `reg query KEY /v NAME` (from the registry),
-`net user`, and the stock Guest-account queries (from `accounts`). Other known programs exit 1.
+`net user`, the stock Guest-account queries (from `accounts`), and Bulwark's generated
+remediation scripts as `powershell -EncodedCommand` (windows_script.py). Other known programs
+exit 1.
 """
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
+
+from tests.hosts.windows_script import run_encoded
 
 if TYPE_CHECKING:
     from tests.hosts.windows_machine import WindowsMachine
@@ -85,6 +89,10 @@ def run_command(machine: WindowsMachine, line: str) -> tuple[str, bytes]:
         return _reg_query(machine, short)
     if program == "net" and rest.lower() == "user":
         return _net_user(machine)
+    if program == "powershell":
+        script = run_encoded(machine, rest)
+        if script is not None:
+            return script
     if program == "powershell" and "secedit" in rest.lower():
         return _secedit_select(machine, rest)
     if "-501" in rest and ("Win32_UserAccount" in rest or "useraccount" in rest.lower()):

@@ -158,6 +158,11 @@ class WindowsMachine:
 
     # -- the registry, files and processes -------------------------------------------------------
 
+    def set_value(self, view: str, key: str, name: str | None, value: Any) -> None:
+        """Create the key (and its parents) in one view; set a value when `name` is given
+        (the emulated remediation scripts of windows_script.py write the registry so)."""
+        self._add_key(view, key, {name: value} if name is not None else {})
+
     def key(self, view: str, key: str) -> RegKey | None:
         return self.views[view].get(normalize_key(key))
 

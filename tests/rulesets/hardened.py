@@ -22,6 +22,7 @@ Merge rules (scenario keys as in tests/rulesets/scenarios.py):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,8 +99,20 @@ def _united_lines(variants: list[str]) -> str:
 
 def merge_pass_scenarios(policy_path: Path, check_ids: list[str]) -> MergedSpec:
     """Merge the pass scenarios of these checks (in this order) into one scenario."""
+    return merge_scenarios(policy_path, check_ids, "pass")
+
+
+def merge_scenarios(
+    policy_path: Path,
+    check_ids: list[str],
+    side: str,
+    keep_setup: Callable[[str], bool] = lambda line: True,
+) -> MergedSpec:
+    """Merge the `side` ("pass" or "fail") scenarios of these checks into one scenario. The
+    RESOLUTIONS are for the pass side (the remediation proof merges fail sides); setup lines
+    for which `keep_setup` says False are left out."""
     base, scenarios = load_scenarios(policy_path)
-    resolutions = RESOLUTIONS.get(policy_path.stem, {})
+    resolutions = RESOLUTIONS.get(policy_path.stem, {}) if side == "pass" else {}
     merged = MergedSpec(base=base)
     contents: dict[str, dict[str, list[tuple[str, str]]]] = {"files": {}, "overrides": {}}
     keyed: dict[str, dict[str, tuple[str, Any]]] = {"modes": {}, "owners": {}, "sysctls": {}}
@@ -107,7 +120,7 @@ def merge_pass_scenarios(policy_path: Path, check_ids: list[str]) -> MergedSpec:
     packages: list[str] = []  # the printf text of each dpkg status line
     loaded: dict[str, dict[str, dict[str, None]]] = {}  # program -> arguments -> output lines
     for check_id in check_ids:
-        own = dict(scenarios[check_id]["pass"] or {})
+        own = dict(scenarios[check_id][side] or {})
         if check_id in resolutions:
             own["setup"], merged.resolved[check_id] = resolutions[check_id]
         for key, by_path in contents.items():
@@ -127,6 +140,8 @@ def merge_pass_scenarios(policy_path: Path, check_ids: list[str]) -> MergedSpec:
                 united.update(dict.fromkeys(text.splitlines(keepends=True)))
         for key, seen in lines.items():
             for line in own.get(key) or []:
+                if key == "setup" and not keep_setup(line):
+                    continue
                 match = DPKG_SETUP.match(line) if key == "setup" else None
                 if match:
                     packages.append(match["stanzas"])

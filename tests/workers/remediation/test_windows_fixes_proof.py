@@ -1,0 +1,134 @@
+"""The remediation proof for the registry fixes of the Windows policies, over real WinRM: one
+simulated machine per policy on which every check with a PowerShell fix fails at once (the `fail`
+overlays of tests/rulesets/windows_scenarios/ applied together); the generated script, run
+through pywinrm on the WinRM test server (tests/hosts/windows_script.py emulates the subset of
+PowerShell 5.1 the fixes use), changes nothing in its dry run, makes the re-audit pass, and
+changes nothing when applied again."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import winrm
+
+from tests.hosts.windows_machine import WindowsMachine, load_spec
+from tests.hosts.winrm_server import WinRMServer
+from tests.hosts.winrm_support import FIXTURES, PASSWORD, USER, target
+from tests.rulesets.test_windows_scenarios import _scenarios, apply_overlay
+from workers.audit import AuditOutcome, run
+from workers.engine.definitions import PolicyDefinition
+from workers.engine.policy import load_policy
+from workers.remediation import powershell
+from workers.remediation.plan import make_plan
+from workers.transports.winrm import WinRMTransport
+
+pytestmark = pytest.mark.slow  # make test-fast leaves it out
+
+ROOT = Path(__file__).resolve().parents[3]
+POLICIES = sorted((ROOT / "rulesets" / "windows").glob("*.yml"))
+
+
+def load(path: Path) -> PolicyDefinition:
+    loaded = load_policy(path)
+    assert loaded.policy is not None, loaded.errors
+    return loaded.policy
+
+
+def fixable(policy: PolicyDefinition) -> set[str]:
+    return {c.id for c in policy.checks if c.fix is not None and c.fix.powershell}
+
+
+def failing_machine(path: Path, policy: PolicyDefinition) -> WindowsMachine:
+    base, scenarios = _scenarios(path)
+    spec = load_spec(FIXTURES / f"{base}.yml")
+    for check_id in sorted(fixable(policy)):
+        spec = apply_overlay(spec, scenarios[check_id]["fail"])
+    return WindowsMachine(copy.deepcopy(spec))
+
+
+def audit(server: WinRMServer, policy: PolicyDefinition) -> AuditOutcome:
+    with WinRMTransport(target(server, auth="basic")) as transport:
+        return run(transport, [policy], command_timeout=10)
+
+
+def statuses(outcome: AuditOutcome) -> dict[str, str]:
+    return {r.check.id: r.status.value for r in outcome.results}
+
+
+def registry(machine: WindowsMachine) -> dict[str, object]:
+    """Every key and value of every view, to compare before and after a run."""
+    return {
+        f"{view}:{lookup}": sorted(key.values.values())
+        for view, keys in machine.views.items()
+        for lookup, key in keys.items()
+    }
+
+
+def apply(server: WinRMServer, script: str, *, check: bool = False) -> tuple[int, str]:
+    """Run the script as pywinrm's run_ps does (powershell -EncodedCommand)."""
+    session = winrm.Session(
+        f"{server.url}", auth=(USER, PASSWORD), transport="basic", server_cert_validation="ignore"
+    )
+    text = f"& {{\n{script}\n}} -Check" if check else script
+    done = session.run_ps(text)
+    return done.status_code, (done.std_out + done.std_err).decode()
+
+
+def test_every_windows_policy_has_registry_fixes() -> None:
+    assert all(fixable(load(path)) for path in POLICIES)
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.stem)
+def test_every_registry_fix_is_proven_by_the_powershell_script(path: Path) -> None:
+    policy = load(path)
+    wanted = fixable(policy)
+    machine = failing_machine(path, policy)
+    server = WinRMServer(machine, users={USER: PASSWORD}).start()
+    try:
+        before = audit(server, policy)
+        assert sorted(c for c in wanted if statuses(before)[c] != "failed") == []
+        failed = {(r.policy_id, r.check.id) for r in before.results if r.status.value == "failed"}
+        plan = make_plan("win", failed, [policy])
+        script = powershell.render(plan)
+
+        untouched = registry(machine)
+        code, output = apply(server, script, check=True)
+        assert code == 0, output
+        assert output.count("would    ") == len(wanted) and "fixed" not in output, output
+        assert registry(machine) == untouched  # the dry run changed nothing
+
+        code, output = apply(server, script)
+        assert code == 0, output
+        assert output.count("fixed    ") == len(wanted) and "FAILED" not in output, output
+        after = statuses(audit(server, policy))
+        assert sorted(c for c in wanted if after[c] != "passed") == []
+        assert not [
+            c for c, s in statuses(before).items() if s == "passed" and after[c] != "passed"
+        ]
+
+        fixed = registry(machine)
+        code, output = apply(server, script)
+        assert code == 0, output
+        assert output.count("ok       ") == len(wanted), output
+        assert "0 step(s) changed the host, 0 failed" in output
+        assert registry(machine) == fixed  # a second run changes nothing
+    finally:
+        server.stop()
+    assert machine.mismatches == []
+
+
+def test_the_emulation_refuses_what_it_does_not_know() -> None:
+    """A statement outside the emulated subset fails its step: nothing unproven can pass."""
+    policy = load(POLICIES[0])
+    check = next(c for c in policy.checks if c.id in fixable(policy))
+    machine = failing_machine(POLICIES[0], policy)
+    plan = make_plan("win", {(policy.id, check.id)}, [policy])
+    script = powershell.render(plan).replace("-PropertyType DWord", "-PropertyType String")
+    server = WinRMServer(machine, users={USER: PASSWORD}).start()
+    try:
+        code, output = apply(server, script)
+    finally:
+        server.stop()
+    assert code == 1 and "FAILED" in output and "not an emulated fix statement" in output
