@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from bulwark.audits import history
 from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
 from bulwark.audits.risks import RiskException
 from bulwark.inventory.models import Group, Host, HostState
@@ -62,6 +63,8 @@ def rescore(
     is corrected, no "re-scored" point is added). Returns the audits whose counts moved."""
     with transaction.atomic():
         targets, params = _targets(host_ids, audit_ids)
+        # Older audits reduced against these rows keep their results (docs/history.md).
+        history.preserve_before_update(targets, params)
         moved = _flip(targets, params)
         if not moved:
             return []

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Sum
+from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Sum, Value
 from django.utils import timezone
 
-from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
+from bulwark.audits import history
+from bulwark.audits.models import Audit, CategorySummary, ScoreSample
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
 from bulwark.policies.models import Check
@@ -269,7 +270,7 @@ def audit_results(
 
 HOST_CHECK_FIELDS = (
     "pk",
-    "audit_id",
+    "as_of",
     "policy_check__check_id",
     "policy_check__title",
     "policy_check__category",
@@ -279,7 +280,11 @@ HOST_CHECK_FIELDS = (
 
 
 def _audit_results(user: Any, audit_id: int, category: str, status: str, text: str) -> Any:
-    results = scope(Result.objects.filter(audit_id=audit_id), user, "audit__host__group")
+    # Through history.results_of: an older audit's rows may be held by newer audits.
+    # the row may be held by a newer audit: `as_of` is the audit asked for.
+    results = scope(history.results_of(audit_id), user, "audit__host__group").annotate(
+        as_of=Value(audit_id)
+    )
     if category:
         results = results.filter(policy_check__category=category)
     if status:

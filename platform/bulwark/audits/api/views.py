@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from bulwark.audits import filtersets
+from bulwark.audits import filtersets, history
 from bulwark.audits.api import serializers
 from bulwark.audits.models import AlertEvent, Audit, Result, Schedule, ScoreSample
 from bulwark.audits.services import acknowledge_alerts, audit_now
@@ -76,7 +76,11 @@ class ResultViewSet(ScopedReadOnlyViewSet):
     )
 
     def get_queryset(self) -> QuerySet[Any]:
-        queryset = super().get_queryset()
+        queryset = super().get_queryset().exclude(status=history.ABSENT)
+        if self.action == "list" and "audit" not in self.request.query_params:
+            # Across audits, only those kept in full: an older audit keeps only its changes
+            # (docs/history.md) and is read whole with ?audit=.
+            queryset = queryset.filter(audit__results_reduced=False)
         return queryset.only(*self.list_columns) if self.action == "list" else queryset
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
