@@ -210,3 +210,48 @@ def test_a_purge_keeps_the_chains_of_what_it_keeps(monkeypatch: pytest.MonkeyPat
     assert purged.audits == 2
     assert {pk: _rows(pk) for pk in wanted} == wanted
     assert not Result.objects.filter(audit__in=audits[:2]).exists()
+
+
+def _migrate(target: str) -> Any:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([("audits", target)])
+    return executor
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_data_migration_reduces_stored_audits_and_its_reverse_restores_them() -> None:
+    """Audits stored in full (before the scheme) are reduced by 0013 and read the same; the
+    reverse stores them in full again."""
+    _policy()
+    rng = random.Random(5)
+    host, state, audits = _host("h"), None, []
+    for _ in range(4):
+        state = _random_state(rng, state)
+        audits.append(audit_with(host, _outcome(state)))
+    wanted = {a.pk: _rows(a.pk) for a in audits}
+    for audit in audits:  # back to every audit in full, as data from before the scheme
+        history.materialize(audit.pk)
+    full = Result.objects.count()
+    try:
+        _migrate("0012_results_reverse_delta")
+        Audit.objects.update(stored_seq=None)
+        _migrate("0013_reduce_stored_results")
+        assert list(Audit.objects.order_by("pk").values_list("stored_seq", "results_reduced")) == [
+            (1, True),
+            (2, True),
+            (3, True),
+            (4, False),
+        ]
+        assert {pk: _rows(pk) for pk in wanted} == wanted
+        assert Result.objects.count() < full
+        _migrate("0012_results_reverse_delta")
+        assert Result.objects.filter(status=history.ABSENT).count() == 0
+        assert Result.objects.count() == full
+        assert not Audit.objects.filter(results_reduced=True).exists()
+        assert {pk: _rows(pk) for pk in wanted} == wanted
+    finally:
+        _migrate("0013_reduce_stored_results")
