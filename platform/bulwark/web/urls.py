@@ -4,7 +4,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from bulwark.reports.metrics import metrics_view
-from bulwark.web.views import alerts, dashboard, exceptions, hosts, manage, preferences, progress
+from bulwark.web.views import (
+    alerts,
+    dashboard,
+    exceptions,
+    hosts,
+    manage,
+    preferences,
+    progress,
+    zones,
+)
 
 app_name = "web"
 
@@ -31,6 +40,7 @@ urlpatterns = [
     path("reports/", dashboard.reports, name="reports"),
     path("progress.json", progress.progress, name="progress"),
     path("alerts/", alerts.alert_list, name="alerts"),
+    path("zones/", zones.zone_list, name="zones"),
     path("settings/", preferences.preferences, name="preferences"),
     path("alerts/<int:pk>/acknowledge/", alerts.acknowledge, name="alert-ack"),
     path("manage/<str:kind_name>/", manage.manage_list, name="manage"),
