@@ -19,7 +19,7 @@ from bulwark.audits.retention import purge_results
 from bulwark.audits.risks import RiskException
 from bulwark.inventory.models import Group, Host
 from bulwark.policies.services import enabled_definitions, import_policy_texts
-from tests.bulwark.audits.outcomes import HOST_INFO, audit_with
+from tests.bulwark.audits.outcomes import audit_with, outcome_of
 from workers.audit import AuditOutcome
 from workers.engine.categories import category_of
 from workers.engine.evaluate import (
@@ -29,7 +29,6 @@ from workers.engine.evaluate import (
     PolicyStatus,
     RuleEvidence,
 )
-from workers.engine.scoring import summarize, summarize_by_category
 
 CHECKS = 12
 STATUSES = [CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.NOT_APPLICABLE]
@@ -76,15 +75,7 @@ def _outcome(state: Wanted) -> AuditOutcome:
                 policy.id, check, CheckStatus(status), reason or None, category_of(check), found
             )
         )
-    return AuditOutcome(
-        host=HOST_INFO,
-        policies=(PolicyEvaluation(policy, PolicyStatus.APPLICABLE, None, tuple(checks)),),
-        summary=summarize(checks),
-        categories=tuple(summarize_by_category(checks)),
-        executions=1,
-        stages=2,
-        seconds=0.1,
-    )
+    return outcome_of([PolicyEvaluation(policy, PolicyStatus.APPLICABLE, None, tuple(checks))])
 
 
 def _rows(audit: Audit | int) -> dict[str, tuple[Any, ...]]:
