@@ -246,3 +246,38 @@ def test_the_data_migration_reduces_stored_audits_and_its_reverse_restores_them(
         assert {pk: _rows(pk) for pk in wanted} == wanted
     finally:
         _migrate("0013_reduce_stored_results")
+
+
+@pytest.mark.django_db
+def test_pages_and_api_show_an_old_audit_whole_and_as_itself(django_user_model: Any) -> None:
+    from django.test import Client
+
+    _policy()
+    rng = random.Random(9)
+    host, state, audits = _host("h"), None, []
+    for _ in range(3):
+        state = _random_state(rng, state)
+        audits.append(audit_with(host, _outcome(state)))
+    old = audits[0]
+    wanted = _rows(old.pk)
+    client = Client()
+    client.force_login(django_user_model.objects.create_superuser("root", password="x"))
+    body = client.get(f"/api/results/?audit={old.pk}&limit=100").json()
+    rows = body["results"]
+    assert {r["check"]["check_id"]: r["status"] for r in rows} == {
+        k: v[0] for k, v in wanted.items()
+    }
+    assert {r["audit"] for r in rows} == {old.pk}  # shown as the old audit's, whoever holds it
+    # Across audits, the rows as stored: each is true of the audit it names (an older audit
+    # shows only its changes there).
+    across = client.get(f"/api/results/?host={host.pk}&limit=100").json()["results"]
+    for row in across:
+        assert _rows(row["audit"])[row["check"]["check_id"]][0] == row["status"]
+    assert {r["audit"] for r in across} >= {audits[-1].pk}
+    assert history.ABSENT not in {r["status"] for r in across}
+    page = client.get(f"/audits/{old.pk}/").content.decode()
+    held = [r for r in history.results_of(old.pk) if r.audit_id != old.pk]
+    assert held, "some of the old audit's results are rows of newer audits"
+    assert f"/audits/{old.pk}/results/{held[0].pk}/" in page
+    detail = client.get(f"/audits/{old.pk}/results/{held[0].pk}/")
+    assert detail.status_code == 200 and f"/audits/{old.pk}/" in detail.content.decode()

@@ -76,11 +76,9 @@ class ResultViewSet(ScopedReadOnlyViewSet):
     )
 
     def get_queryset(self) -> QuerySet[Any]:
+        # The rows as stored, each a true result of its audit; an older audit holds only its
+        # changes (docs/history.md) and is read whole with ?audit=.
         queryset = super().get_queryset().exclude(status=history.ABSENT)
-        if self.action == "list" and "audit" not in self.request.query_params:
-            # Across audits, only those kept in full: an older audit keeps only its changes
-            # (docs/history.md) and is read whole with ?audit=.
-            queryset = queryset.filter(audit__results_reduced=False)
         return queryset.only(*self.list_columns) if self.action == "list" else queryset
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
