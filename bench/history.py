@@ -101,6 +101,9 @@ def store_history(args: argparse.Namespace, start: datetime) -> float:
                 started = time.perf_counter()
                 assert store.store_outcome(claim, outcome(statuses))
                 spent += time.perf_counter() - started
+            done = (week + 1) * args.hosts * args.checks
+            print(f"week {week + 1}/{args.weeks}: {done / spent:,.0f} results/s so far",
+                  flush=True)  # fmt: skip
     finally:
         store.timezone = real_timezone  # type: ignore[assignment]
     return args.hosts * args.weeks * args.checks / spent
@@ -155,6 +158,12 @@ def measure(args: argparse.Namespace, rate: float) -> None:
 
     execute("ANALYZE")
     rows = scalar("SELECT count(*) FROM audits_result")
+    # Each store inserts a full audit and deletes most of the previous one: without autovacuum
+    # (off on some CI servers) the freed space is never reused. As stored, then compacted (what
+    # autovacuum keeps it near: the space of about one week's deleted rows is reused).
+    bloated = scalar("SELECT pg_total_relation_size('audits_result')")
+    print(f"results table as stored (autovacuum {scalar('SHOW autovacuum')}): {mib(bloated)}")
+    execute("VACUUM FULL audits_result")
     size = scalar("SELECT pg_total_relation_size('audits_result')")
     kept = sum(
         scalar(f"SELECT pg_total_relation_size('{t}')")
