@@ -1,18 +1,15 @@
-"""History storage benchmark: the three ways to keep a year of per-check results, measured on
-the same simulated fleet in PostgreSQL (docs/history.md reads these figures).
+"""History benchmark: a year of weekly audits stored as reverse deltas (audits/history.py),
+in PostgreSQL (docs/history.md reads these figures).
 
     DATABASE_URL=postgres://USER:PASS@127.0.0.1:5432/ANY .venv/bin/python bench/history.py
         [--hosts 100] [--weeks 12] [--checks 300] [--churn 0.02]
 
 Weekly audits of every host go through the real store path (audits.store.store_outcome, with
-the reports' aggregates), each week `churn` of a host's checks change status (with their
-evidence). Then, on the same rows:
-  - full results (today's scheme) purged by DELETE (audits.retention): bytes per result, the
-    year extrapolated to 10,000 hosts x 300 checks x 52 weeks, delete rate;
-  - keep-changes-only: the rows that differ from the host's previous audit, its size, and the
-    cost of reconstructing one full audit from it versus reading it;
-  - monthly partitions: the same rows in a table partitioned by month, its size, and the time
-    to drop the oldest month versus deleting it.
+the reports' aggregates and the reduction of the previous audit), each week `churn` of a
+host's checks change status (with their evidence). Then: rows and bytes stored, the year
+extrapolated to 10,000 hosts x 300 checks x 52 weeks, the time to rebuild one audit, and the
+p50/p95 of every report over the whole range and of the pages (dashboard, host, old audit).
+Full size: --hosts 10000 --weeks 52 (days on this machine; a dedicated server for that).
 Works in a throwaway database (bulwark_bench_<pid>) dropped at the end.
 """
 
@@ -21,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import statistics
 import sys
 import time
@@ -28,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -102,6 +101,9 @@ def store_history(args: argparse.Namespace, start: datetime) -> float:
                 started = time.perf_counter()
                 assert store.store_outcome(claim, outcome(statuses))
                 spent += time.perf_counter() - started
+            done = (week + 1) * args.hosts * args.checks
+            print(f"week {week + 1}/{args.weeks}: {done / spent:,.0f} results/s so far",
+                  flush=True)  # fmt: skip
     finally:
         store.timezone = real_timezone  # type: ignore[assignment]
     return args.hosts * args.weeks * args.checks / spent
@@ -133,109 +135,106 @@ def mib(size: int) -> str:
     return f"{size / 2**20:,.1f} MiB"
 
 
+def timed_get(client: Any, urls: list[str]) -> tuple[float, float]:
+    """p50 and p95 in ms of GETs through Django's full stack (middleware, views, templates)."""
+    client.get(urls[0])  # warm-up: first-use imports and caches are not what is measured
+    times = []
+    for url in urls:
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, (url, response.status_code)
+    return statistics.median(times) * 1000, statistics.quantiles(times, n=20)[-1] * 1000
+
+
 def measure(args: argparse.Namespace, rate: float) -> None:
+    """The reverse-delta scheme as stored: size, rebuild time, every report and page p95."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from bulwark.audits import history
+    from bulwark.audits.models import Audit, CategorySummary
+    from bulwark.reports.documents import BUILDERS
+
     execute("ANALYZE")
     rows = scalar("SELECT count(*) FROM audits_result")
-    full = scalar("SELECT pg_total_relation_size('audits_result')")
+    # Each store inserts a full audit and deletes most of the previous one: without autovacuum
+    # (off on some CI servers) the freed space is never reused. As stored, then compacted (what
+    # autovacuum keeps it near: the space of about one week's deleted rows is reused).
+    bloated = scalar("SELECT pg_total_relation_size('audits_result')")
+    print(f"results table as stored (autovacuum {scalar('SHOW autovacuum')}): {mib(bloated)}")
+    execute("VACUUM FULL audits_result")
+    size = scalar("SELECT pg_total_relation_size('audits_result')")
     kept = sum(
         scalar(f"SELECT pg_total_relation_size('{t}')")
         for t in ("audits_audit", "audits_categorysummary", "audits_scoresample")
     )
     audits = scalar("SELECT count(*) FROM audits_audit")
-    per_row = full / rows
-    print(f"stored {rows:,} results of {audits:,} audits through store_outcome: "
-          f"{rate:,.0f} results/s")  # fmt: skip
-    print(f"full results: {mib(full)} with indexes = {per_row:.0f} bytes per result; a year "
-          f"(10,000 x 300 x 52) = {per_row * YEAR_RESULTS / 2**30:,.1f} GiB "
-          f"[goal <= 10 GB]; per audit kept forever (audit, categories, sample): "
-          f"{kept / audits:,.0f} bytes")  # fmt: skip
-
-    # Keep-changes-only: a result is stored when its status or evidence differs from the host's
-    # previous audit (and always in the host's first audit).
-    execute(
-        "CREATE TABLE bench_changes AS SELECT r.id, r.audit_id, r.policy_check_id, r.status,"
-        " r.reason, r.evidence, a.host_id, a.finished_at FROM ("
-        "  SELECT r.*, a.host_id, lag(r.status) OVER w AS prev_status,"
-        "   lag(r.evidence::text) OVER w AS prev_evidence"
-        "  FROM audits_result r JOIN audits_audit a ON a.id = r.audit_id"
-        "  WINDOW w AS (PARTITION BY a.host_id, r.policy_check_id ORDER BY a.finished_at)"
-        " ) r JOIN audits_audit a ON a.id = r.audit_id"
-        " WHERE r.prev_status IS NULL OR r.prev_status <> r.status"
-        " OR r.prev_evidence <> r.evidence::text"
+    logical = audits * args.checks
+    per_row = size / rows
+    # A year: each host's latest in full, every other audit its differences (measured share).
+    reduced_rows = scalar("SELECT count(*) FROM audits_result r JOIN audits_audit a"
+                          " ON a.id = r.audit_id WHERE a.results_reduced")  # fmt: skip
+    reduced_audits = scalar("SELECT count(*) FROM audits_audit WHERE results_reduced")
+    per_reduced = reduced_rows / max(reduced_audits, 1)
+    year_rows = 10_000 * (args.checks + 51 * per_reduced)
+    year = year_rows * per_row + 10_000 * 52 * kept / audits
+    print(f"stored {audits:,} audits = {logical:,} results through store_outcome: "
+          f"{rate:,.0f} results/s ({rate / args.checks:,.1f} audits/s)")  # fmt: skip
+    print(f"reverse deltas: {rows:,} rows ({rows / logical:.1%} of the results) = {mib(size)} "
+          f"with indexes ({per_row:.0f} B/row); a reduced audit holds {per_reduced:.1f} rows; "
+          f"audits, categories, samples {mib(kept)} ({kept / audits:,.0f} B/audit)")  # fmt: skip
+    database = scalar("SELECT pg_database_size(current_database())")
+    print(f"database size (pg_database_size): {mib(database)}")
+    print(f"a year extrapolated (10,000 hosts x {args.checks} checks x 52): "
+          f"{year_rows / 1e6:,.1f} M rows; {year / 2**30:,.2f} GiB with audits"
+          " [goal <= 10 GB]")  # fmt: skip
+    sample = list(Audit.objects.order_by("?").values_list("pk", flat=True)[:60])
+    times = []
+    for audit_id in sample:
+        started = time.perf_counter()
+        assert len(list(history.results_of(audit_id))) == args.checks
+        times.append(time.perf_counter() - started)
+    print(f"one audit's results rebuilt (history.results_of): p50 "
+          f"{statistics.median(times) * 1000:.1f} ms p95 "
+          f"{statistics.quantiles(times, n=20)[-1] * 1000:.1f} ms")  # fmt: skip
+    root = get_user_model().objects.create_superuser("bench-root")
+    client = Client()
+    client.force_login(root)
+    first = Audit.objects.order_by("finished_at").first()
+    last = Audit.objects.order_by("-finished_at").first()
+    assert first is not None and last is not None
+    category = CategorySummary.objects.values_list("category", flat=True).first()
+    span = (
+        f"from={first.finished_at:%Y-%m-%d}&to={last.finished_at + timedelta(days=1):%Y-%m-%d}&"
+        + urlencode({"category": category})
     )
-    execute("CREATE INDEX ON bench_changes (host_id, policy_check_id, finished_at DESC)")
-    execute("ANALYZE bench_changes")
-    changed = scalar("SELECT count(*) FROM bench_changes")
-    size = scalar("SELECT pg_total_relation_size('bench_changes')")
-    # A year: every host's first audit in full, then only the changes of 51 weekly audits.
-    first_audits = args.hosts * args.checks
-    changing = (changed - first_audits) / (rows - first_audits)
-    year_rows = YEAR_RESULTS / 52 * (1 + 51 * changing)
-    year = year_rows * size / changed / 2**30
-    print(f"keep-changes-only: {changed:,} rows ({changed / rows:.1%} of full) = {mib(size)}; "
-          f"{changing:.1%} of a later audit's results change; a year at this churn = "
-          f"{year_rows / 1e6:,.1f} M rows = {year:,.1f} GiB")  # fmt: skip
-    sample = scalar("SELECT array_agg(id ORDER BY random()) FROM"
-                    " (SELECT id FROM audits_audit ORDER BY random() LIMIT 40) x")  # fmt: skip
-    pairs = [
-        [scalar("SELECT host_id FROM audits_audit WHERE id = %s", [a]),
-         scalar("SELECT finished_at FROM audits_audit WHERE id = %s", [a])]
-        for a in sample
-    ]  # fmt: skip
-    read = timed("SELECT * FROM audits_result WHERE audit_id = %s", [[a] for a in sample])
-    rebuilt = timed(
-        "SELECT DISTINCT ON (policy_check_id) * FROM bench_changes"
-        " WHERE host_id = %s AND finished_at <= %s ORDER BY policy_check_id, finished_at DESC",
-        pairs,
-    )
-    print(f"one audit's results: read in full p50 {read[0]:.1f} ms p95 {read[1]:.1f} ms; "
-          f"rebuilt from changes p50 {rebuilt[0]:.1f} ms p95 {rebuilt[1]:.1f} ms")  # fmt: skip
-
-    # Monthly partitions of the same rows.
-    first, last = (
-        scalar("SELECT min(finished_at) FROM audits_audit"),
-        scalar("SELECT max(finished_at) FROM audits_audit"),
-    )
-    execute(
-        "CREATE TABLE bench_part (id bigint, audit_id bigint, policy_check_id bigint,"
-        " status varchar(16), reason text, evidence jsonb, month date NOT NULL)"
-        " PARTITION BY RANGE (month)"
-    )
-    month = first.date().replace(day=1)
-    months = []
-    while month <= last.date():
-        following = (month + timedelta(days=32)).replace(day=1)
-        name = f"bench_part_{month:%Y%m}"
-        execute(f"CREATE TABLE {name} PARTITION OF bench_part FOR VALUES FROM"
-                f" ('{month}') TO ('{following}')")  # fmt: skip
-        months.append((name, month, following))
-        month = following
-    execute(
-        "INSERT INTO bench_part SELECT r.id, r.audit_id, r.policy_check_id, r.status, r.reason,"
-        " r.evidence, date_trunc('month', a.finished_at)::date FROM audits_result r"
-        " JOIN audits_audit a ON a.id = r.audit_id"
-    )
-    execute("CREATE INDEX ON bench_part (audit_id)")
-    execute("CREATE UNIQUE INDEX ON bench_part (audit_id, policy_check_id, month)")
-    size = sum(scalar(f"SELECT pg_total_relation_size('{n}')") for n, _, _ in months)
-    oldest, start, end = months[0]
-    in_oldest = scalar(f"SELECT count(*) FROM {oldest}")  # noqa: S608
-    dropped = execute(f"DROP TABLE {oldest}")
-    deleted_ids = "SELECT id FROM audits_audit WHERE finished_at >= %s AND finished_at < %s"
-    delete = f"DELETE FROM audits_result WHERE audit_id IN ({deleted_ids})"  # noqa: S608
-    deleting = execute(delete, [start, end])
-    print(f"monthly partitions: {len(months)} partitions = {mib(size)}; the oldest month "
-          f"({in_oldest:,} results): dropped in {dropped * 1000:.1f} ms, deleted in "
-          f"{deleting * 1000:,.0f} ms ({in_oldest / deleting:,.0f} results/s)")  # fmt: skip
+    hosts = list(Audit.objects.values_list("host_id", flat=True).distinct()[:20])
+    for kind in sorted(BUILDERS):
+        urls = [f"/api/reports/{kind}.json?{span}&host={h}" for h in hosts[:10]]
+        p50, p95 = timed_get(client, urls)
+        print(f"report {kind} over the whole range: p50 {p50:.0f} ms p95 {p95:.0f} ms")
+    pages = {
+        "dashboard": ["/"] * 5,
+        "host page": [f"/hosts/{h}/" for h in hosts[:10]],
+        "old audit page": [f"/audits/{a}/" for a in sample[:20]],
+        "old audit via API": [f"/api/results/?audit={a}&limit=500" for a in sample[:20]],
+    }
+    for name, urls in pages.items():
+        p50, p95 = timed_get(client, urls)
+        print(f"page {name}: p50 {p50:.0f} ms p95 {p95:.0f} ms")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=100)
-    parser.add_argument("--weeks", type=int, default=12)
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--checks", type=int, default=300)
     parser.add_argument("--churn", type=float, default=0.02, help="share of checks changing")
     args = parser.parse_args()
+    # The pages are read through Django's test client; a throwaway key signs its session.
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(40))
     configure()
     from django.db import connections
     from django.test.utils import setup_databases, teardown_databases

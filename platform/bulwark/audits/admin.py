@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from bulwark.audits import assignment_services, risk_services
+from bulwark.audits import assignment_services, history, risk_services
 from bulwark.audits.models import (
     AlertEvent,
     Assignment,
@@ -88,6 +88,11 @@ class ResultAdmin(ScopedReadOnlyAdmin):
     list_select_related = ["audit", "policy_check"]
     raw_id_fields = ["audit", "policy_check"]
     group_path = "audit__host__group"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Result]:
+        # The rows as stored (an older audit keeps only its changes, docs/history.md), without
+        # the markers that only rebuilding reads.
+        return super().get_queryset(request).exclude(status=history.ABSENT)
 
     @admin.display(description="check", ordering="policy_check__check_id")
     def check_id(self, obj: Result) -> str:

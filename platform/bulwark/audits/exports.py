@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bulwark.audits import history
 from bulwark.audits.models import Audit, AuditStatus, Result
 from bulwark.inventory.models import Host
 from workers.exports.model import CheckResult, HostReport, Run
@@ -42,13 +43,17 @@ def host_reports(hosts: Sequence[Host], audits: Sequence[Audit]) -> list[HostRep
     """One report per host, in the hosts' order: its audit's results, or why there are none."""
     by_host = {audit.host_id: audit for audit in audits}
     results: dict[int, list[CheckResult]] = {audit.pk: [] for audit in audits}
-    rows = (
-        Result.objects.filter(audit__in=[a.pk for a in audits if a.status == AuditStatus.DONE])
-        .select_related("policy_check__policy")
-        .order_by("audit_id", "policy_check__policy__policy_id", "id")
-    )
-    for row in rows.iterator(chunk_size=2000):
-        results[row.audit_id].append(_check_result(row))
+    done = [a for a in audits if a.status == AuditStatus.DONE]
+    # Audits kept in full in one query; an older, reduced one through its chain (history.py).
+    full = [a.pk for a in done if not a.results_reduced]
+    sources = [(None, Result.objects.filter(audit__in=full))] if full else []
+    sources += [(a.pk, history.results_of(a)) for a in done if a.results_reduced]
+    for as_of, found in sources:
+        rows = found.select_related("policy_check__policy").order_by(
+            "policy_check__policy__policy_id", "id"
+        )
+        for row in rows.iterator(chunk_size=2000):
+            results[as_of or row.audit_id].append(_check_result(row))
     reports = []
     for host in hosts:
         audit = by_host.get(host.pk)

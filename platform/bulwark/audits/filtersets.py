@@ -6,9 +6,10 @@ lookup, so no filter tells whether another group's object exists."""
 from __future__ import annotations
 
 import django_filters as filters
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
 from django.utils.translation import gettext_lazy as _
 
+from bulwark.audits import history
 from bulwark.audits.models import AlertEvent, Audit, AuditStatus, Result, Schedule, ScoreSample
 from bulwark.core.filters import NumberFilter
 
@@ -32,7 +33,7 @@ class AuditFilterSet(filters.FilterSet):
 class ResultFilterSet(filters.FilterSet):
     """Results (P9): by audit or host, the audit's date, check id, title, category, status."""
 
-    audit = NumberFilter(field_name="audit_id")
+    audit = NumberFilter(method="filter_audit", label="one audit's results (any audit, exactly)")
     host = NumberFilter(field_name="audit__host_id")
     group = NumberFilter(field_name="audit__host__group_id")
     date = filters.DateFromToRangeFilter(
@@ -54,6 +55,17 @@ class ResultFilterSet(filters.FilterSet):
     def filter_q(self, queryset: QuerySet[Result], name: str, value: str) -> QuerySet[Result]:
         return queryset.filter(
             Q(policy_check__check_id__icontains=value) | Q(policy_check__title__icontains=value)
+        )
+
+    def filter_audit(self, queryset: QuerySet[Result], name: str, value: int) -> QuerySet[Result]:
+        """An older audit's results are rebuilt from its chain (history.py); each row says
+        it is this audit's (`as_of`), whichever audit holds it."""
+        audit = Audit.objects.filter(pk=value).only("pk", "results_reduced", "finished_at").first()
+        if audit is None:
+            return queryset.none()
+        rows = history.results_of(audit).values("pk")
+        return queryset.filter(pk__in=rows).annotate(
+            as_of=Value(audit.pk), as_of_finished=Value(audit.finished_at)
         )
 
 

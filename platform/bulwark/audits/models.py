@@ -65,11 +65,16 @@ class Audit(models.Model):
     latest = models.BooleanField(default=False)
     # Its per-check results were purged (RESULTS_RETENTION_DAYS); counts, score and categories stay.
     results_purged_at = models.DateTimeField(null=True, blank=True)
+    # Position in the host's chain of stored results (1, 2, ...: the order audits were stored)
+    # and whether this audit keeps only its differences from the next one (audits/history.py).
+    stored_seq = models.PositiveIntegerField(null=True, blank=True)
+    results_reduced = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["host", "-created_at"]),
+            models.Index(fields=["host", "stored_seq"], name="audit_host_chain"),
             models.Index(fields=["status", "lease_expires"]),
         ]
         constraints = [

@@ -26,8 +26,9 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from bulwark.audits import history
 from bulwark.audits.models import Audit, CategorySummary, Result
-from bulwark.audits.rescoring import history, update_from_values, update_hosts
+from bulwark.audits.rescoring import history_points, update_from_values, update_hosts
 from bulwark.audits.targeting import selection_in
 from bulwark.audits.targets import Assignment, PolicyVerdict
 from bulwark.inventory.models import Host
@@ -134,6 +135,10 @@ def _drop(audits: list[int], allowed: list[int], policies: set[int]) -> list[Rem
         in_audits, audit_params = _any("audit_id", part)
         in_scope, scope_params = _any("policy_check_id", allowed)
         in_policies, policy_params = _any("policy_id", sorted(policies))
+        # Older audits reduced against these rows keep their results (docs/history.md).
+        history.preserve_before_delete(
+            f"{in_audits} AND NOT ({in_scope})", [*audit_params, *scope_params]
+        )
         with connection.cursor() as cursor:
             cursor.execute(
                 f"DELETE FROM {_RESULT} WHERE {in_audits} AND NOT ({in_scope})"  # noqa: S608
@@ -210,7 +215,7 @@ def _apply_counts(removed: list[Removed], reason: str) -> None:
     _update_categories(removed)
     ids = list(by_audit)
     update_hosts(ids)
-    history(ids, reason, timezone.now())
+    history_points(ids, reason, timezone.now())
 
 
 def _update_categories(removed: list[Removed]) -> None:

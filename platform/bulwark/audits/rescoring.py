@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from bulwark.audits import history
 from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
 from bulwark.audits.risks import RiskException
 from bulwark.inventory.models import Group, Host, HostState
@@ -62,6 +63,8 @@ def rescore(
     is corrected, no "re-scored" point is added). Returns the audits whose counts moved."""
     with transaction.atomic():
         targets, params = _targets(host_ids, audit_ids)
+        # Older audits reduced against these rows keep their results (docs/history.md).
+        history.preserve_before_update(targets, params)
         moved = _flip(targets, params)
         if not moved:
             return []
@@ -172,7 +175,7 @@ def _apply_counts(moved: dict[int, AuditChange], reason: str) -> list[AuditChang
         )
         _update_categories(chunk)
         update_hosts([c.audit_id for c in latest])
-        history([c.audit_id for c in chunk], reason, now)
+        history_points([c.audit_id for c in chunk], reason, now)
     return list(moved.values())
 
 
@@ -231,7 +234,7 @@ def update_hosts(ids: list[int]) -> None:
         )
 
 
-def history(ids: list[int], reason: str, now: Any) -> None:
+def history_points(ids: list[int], reason: str, now: Any) -> None:
     """A "re-scored" history point per audit with its numbers now and why (`reason` empty: a
     fresh audit, whose own point takes its final numbers)."""
     if not reason:

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from bulwark.audits import history
 from bulwark.audits.models import ACTIVE, Audit, Result
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,19 @@ class Purged:
 def purgeable(cutoff: datetime) -> QuerySet[Audit]:
     """Audits whose results may go: finished before the cutoff, not their host's latest, not
     purged yet. An audit stops being latest only when a newer one is stored (in the same
-    transaction the report counters move to it), so the counters never need purged rows."""
+    transaction the report counters move to it), so the counters never need purged rows.
+    An older audit of the same host that stays (finished after the cutoff, a clock gone back)
+    may read this one's rows as its own (audits/history.py): then this one stays too."""
+    kept_older = Audit.objects.filter(
+        host_id=OuterRef("host_id"),
+        stored_seq__lt=OuterRef("stored_seq"),
+        results_purged_at__isnull=True,
+        finished_at__gte=cutoff,
+    )
     return (
         Audit.objects.filter(finished_at__lt=cutoff, latest=False, results_purged_at__isnull=True)
         .exclude(status__in=ACTIVE)
+        .exclude(Exists(kept_older))
         .order_by("pk")
     )
 
@@ -45,6 +55,10 @@ def purge_results(
     """Delete the results of audits older than `days` (RESULTS_RETENTION_DAYS); 0 keeps all.
     Each batch of audits is one transaction: an interrupted purge loses nothing it should
     keep, and the next run carries on."""
+    # First redo any reduction a failure left pending (one transaction per audit).
+    for audit_id in history.pending():
+        with transaction.atomic():
+            history.reduce(audit_id)
     days = int(settings.RESULTS_RETENTION_DAYS if days is None else days)
     if days <= 0:
         return Purged(0, 0, None)

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from bulwark.audits import alerts, kept_facts
+from bulwark.audits import alerts, history, kept_facts
 from bulwark.audits.models import Audit, AuditStatus, CategorySummary, Result, ScoreSample
 from bulwark.audits.rescoring import rescore
 from bulwark.audits.storable import storable, storable_json
@@ -75,8 +75,15 @@ def store_outcome(claim: Claim, outcome: AuditOutcome, seen: SeenKeys | None = N
         if won != 1:
             log.warning("audit %s: claim lost before storing; results dropped", claim.audit_id)
             return False
+        # The host's row lock serializes its stores: its audits join its chain of results
+        # one at a time, in the order they are stored (audits/history.py).
+        host = (
+            Host.objects.select_for_update(of=("self",))
+            .select_related("group", "credential__jump_host")
+            .get(pk=claim.host_id)
+        )
+        Audit.objects.filter(pk=claim.audit_id).update(stored_seq=history.next_seq(host.pk))
         audit = Audit.objects.get(pk=claim.audit_id)
-        host = Host.objects.select_related("group", "credential__jump_host").get(pk=claim.host_id)
         _replace_results(audit, outcome)
         kept_facts.keep(audit.pk, claim.host_id, outcome.facts)
         # Exceptions in effect apply from the first store: failed -> excepted, score up.
@@ -97,6 +104,10 @@ def store_outcome(claim: Claim, outcome: AuditOutcome, seen: SeenKeys | None = N
         audit_stored.send(sender=Audit, audit=audit)
         _pin_keys(host, seen)
         alerts.after_audit(audit, host, previous_state, state, regressed)
+        # Last: everything above read the previous audit in full (regressions, the report
+        # counters taking it out). Now it keeps only what differs from this one (and any
+        # reduction of this host left pending by a failure is redone).
+        history.reduce_pending(host.pk)
     return True
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Sum
+from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Sum, Value
 from django.http import QueryDict
 from django.utils import timezone
 
+from bulwark.audits import history
 from bulwark.audits.filtersets import ResultFilterSet
 from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
 from bulwark.inventory.access import scope
@@ -259,7 +260,7 @@ def audit_results(
 ) -> list[HostCheck]:
     """P9: the results of one audit, filtered by category, status, id or title text (the API's
     ResultFilterSet: `category`, `status`, `q`)."""
-    scoped = scope(Result.objects.filter(audit_id=audit_id), user, "audit__host__group")
+    scoped = audit_result_rows(user, audit_id)
     query = QueryDict(mutable=True)
     for key, value in (("category", category), ("status", status), ("q", text)):
         if value:
@@ -274,13 +275,21 @@ def audit_results(
 
 HOST_CHECK_FIELDS = (
     "pk",
-    "audit_id",
+    "as_of",
     "policy_check__check_id",
     "policy_check__title",
     "policy_check__category",
     "status",
     "policy_check__policy__policy_id",
 )
+
+
+def audit_result_rows(user: Any, audit_id: int) -> QuerySet[Result]:
+    """One audit's results as the user may see them, through history.results_of: an older
+    audit's rows may be held by newer audits of the host, so `as_of` names the audit asked for."""
+    return scope(history.results_of(audit_id), user, "audit__host__group").annotate(
+        as_of=Value(audit_id)
+    )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from bulwark.web.views import (
     policies,
     preferences,
     progress,
+    zones,
 )
 
 app_name = "web"
@@ -37,6 +38,7 @@ urlpatterns = [
     path("reports/", dashboard.reports, name="reports"),
     path("progress.json", progress.progress, name="progress"),
     path("alerts/", alerts.alert_list, name="alerts"),
+    path("zones/", zones.zone_list, name="zones"),
     path("settings/", preferences.preferences, name="preferences"),
     path("alerts/<int:pk>/acknowledge/", alerts.acknowledge, name="alert-ack"),
     path("exceptions/", exceptions.exception_list, name="exceptions"),

@@ -36,6 +36,11 @@ def make_outcome(failed: Iterable[str] = (), not_applicable: Iterable[str] = ())
             reason = "no such file" if status is CheckStatus.NOT_APPLICABLE else None
             checks.append(CheckEvaluation(policy.id, check, status, reason, category_of(check), ()))
         evaluations.append(PolicyEvaluation(policy, PolicyStatus.APPLICABLE, None, tuple(checks)))
+    return outcome_of(evaluations)
+
+
+def outcome_of(evaluations: list[PolicyEvaluation]) -> AuditOutcome:
+    """The outcome of these policy evaluations, with its summary and categories."""
     results = [check for evaluation in evaluations for check in evaluation.checks]
     return AuditOutcome(
         host=HOST_INFO,

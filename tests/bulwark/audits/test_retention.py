@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
-from bulwark.audits import store
+from bulwark.audits import history, store
 from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
 from bulwark.audits.retention import purge_results
 from bulwark.inventory.models import Group, Host
@@ -32,6 +32,10 @@ def _audit_at(monkeypatch: pytest.MonkeyPatch, host: Host, when: datetime, **fai
         return audit_with(host, make_outcome(**fails))
     finally:
         monkeypatch.undo()
+
+
+def _results(audit: Audit) -> dict[str, str]:
+    return dict(history.results_of(audit).values_list("policy_check__check_id", "status"))
 
 
 def _reports(client: Client, host: Host, since: datetime) -> dict[str, Any]:
@@ -64,12 +68,25 @@ def test_old_results_go_everything_else_stays_and_reports_answer_the_same(
     client = Client()
     client.force_login(root)
     before = {h.name: _reports(client, h, now - timedelta(days=600)) for h in (busy, quiet)}
+    # Stored as reverse deltas (docs/history.md): the reports answer the same as with every
+    # audit stored in full, and each audit's results rebuild to what it stored.
+    reduced = {a.pk: _results(a) for a in (oldest, old)}
+    assert Audit.objects.filter(results_reduced=True).count() == 2
+    for audit in (oldest, old):
+        history.materialize(audit.pk)
+    assert {a.pk: _results(a) for a in (oldest, old)} == reduced
+    assert Result.objects.filter(audit__in=[oldest, old]).count() == 6  # three checks each
+    full = {h.name: _reports(client, h, now - timedelta(days=600)) for h in (busy, quiet)}
+    assert full == before
+    assert history.reduce_pending() == 2
     counts = list(Audit.objects.order_by("pk").values_list("passed", "failed", "score"))
     categories = CategorySummary.objects.count()
 
     purged = purge_results(now=now)
 
-    assert (purged.audits, purged.results) == (2, 6)  # two old audits of three checks each
+    # Reduced, the two old audits held 3 rows: 9001 and 9002 differ between the oldest and
+    # the old one, 9002 between the old one and the recent one.
+    assert (purged.audits, purged.results) == (2, 3)
     assert not Result.objects.filter(audit__in=[oldest, old]).exists()
     assert Result.objects.filter(audit=recent).count() == 3
     assert Result.objects.filter(audit=alone).count() == 3  # old, but quiet's latest

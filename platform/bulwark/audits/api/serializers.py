@@ -87,10 +87,20 @@ class ResultExceptionSerializer(serializers.ModelSerializer):  # type: ignore[ty
 class ResultSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     """One check's outcome in one audit, with the evidence that decided it."""
 
+    audit = serializers.SerializerMethodField()
     host = serializers.IntegerField(source="audit.host_id", read_only=True)
-    finished_at = serializers.DateTimeField(source="audit.finished_at", read_only=True)
+    finished_at = serializers.SerializerMethodField()
     check = CheckBriefSerializer(source="policy_check", read_only=True)
     exception = ResultExceptionSerializer(read_only=True, allow_null=True)
+
+    # An older audit's result may be a row held by a newer audit (docs/history.md): with
+    # ?audit= the row is shown as the audit asked for (`as_of`).
+    def get_audit(self, row: Result) -> int:
+        return int(getattr(row, "as_of", row.audit_id))
+
+    def get_finished_at(self, row: Result) -> str | None:
+        moment = getattr(row, "as_of_finished", row.audit.finished_at)
+        return serializers.DateTimeField().to_representation(moment) if moment else None
 
     class Meta:
         model = Result

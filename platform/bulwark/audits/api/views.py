@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from bulwark.audits import filtersets
+from bulwark.audits import filtersets, history
 from bulwark.audits.api import serializers
 from bulwark.audits.models import AlertEvent, Audit, Result, Schedule, ScoreSample
 from bulwark.audits.services import acknowledge_alerts, audit_now
@@ -76,7 +76,9 @@ class ResultViewSet(ScopedReadOnlyViewSet):
     )
 
     def get_queryset(self) -> QuerySet[Any]:
-        queryset = super().get_queryset()
+        # The rows as stored, each a true result of its audit; an older audit holds only its
+        # changes (docs/history.md) and is read whole with ?audit=.
+        queryset = super().get_queryset().exclude(status=history.ABSENT)
         return queryset.only(*self.list_columns) if self.action == "list" else queryset
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:

@@ -1,0 +1,222 @@
+"""Per-check results kept as reverse deltas (docs/history.md).
+
+Each host's audits with results form a chain in the order they were stored (`stored_seq`).
+The newest (the host's latest) is kept in full. When a newer audit is stored, the previous
+one is *reduced*: it keeps only the rows that differ from its successor, plus an `absent`
+marker row for each check the successor has and it had not. A check's result in a reduced
+audit is then the row of the earliest audit at or after it in the chain that has a row for
+the check; an `absent` row means "no result". An audit not reduced (the latest, or one whose
+reduction is still pending) ends a chain: it holds all of its rows itself.
+
+Every reader of an audit's per-check results goes through `results_of`; the latest audit
+stays a plain `Result.objects.filter(audit=...)`, which is why readers of latest audits
+(dashboard, re-scoring, exceptions, preview, remediation) need nothing from this module.
+
+The SQL below names the tables directly (it is used by a data migration too).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+
+from bulwark.audits.models import Audit, Result
+
+log = logging.getLogger(__name__)
+
+# The status of a marker row: the check has no result in this audit (but has one later).
+ABSENT = "absent"
+AUDIT = "audits_audit"
+RESULT = "audits_result"
+EXCEPTION = "audits_riskexception"
+
+# The audits whose rows make up audit %(x)s's results: itself, then its successors up to and
+# including the first one that is not reduced. Only audits with stored results count.
+_CHAIN = f"""
+SELECT c.id, c.stored_seq FROM {AUDIT} x JOIN {AUDIT} c ON c.host_id = x.host_id
+ WHERE x.id = %s AND c.stored_seq >= x.stored_seq AND c.results_purged_at IS NULL
+   AND c.stored_seq <= (
+     SELECT min(e.stored_seq) FROM {AUDIT} e
+      WHERE e.host_id = x.host_id AND e.stored_seq >= x.stored_seq
+        AND e.results_purged_at IS NULL AND NOT e.results_reduced)
+"""  # noqa: S608
+
+# One row per check: the earliest in the chain (markers included, filtered by the callers).
+_RECONSTRUCT = f"""
+SELECT DISTINCT ON (r.policy_check_id) r.id, r.policy_check_id, r.status, r.reason,
+       r.evidence, r.exception_id
+  FROM {RESULT} r JOIN ({_CHAIN}) chain ON chain.id = r.audit_id
+ ORDER BY r.policy_check_id, chain.stored_seq
+"""  # noqa: S608
+
+
+def results_of(audit: Audit | int) -> QuerySet[Result]:
+    """The per-check results of any audit, exactly as they were stored: the rows of its chain,
+    which for an older audit may belong to newer audits of the same host (`row.audit_id` is
+    the audit that holds the row, not necessarily `audit`). One statement, so an audit being
+    reduced meanwhile reads the same before and after; for an audit kept in full the chain is
+    the audit alone."""
+    audit_id = audit if isinstance(audit, int) else audit.pk
+    ids = RawSQL(f"SELECT id FROM ({_RECONSTRUCT}) x WHERE status <> %s", [audit_id, ABSENT])  # noqa: S611, S608
+    return Result.objects.filter(pk__in=ids)
+
+
+def _successor(cursor: object, audit_id: int) -> int | None:
+    cursor.execute(  # type: ignore[attr-defined]
+        f"SELECT s.id FROM {AUDIT} p JOIN {AUDIT} s ON s.host_id = p.host_id"  # noqa: S608
+        " WHERE p.id = %s AND s.stored_seq > p.stored_seq AND s.results_purged_at IS NULL"
+        " ORDER BY s.stored_seq LIMIT 1",
+        [audit_id],
+    )
+    row = cursor.fetchone()  # type: ignore[attr-defined]
+    return row[0] if row else None
+
+
+def reduce(audit_id: int) -> bool:
+    """Reduce a full audit to the rows that differ from its successor's results. Idempotent:
+    an audit already reduced, purged, or without a successor is left as it is (False). Run in
+    the caller's transaction; the host's row lock (taken by the store) serializes it with the
+    host's other stores."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT results_reduced, results_purged_at IS NOT NULL, stored_seq"  # noqa: S608
+            f" FROM {AUDIT} WHERE id = %s FOR UPDATE",
+            [audit_id],
+        )
+        row = cursor.fetchone()
+        if row is None or row[0] or row[1] or row[2] is None:
+            return False
+        successor = _successor(cursor, audit_id)
+        if successor is None:
+            return False
+        target = f"SELECT * FROM ({_RECONSTRUCT}) t WHERE t.status <> %s"  # noqa: S608
+        # First the markers (checks the successor has and this audit has not), then drop the
+        # rows equal to the successor's: the other order would mark the dropped rows absent.
+        cursor.execute(
+            f"INSERT INTO {RESULT} (audit_id, policy_check_id, status, reason, evidence)"  # noqa: S608
+            f" SELECT %s, t.policy_check_id, %s, '', '[]'::jsonb FROM ({target}) t"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {RESULT} r"
+            "  WHERE r.audit_id = %s AND r.policy_check_id = t.policy_check_id)",
+            [audit_id, ABSENT, successor, ABSENT, audit_id],
+        )
+        cursor.execute(
+            f"DELETE FROM {RESULT} r USING ({target}) t"  # noqa: S608
+            " WHERE r.audit_id = %s AND r.policy_check_id = t.policy_check_id"
+            " AND r.status = t.status AND r.reason = t.reason AND r.evidence = t.evidence"
+            " AND r.exception_id IS NOT DISTINCT FROM t.exception_id",
+            [successor, ABSENT, audit_id],
+        )
+        cursor.execute(
+            f"UPDATE {AUDIT} SET results_reduced = true WHERE id = %s",  # noqa: S608
+            [audit_id],
+        )
+    return True
+
+
+def materialize(audit_id: int) -> bool:
+    """The inverse of `reduce`: store the audit's results in full again (False if it was not
+    reduced). Used to undo the migration and by tests."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT results_reduced FROM {AUDIT} WHERE id = %s FOR UPDATE",  # noqa: S608
+            [audit_id],
+        )
+        row = cursor.fetchone()
+        if row is None or not row[0]:
+            return False
+        cursor.execute(
+            f"INSERT INTO {RESULT} (audit_id, policy_check_id, status, reason, evidence,"  # noqa: S608
+            f" exception_id) SELECT %s, t.policy_check_id, t.status, t.reason, t.evidence,"
+            f" t.exception_id FROM ({_RECONSTRUCT}) t"
+            f" WHERE t.status <> %s AND NOT EXISTS (SELECT 1 FROM {RESULT} r"
+            "  WHERE r.audit_id = %s AND r.policy_check_id = t.policy_check_id)",
+            [audit_id, audit_id, ABSENT, audit_id],
+        )
+        cursor.execute(
+            f"DELETE FROM {RESULT} WHERE audit_id = %s AND status = %s",  # noqa: S608
+            [audit_id, ABSENT],
+        )
+        cursor.execute(
+            f"UPDATE {AUDIT} SET results_reduced = false WHERE id = %s",  # noqa: S608
+            [audit_id],
+        )
+    return True
+
+
+def next_seq(host_id: int) -> int:
+    """The stored_seq of the host's next stored audit (call under the host's row lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT coalesce(max(stored_seq), 0) + 1 FROM {AUDIT} WHERE host_id = %s",  # noqa: S608
+            [host_id],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def pending(host_id: int | None = None) -> list[int]:
+    """Audits left in full although a newer audit of their host is stored (the previous audit
+    of a store that has just inserted its rows, a reduction that failed, or data from before
+    this scheme): oldest first."""
+    host = "" if host_id is None else "AND p.host_id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id FROM {AUDIT} p WHERE NOT p.results_reduced {host}"  # noqa: S608
+            " AND p.stored_seq IS NOT NULL AND p.results_purged_at IS NULL"
+            f" AND EXISTS (SELECT 1 FROM {AUDIT} s WHERE s.host_id = p.host_id"
+            "  AND s.stored_seq > p.stored_seq AND s.results_purged_at IS NULL)"
+            " ORDER BY p.host_id, p.stored_seq",
+            [] if host_id is None else [host_id],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def reduce_pending(host_id: int | None = None) -> int:
+    """Reduce every audit (of one host, or all) that should be; returns how many were."""
+    done = sum(reduce(audit_id) for audit_id in pending(host_id))
+    if done:
+        log.info("reduced the results of %d audit(s) to their changes", done)
+    return done
+
+
+def preserve_before_update(targets: str, params: list[object]) -> None:
+    """Re-scoring rewrites rows of latest audits in place (failed <-> excepted). A reduced
+    predecessor may read those rows as its own: before they change, copy into it the rows it
+    lacks among those a re-scoring can touch (excepted, or failed with an active exception
+    on the check), so the predecessor's results stay what they were. `targets` is a WHERE
+    clause on result rows' `audit_id`."""
+    _copy_to_predecessors(
+        targets,
+        params,
+        " AND (r.status = 'excepted' OR (r.status = 'failed' AND r.policy_check_id IN"  # noqa: S608
+        f"  (SELECT policy_check_id FROM {EXCEPTION} WHERE status = 'active')))",
+    )
+
+
+def preserve_before_delete(targets: str, params: list[object]) -> None:
+    """Narrowing an assignment deletes rows of latest audits (rescoping_scope.py). A reduced
+    predecessor that reads one of them as its own gets its copy first, so older audits keep
+    every result they had. `targets` is a WHERE clause on the rows about to be deleted."""
+    _copy_to_predecessors(targets, params, "")
+
+
+def _copy_to_predecessors(targets: str, params: list[object], only: str) -> None:
+    """Copy the rows matched by `targets` (and `only`) into the reduced predecessor of the
+    audit holding each, where the predecessor has no row of its own for that check."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {RESULT} (audit_id, policy_check_id, status, reason, evidence,"  # noqa: S608
+            f" exception_id) SELECT p.id, r.policy_check_id, r.status, r.reason, r.evidence,"
+            f" r.exception_id FROM {RESULT} r JOIN {AUDIT} l ON l.id = r.audit_id"
+            f" JOIN {AUDIT} p ON p.host_id = l.host_id AND p.results_reduced"
+            " AND p.results_purged_at IS NULL AND p.stored_seq = ("
+            f"  SELECT max(q.stored_seq) FROM {AUDIT} q WHERE q.host_id = l.host_id"
+            "   AND q.stored_seq < l.stored_seq AND q.results_purged_at IS NULL)"
+            f" WHERE r.id IN (SELECT id FROM {RESULT} WHERE {targets})"
+            f"{only}"
+            f" AND NOT EXISTS (SELECT 1 FROM {RESULT} x WHERE x.audit_id = p.id"
+            "  AND x.policy_check_id = r.policy_check_id)",
+            params,
+        )

@@ -1,0 +1,283 @@
+"""Results kept as reverse deltas (audits/history.py, docs/history.md): every stored audit's
+per-check results can be rebuilt exactly, whatever the sequence of audits, re-scorings,
+failed reductions and purges; the data migration reduces and restores stored data."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from bulwark.audits import history, store
+from bulwark.audits.models import Audit, Result
+from bulwark.audits.rescoring import rescore
+from bulwark.audits.retention import purge_results
+from bulwark.audits.risks import RiskException
+from bulwark.inventory.models import Group, Host
+from bulwark.policies.services import enabled_definitions, import_policy_texts
+from tests.bulwark.audits.outcomes import audit_with, outcome_of
+from workers.audit import AuditOutcome
+from workers.engine.categories import category_of
+from workers.engine.evaluate import (
+    CheckEvaluation,
+    CheckStatus,
+    PolicyEvaluation,
+    PolicyStatus,
+    RuleEvidence,
+)
+
+CHECKS = 12
+STATUSES = [CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.NOT_APPLICABLE]
+
+
+def _policy(checks: int = CHECKS) -> None:
+    lines = ["policy:", "  id: hist_policy", "  file: hist_policy.yml", '  name: "History"',
+             '  description: "Checks for the history tests."', "checks:"]  # fmt: skip
+    for n in range(1, checks + 1):
+        lines += [f"  - id: {7000 + n}", f'    title: "Setting {n}"', "    compliance:",
+                  f'      - cis_csc_v8: ["{n % 5 + 1}.1"]', "    condition: all", "    rules:",
+                  f"      - 'f:/etc/h/{n}.conf -> r:^s{n}\\s+yes'"]  # fmt: skip
+    import_policy_texts([("hist_policy.yml", "\n".join(lines) + "\n")])
+
+
+Wanted = dict[str, tuple[str, str, tuple[str, ...]]]
+
+
+def _random_state(rng: random.Random, previous: Wanted | None) -> Wanted:
+    """Which checks ran, with status, reason and evidence: often close to the previous audit
+    (most checks unchanged), sometimes a check appears or disappears."""
+    ids = [c.id for p in enabled_definitions() for c in p.checks]
+    state: Wanted = dict(previous or {})
+    for check_id in ids:
+        roll = rng.random()
+        if previous is None or roll < 0.15:
+            status = rng.choice(STATUSES).value
+            state[check_id] = (status, rng.choice(["", "no such file"]), (rng.choice("xyz"),))
+        elif roll < 0.22:
+            state.pop(check_id, None)  # the check did not run this time
+    return state
+
+
+def _outcome(state: Wanted) -> AuditOutcome:
+    (policy,) = enabled_definitions()
+    checks = []
+    for check in policy.checks:
+        if check.id not in state:
+            continue
+        status, reason, evidence = state[check.id]
+        found = tuple(RuleEvidence(check.rules[0].raw, status, "/etc/h", e) for e in evidence)
+        checks.append(
+            CheckEvaluation(
+                policy.id, check, CheckStatus(status), reason or None, category_of(check), found
+            )
+        )
+    return outcome_of([PolicyEvaluation(policy, PolicyStatus.APPLICABLE, None, tuple(checks))])
+
+
+def _rows(audit: Audit | int) -> dict[str, tuple[Any, ...]]:
+    """An audit's results as readers see them, by check id."""
+    return {
+        r.policy_check.check_id: (r.status, r.reason, r.evidence, r.exception_id)
+        for r in history.results_of(audit).select_related("policy_check")
+    }
+
+
+def _host(name: str) -> Host:
+    group, _ = Group.objects.get_or_create(name="hist")
+    return Host.objects.create(name=name, address="localhost", transport="local", group=group)
+
+
+@pytest.mark.django_db
+def test_random_sequences_of_audits_are_rebuilt_exactly() -> None:
+    _policy()
+    rng = random.Random(1717)
+    for round_ in range(6):
+        host = _host(f"h{round_}")
+        stored: list[tuple[Audit, dict[str, tuple[Any, ...]]]] = []
+        state = None
+        for _ in range(rng.randint(2, 7)):
+            state = _random_state(rng, state)
+            audit = audit_with(host, _outcome(state))
+            stored.append((audit, _rows(audit)))  # read while it is the latest, in full
+            for earlier, wanted in stored:
+                assert _rows(earlier.pk) == wanted, (round_, earlier.pk)
+        # Only the latest is full; the others keep only their differences.
+        flags = list(
+            Audit.objects.filter(host=host)
+            .order_by("stored_seq")
+            .values_list("results_reduced", "latest")
+        )
+        assert flags == [(True, False)] * (len(stored) - 1) + [(False, True)]
+    stored_rows = Result.objects.count()
+    full_rows = sum(a.passed + a.failed + a.not_applicable for a in Audit.objects.all())
+    assert stored_rows < full_rows  # smaller than storing every audit in full
+
+
+@pytest.mark.django_db
+def test_a_check_absent_from_an_older_audit_stays_absent() -> None:
+    _policy(3)
+    host = _host("h")
+    ids = [c.id for p in enabled_definitions() for c in p.checks]
+    first = audit_with(host, _outcome({ids[0]: ("passed", "", ("x",))}))
+    second = audit_with(host, _outcome({i: ("passed", "", ("x",)) for i in ids}))
+    assert set(_rows(first)) == {ids[0]} and set(_rows(second)) == set(ids)
+    # The marker rows are what keeps the first exact; no reader ever sees one.
+    assert Result.objects.filter(audit=first, status=history.ABSENT).count() == 2
+    assert not Result.objects.filter(audit=first, policy_check__check_id=ids[0]).exists()
+
+
+@pytest.mark.django_db
+def test_rescoring_the_latest_leaves_older_audits_as_they_were(django_user_model: Any) -> None:
+    _policy(3)
+    host = _host("h")
+    ids = [c.id for p in enabled_definitions() for c in p.checks]
+    state = {i: ("failed", "", ("x",)) for i in ids}
+    old = audit_with(host, _outcome(state))
+    audit_with(host, _outcome(state))
+    before = _rows(old)
+    assert not Result.objects.filter(audit=old).exclude(status=history.ABSENT).exists()
+    owner = django_user_model.objects.create_user("owner")
+    check = Audit.objects.get(latest=True, host=host).results.first().policy_check
+    RiskException.objects.create(
+        policy_check=check, policy_id="hist_policy", check_id=check.check_id,
+        host=host, justification="accepted", owner="ops",
+        expires_at=timezone.localdate() + timedelta(days=30), created_by=owner,
+    )  # fmt: skip
+    rescore([host.pk], "exception")
+    latest = Audit.objects.get(latest=True, host=host)
+    assert _rows(latest)[check.check_id][0] == "excepted"
+    assert _rows(old) == before  # still failed, as it was stored
+
+
+@pytest.mark.django_db
+def test_a_reduction_that_did_not_happen_is_redone_and_loses_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker dying between storing an audit and reducing the previous one: the previous
+    audit stays in full (its chain ends there, so every audit still reads right) and the
+    next store or purge reduces it."""
+    _policy()
+    rng = random.Random(7)
+    host = _host("h")
+    state = _random_state(rng, None)
+    first = audit_with(host, _outcome(state))
+    wanted = {first.pk: _rows(first)}
+    monkeypatch.setattr(history, "reduce_pending", lambda host_id=None: 0)
+    state = _random_state(rng, state)
+    second = audit_with(host, _outcome(state))
+    monkeypatch.undo()
+    wanted[second.pk] = _rows(second)
+    first.refresh_from_db()
+    assert not first.results_reduced
+    assert history.pending() == [first.pk]
+    assert {pk: _rows(pk) for pk in wanted} == wanted
+    purge_results(days=0)  # the beat task: redoes the pending reduction
+    assert history.pending() == []
+    assert {pk: _rows(pk) for pk in wanted} == wanted
+    assert history.reduce(first.pk) is False  # idempotent: already reduced
+    assert {pk: _rows(pk) for pk in wanted} == wanted
+
+
+@pytest.mark.django_db
+def test_a_purge_keeps_the_chains_of_what_it_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    _policy()
+    rng = random.Random(3)
+    host = _host("h")
+    now = timezone.now()
+    audits, state = [], None
+    for days in (500, 450, 10, 5, 1):
+        state = _random_state(rng, state)
+        monkeypatch.setattr(
+            store, "timezone", SimpleNamespace(now=lambda d=days: now - timedelta(days=d))
+        )
+        audits.append(audit_with(host, _outcome(state)))
+        monkeypatch.undo()
+    wanted = {a.pk: _rows(a.pk) for a in audits[2:]}
+    purged = purge_results(now=now)
+    assert purged.audits == 2
+    assert {pk: _rows(pk) for pk in wanted} == wanted
+    assert not Result.objects.filter(audit__in=audits[:2]).exists()
+
+
+def _migrate(target: str) -> Any:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([("audits", target)])
+    return executor
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_data_migration_reduces_stored_audits_and_its_reverse_restores_them() -> None:
+    """Audits stored in full (before the scheme) are reduced by 0013 and read the same; the
+    reverse stores them in full again."""
+    _policy()
+    rng = random.Random(5)
+    host, state, audits = _host("h"), None, []
+    for _ in range(4):
+        state = _random_state(rng, state)
+        audits.append(audit_with(host, _outcome(state)))
+    wanted = {a.pk: _rows(a.pk) for a in audits}
+    for audit in audits:  # back to every audit in full, as data from before the scheme
+        history.materialize(audit.pk)
+    full = Result.objects.count()
+    try:
+        _migrate("0013_results_reverse_delta")
+        Audit.objects.update(stored_seq=None)
+        _migrate("0014_reduce_stored_results")
+        assert list(Audit.objects.order_by("pk").values_list("stored_seq", "results_reduced")) == [
+            (1, True),
+            (2, True),
+            (3, True),
+            (4, False),
+        ]
+        assert {pk: _rows(pk) for pk in wanted} == wanted
+        assert Result.objects.count() < full
+        _migrate("0013_results_reverse_delta")
+        assert Result.objects.filter(status=history.ABSENT).count() == 0
+        assert Result.objects.count() == full
+        assert not Audit.objects.filter(results_reduced=True).exists()
+        assert {pk: _rows(pk) for pk in wanted} == wanted
+    finally:
+        _migrate("0014_reduce_stored_results")
+
+
+@pytest.mark.django_db
+def test_pages_and_api_show_an_old_audit_whole_and_as_itself(django_user_model: Any) -> None:
+    from django.test import Client
+
+    _policy()
+    rng = random.Random(9)
+    host, state, audits = _host("h"), None, []
+    for _ in range(3):
+        state = _random_state(rng, state)
+        audits.append(audit_with(host, _outcome(state)))
+    old = audits[0]
+    wanted = _rows(old.pk)
+    client = Client()
+    client.force_login(django_user_model.objects.create_superuser("root", password="x"))
+    body = client.get(f"/api/results/?audit={old.pk}&limit=100").json()
+    rows = body["results"]
+    assert {r["check"]["check_id"]: r["status"] for r in rows} == {
+        k: v[0] for k, v in wanted.items()
+    }
+    assert {r["audit"] for r in rows} == {old.pk}  # shown as the old audit's, whoever holds it
+    # Across audits, the rows as stored: each is true of the audit it names (an older audit
+    # shows only its changes there).
+    across = client.get(f"/api/results/?host={host.pk}&limit=100").json()["results"]
+    for row in across:
+        assert _rows(row["audit"])[row["check"]["check_id"]][0] == row["status"]
+    assert {r["audit"] for r in across} >= {audits[-1].pk}
+    assert history.ABSENT not in {r["status"] for r in across}
+    page = client.get(f"/audits/{old.pk}/").content.decode()
+    held = [r for r in history.results_of(old.pk) if r.audit_id != old.pk]
+    assert held, "some of the old audit's results are rows of newer audits"
+    assert f"/audits/{old.pk}/results/{held[0].pk}/" in page
+    detail = client.get(f"/audits/{old.pk}/results/{held[0].pk}/")
+    assert detail.status_code == 200 and f"/audits/{old.pk}/" in detail.content.decode()
