@@ -12,7 +12,9 @@ Every reader of an audit's per-check results goes through `results_of`; the late
 stays a plain `Result.objects.filter(audit=...)`, which is why readers of latest audits
 (dashboard, re-scoring, exceptions, preview, remediation) need nothing from this module.
 
-The SQL below names the tables directly (it is used by a data migration too).
+The SQL below names the tables directly (it is used by a data migration too). It is
+PostgreSQL's: on SQLite (the embedded default, a small installation) audits are simply kept in
+full, so `reduce` does nothing there and `results_of` is the plain query.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ SELECT DISTINCT ON (r.policy_check_id) r.id, r.policy_check_id, r.status, r.reas
 """  # noqa: S608
 
 
+def compacts() -> bool:
+    """Whether this database keeps older audits as reverse deltas (PostgreSQL only)."""
+    return connection.vendor == "postgresql"
+
+
 def results_of(audit: Audit | int) -> QuerySet[Result]:
     """The per-check results of any audit, exactly as they were stored: the rows of its chain,
     which for an older audit may belong to newer audits of the same host (`row.audit_id` is
@@ -60,6 +67,8 @@ def results_of(audit: Audit | int) -> QuerySet[Result]:
     reduced meanwhile reads the same before and after; for an audit kept in full the chain is
     the audit alone."""
     audit_id = audit if isinstance(audit, int) else audit.pk
+    if not compacts():
+        return Result.objects.filter(audit_id=audit_id)
     ids = RawSQL(f"SELECT id FROM ({_RECONSTRUCT}) x WHERE status <> %s", [audit_id, ABSENT])  # noqa: S611, S608
     return Result.objects.filter(pk__in=ids)
 
@@ -80,6 +89,8 @@ def reduce(audit_id: int) -> bool:
     an audit already reduced, purged, or without a successor is left as it is (False). Run in
     the caller's transaction; the host's row lock (taken by the store) serializes it with the
     host's other stores."""
+    if not compacts():
+        return False
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT results_reduced, results_purged_at IS NOT NULL, stored_seq"  # noqa: S608
@@ -119,6 +130,8 @@ def reduce(audit_id: int) -> bool:
 def materialize(audit_id: int) -> bool:
     """The inverse of `reduce`: store the audit's results in full again (False if it was not
     reduced). Used to undo the migration and by tests."""
+    if not compacts():
+        return False
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT results_reduced FROM {AUDIT} WHERE id = %s FOR UPDATE",  # noqa: S608
@@ -205,6 +218,8 @@ def preserve_before_delete(targets: str, params: list[object]) -> None:
 def _copy_to_predecessors(targets: str, params: list[object], only: str) -> None:
     """Copy the rows matched by `targets` (and `only`) into the reduced predecessor of the
     audit holding each, where the predecessor has no row of its own for that check."""
+    if not compacts():
+        return  # nothing is reduced there
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {RESULT} (audit_id, policy_check_id, status, reason, evidence,"  # noqa: S608

@@ -14,12 +14,17 @@ from django.utils import timezone
 
 from bulwark.audits import history, store
 from bulwark.audits.models import Audit, Result
+from bulwark.audits.rescoping_scope import rescope
 from bulwark.audits.rescoring import rescore
 from bulwark.audits.retention import purge_results
 from bulwark.audits.risks import RiskException
+from bulwark.audits.targets import Assignment
 from bulwark.inventory.models import Group, Host
+from bulwark.policies.models import Policy
 from bulwark.policies.services import enabled_definitions, import_policy_texts
 from tests.bulwark.audits.outcomes import audit_with, outcome_of
+from tests.bulwark.conftest import using_postgres
+from tests.require import require
 from workers.audit import AuditOutcome
 from workers.engine.categories import category_of
 from workers.engine.evaluate import (
@@ -32,6 +37,13 @@ from workers.engine.evaluate import (
 
 CHECKS = 12
 STATUSES = [CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.NOT_APPLICABLE]
+
+
+@pytest.fixture(autouse=True)
+def _compacting_database(request: pytest.FixtureRequest) -> None:
+    """Reverse deltas are PostgreSQL's (history.compacts); on SQLite audits stay in full."""
+    if "sqlite" not in request.node.name:
+        require(using_postgres(), "the reverse-delta scheme runs on PostgreSQL only")
 
 
 def _policy(checks: int = CHECKS) -> None:
@@ -151,6 +163,43 @@ def test_rescoring_the_latest_leaves_older_audits_as_they_were(django_user_model
     latest = Audit.objects.get(latest=True, host=host)
     assert _rows(latest)[check.check_id][0] == "excepted"
     assert _rows(old) == before  # still failed, as it was stored
+
+
+@pytest.mark.django_db
+def test_narrowing_the_scope_of_the_latest_leaves_older_audits_as_they_were() -> None:
+    """An assignment that leaves a policy out deletes its rows from the latest audit
+    (rescoping_scope.py); the older audit, reduced against those rows, keeps them."""
+    _policy(3)
+    host = _host("h")
+    ids = [c.id for p in enabled_definitions() for c in p.checks]
+    state = {i: ("failed", "", ("x",)) for i in ids}
+    old = audit_with(host, _outcome(state))
+    audit_with(host, _outcome(state))
+    before = _rows(old)
+    assert before and not Result.objects.filter(audit=old).exclude(status=history.ABSENT).exists()
+    import_policy_texts([("other_policy.yml", OTHER_POLICY)])
+    other = Policy.objects.get(policy_id="other_policy")
+    Assignment.objects.create(policy=other, group=host.group, levels=[1, 2])
+    rescope([host.pk], "assignment changed")
+    latest = Audit.objects.get(latest=True, host=host)
+    assert not _rows(latest)  # the policy left out: its results count nowhere now
+    assert _rows(old) == before  # the older audit still has what it stored
+
+
+OTHER_POLICY = """policy:
+  id: other_policy
+  file: other_policy.yml
+  name: "Other"
+  description: "A second policy, assigned instead."
+checks:
+  - id: 7900
+    title: "Other setting"
+    compliance:
+      - cis_csc_v8: ["4.1"]
+    condition: all
+    rules:
+      - 'f:/etc/other.conf'
+"""
 
 
 @pytest.mark.django_db
@@ -281,3 +330,21 @@ def test_pages_and_api_show_an_old_audit_whole_and_as_itself(django_user_model: 
     assert f"/audits/{old.pk}/results/{held[0].pk}/" in page
     detail = client.get(f"/audits/{old.pk}/results/{held[0].pk}/")
     assert detail.status_code == 200 and f"/audits/{old.pk}/" in detail.content.decode()
+
+
+@pytest.mark.django_db
+def test_on_sqlite_every_audit_stays_whole_and_reads_back_exactly() -> None:
+    """The embedded default (SQLite) keeps audits in full: nothing reduced, results_of is the
+    audit's own rows."""
+    if using_postgres():
+        assert history.compacts()
+        return
+    _policy(3)
+    host = _host("h")
+    ids = [c.id for p in enabled_definitions() for c in p.checks]
+    old = audit_with(host, _outcome({i: ("failed", "", ("x",)) for i in ids}))
+    audit_with(host, _outcome({i: ("passed", "", ("y",)) for i in ids}))
+    assert not history.compacts() and not history.reduce_pending()
+    assert not Audit.objects.filter(results_reduced=True).exists()
+    assert {r.pk for r in history.results_of(old)} == {r.pk for r in old.results.all()}
+    assert {v[0] for v in _rows(old).values()} == {"failed"}

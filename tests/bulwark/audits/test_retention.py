@@ -68,17 +68,19 @@ def test_old_results_go_everything_else_stays_and_reports_answer_the_same(
     client = Client()
     client.force_login(root)
     before = {h.name: _reports(client, h, now - timedelta(days=600)) for h in (busy, quiet)}
-    # Stored as reverse deltas (docs/history.md): the reports answer the same as with every
-    # audit stored in full, and each audit's results rebuild to what it stored.
+    # Stored as reverse deltas on PostgreSQL (docs/history.md): the reports answer the same as
+    # with every audit stored in full, and each audit's results rebuild to what it stored.
+    # SQLite keeps every audit in full, so there the purge removes three rows per audit.
+    compacts = history.compacts()
     reduced = {a.pk: _results(a) for a in (oldest, old)}
-    assert Audit.objects.filter(results_reduced=True).count() == 2
+    assert Audit.objects.filter(results_reduced=True).count() == (2 if compacts else 0)
     for audit in (oldest, old):
         history.materialize(audit.pk)
     assert {a.pk: _results(a) for a in (oldest, old)} == reduced
     assert Result.objects.filter(audit__in=[oldest, old]).count() == 6  # three checks each
     full = {h.name: _reports(client, h, now - timedelta(days=600)) for h in (busy, quiet)}
     assert full == before
-    assert history.reduce_pending() == 2
+    assert history.reduce_pending() == (2 if compacts else 0)
     counts = list(Audit.objects.order_by("pk").values_list("passed", "failed", "score"))
     categories = CategorySummary.objects.count()
 
@@ -86,7 +88,7 @@ def test_old_results_go_everything_else_stays_and_reports_answer_the_same(
 
     # Reduced, the two old audits held 3 rows: 9001 and 9002 differ between the oldest and
     # the old one, 9002 between the old one and the recent one.
-    assert (purged.audits, purged.results) == (2, 3)
+    assert (purged.audits, purged.results) == (2, 3 if compacts else 6)
     assert not Result.objects.filter(audit__in=[oldest, old]).exists()
     assert Result.objects.filter(audit=recent).count() == 3
     assert Result.objects.filter(audit=alone).count() == 3  # old, but quiet's latest

@@ -12,10 +12,13 @@ from bulwark.audits import history
 
 def forwards(apps: Any, schema_editor: Any) -> None:
     with schema_editor.connection.cursor() as cursor:
+        # A correlated subquery, not UPDATE ... FROM with an alias: SQLite (the embedded
+        # default) must run this too.
         cursor.execute(
-            "UPDATE audits_audit a SET stored_seq = x.n FROM ("
+            "UPDATE audits_audit SET stored_seq = (SELECT x.n FROM ("
             " SELECT id, row_number() OVER (PARTITION BY host_id ORDER BY finished_at, id) n"
-            " FROM audits_audit WHERE status = 'done') x WHERE a.id = x.id"
+            " FROM audits_audit WHERE status = 'done') x WHERE x.id = audits_audit.id)"
+            " WHERE status = 'done'"
         )
     history.reduce_pending()
 
