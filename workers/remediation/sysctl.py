@@ -45,59 +45,17 @@ def sh_fix(settings: Sequence[tuple[str, str]]) -> str:
 
 
 def ansible_tasks(settings: Sequence[tuple[str, str]], label: str) -> list[dict[str, Any]]:
-    tasks: list[dict[str, Any]] = []
-    for key, value in settings:
-        pattern = key.replace(".", "\\.")
-        tasks += [
-            {
-                "name": f"{label}: files that may set {key}",
-                "ansible.builtin.find": {"paths": "/etc/sysctl.d", "patterns": "*.conf"},
-                "register": "bulwark_sysctl_d",
-            },
-            {
-                "name": f"{label}: {key} set elsewhere to another value is commented out",
-                "ansible.builtin.replace": {
-                    "path": "{{ item }}",
-                    "regexp": f"^(\\s*{pattern}\\s*=\\s*(?!{value}\\s*$).*)$",
-                    "replace": "# bulwark: \\1",
-                },
-                # Files on the host (a lookup would read the controller's).
-                "loop": "{{ bulwark_sysctl_d.files | map(attribute='path') | list"
-                f" | difference(['{PERSIST}']) }}}}",
-            },
-            {
-                "name": f"{label}: is there an /etc/sysctl.conf",
-                "ansible.builtin.stat": {"path": "/etc/sysctl.conf"},
-                "register": "bulwark_sysctl_conf",
-            },
-            {
-                "name": f"{label}: {key} in /etc/sysctl.conf to another value is commented out",
-                "ansible.builtin.replace": {
-                    "path": "/etc/sysctl.conf",
-                    "regexp": f"^(\\s*{pattern}\\s*=\\s*(?!{value}\\s*$).*)$",
-                    "replace": "# bulwark: \\1",
-                },
-                "when": "bulwark_sysctl_conf.stat.exists",
-            },
-            {
-                "name": f"{label}: {key} = {value} persisted",
-                "ansible.builtin.lineinfile": {
-                    "path": PERSIST,
-                    "regexp": f"^\\s*{pattern}\\s*=",
-                    "line": f"{key} = {value}",
-                    "create": True,
-                    "mode": "0644",
-                },
-            },
-            {
-                "name": f"{label}: {key} = {value} now",
-                "ansible.builtin.shell": (
-                    f"p=/proc/sys/{key.replace('.', '/')}; [ -e $p ] || exit 0; "
-                    f'[ "$(cat $p)" = "{value}" ] && exit 0; '
-                    f"sysctl -q -w {key}={value} && echo changed"
-                ),
-                "register": "bulwark_out",
-                "changed_when": "'changed' in bulwark_out.stdout",
-            },
-        ]
-    return tasks
+    """One task per check: the shell functions above, run only when a parameter is not yet
+    live and persisted. The same steps as the shell script (so both are proven alike); one
+    task, not six module calls per parameter, because each Ansible task is a round trip."""
+    wanted = ", ".join(f"{key} = {value}" for key, value in settings)
+    return [
+        {
+            "name": f"{label}: {wanted}, now and persisted",
+            "ansible.builtin.shell": (
+                f"{SH_FUNCTIONS}{sh_test(settings)} && exit 0\n{sh_fix(settings)}\necho changed"
+            ),
+            "register": "bulwark_out",
+            "changed_when": "'changed' in bulwark_out.stdout",
+        }
+    ]
