@@ -20,6 +20,8 @@ SERIES = {
     "failed": gettext_lazy("failed"),
     "not applicable": gettext_lazy("not applicable"),
     "score": gettext_lazy("score"),
+    "raw score": gettext_lazy("raw score"),
+    "excepted": gettext_lazy("excepted"),
 }
 
 
