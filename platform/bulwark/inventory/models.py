@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -349,6 +349,21 @@ class Host(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        """A name already used in this group is the `name` field's error (forms, the API and
+        imports show it beside the name), not a message about the group and name together."""
+        try:
+            super().validate_constraints(exclude)
+        except ValidationError as exc:
+            errors = exc.update_error_dict({})
+            taken = Host.objects.filter(group_id=self.group_id, name=self.name).exclude(pk=self.pk)
+            if NON_FIELD_ERRORS in errors and taken.exists():
+                del errors[NON_FIELD_ERRORS]
+                errors.setdefault("name", []).append(
+                    ValidationError(_("a host with this name is already in this group"))
+                )
+            raise ValidationError(errors) from None
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
