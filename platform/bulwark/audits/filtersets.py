@@ -90,8 +90,8 @@ class AlertFilterSet(filters.FilterSet):
 
     host = NumberFilter(field_name="host_id")
     group = NumberFilter(field_name="host__group_id")
-    kind = filters.ChoiceFilter(choices=AlertEvent.Kind.choices)
-    severity = filters.ChoiceFilter(choices=AlertEvent.Severity.choices)
+    kind = filters.ChoiceFilter(choices=AlertEvent.Kind.choices, label=_("kind"))
+    severity = filters.ChoiceFilter(choices=AlertEvent.Severity.choices, label=_("severity"))
     acknowledged = filters.BooleanFilter(method="filter_acknowledged", label=_("acknowledged"))
     date = filters.DateFromToRangeFilter(
         field_name="created_at", label=_("created between (date_after, date_before)")

@@ -29,6 +29,8 @@ def test_an_operator_excepts_a_failed_check_and_revokes_it(
     find(By.NAME, "username").send_keys("alice")
     find(By.NAME, "password").send_keys(PASSWORD)
     find(By.ID, "login-submit").click()
+    # Signed in (the session cookie set) before the next page is asked for.
+    WebDriverWait(driver, 30).until(lambda d: "/login/" not in d.current_url)
     driver.get(f"{base}/hosts/{host.pk}/")
     assert "83.33" in find(By.ID, "score-box").text
     find(By.ID, "latest-audit").click()
