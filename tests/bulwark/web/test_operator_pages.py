@@ -16,6 +16,7 @@ from django.utils import timezone
 from bulwark.audits import risk_services
 from bulwark.audits.risks import RiskException
 from bulwark.audits.targets import Assignment
+from bulwark.core.models import SecurityEvent
 from bulwark.inventory import imports
 from bulwark.inventory.models import Group, Host, Membership, Role
 from bulwark.policies.models import Policy
@@ -125,6 +126,12 @@ def test_a_group_admin_assigns_level_1_to_their_group_only(world: World) -> None
     assert twice.status_code == 200 and Assignment.objects.count() == 1
     assert admin.post(f"/manage/assignments/{assignment.pk}/delete/").status_code == 302
     assert not Assignment.objects.exists()
+    # Through the API's service (audits/assignment_services.py): logged, and re-scored.
+    logged = SecurityEvent.objects.filter(kind__startswith="assignment.")
+    assert list(logged.order_by("pk").values_list("kind", flat=True)) == [
+        "assignment.created",
+        "assignment.deleted",
+    ]
     # The defaults are a superuser's.
     assert signed_in("root").post("/manage/assignments/new/", base).status_code == 302
     assert Assignment.objects.get().group is None
@@ -138,6 +145,8 @@ def test_only_superusers_enable_and_disable_policies(world: World) -> None:
     assert Policy.objects.get(pk=policy.pk).enabled
     assert signed_in("root").post(url, {"enabled": "0"}).status_code == 302
     assert not Policy.objects.get(pk=policy.pk).enabled
+    switched = SecurityEvent.objects.get(kind="policy.switched")
+    assert (switched.target, switched.detail) == ("tiny_policy", {"enabled": False})
 
 
 # -- exceptions -----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Policies and assignments: the catalogue (superusers enable and disable policies) and which
 policies apply to your groups and hosts, with levels and profile (group admins assign for their
-groups, superusers set the defaults). Changes go through audits/targeting_services.py, the
-rules of /api/policies/ and /api/assignments/."""
+groups, superusers set the defaults). Changes go through the services of /api/policies/ and
+/api/assignments/: audits/targeting_services.py and audits/assignment_services.py (which
+re-scores the hosts an assignment reaches)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from bulwark.audits import targeting_services
+from bulwark.audits import assignment_services, targeting_services
 from bulwark.audits.targets import Assignment
 from bulwark.inventory.access import has_any_role, is_unrestricted, scope
 from bulwark.inventory.models import Group, Host, Role
@@ -103,7 +104,7 @@ def _assignments(user: Any) -> QuerySet[Assignment]:
 def policy_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     rows = [
-        {"assignment": a, "may_change": targeting_services.may_change(user, a)}
+        {"assignment": a, "may_change": assignment_services.may_change(user, a)}
         for a in _assignments(user).order_by("policy__policy_id", "pk")
     ]
     context = {
@@ -131,7 +132,7 @@ def policy_enable(request: HttpRequest, pk: int) -> HttpResponse:
 def assignment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     user = request.user
     assignment = get_object_or_404(_assignments(user), pk=pk) if pk is not None else Assignment()
-    if pk is not None and not targeting_services.may_change(user, assignment):
+    if pk is not None and not assignment_services.may_change(user, assignment):
         raise PermissionDenied("only admins of the group change its assignments")
     if pk is None and not has_any_role(user, Role.ADMIN):
         raise PermissionDenied("you are an admin of no group")
@@ -139,7 +140,8 @@ def assignment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
     form = AssignmentForm(request.POST or None, user=user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = targeting_services.save(user, form.fill(assignment))
+            saved = form.fill(assignment)
+            assignment_services.save(user, saved)
         except PermissionDenied:
             form.add_error("group", _("only superusers set the defaults: choose a group or host"))
         except ValidationError as exc:
@@ -157,6 +159,6 @@ def assignment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
 @require_POST
 def assignment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     assignment = get_object_or_404(_assignments(request.user), pk=pk)
-    targeting_services.delete(request.user, assignment)  # 403 unless it may change it
+    assignment_services.delete(request.user, assignment)  # 403 unless it may change it
     messages.success(request, _("%(row)s removed.") % {"row": assignment})
     return redirect("web:policies")
