@@ -32,44 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import configure, policy_yaml  # noqa: E402
+from bench.outcomes import bench_outcome  # noqa: E402
 
 YEAR_RESULTS = 10_000 * 300 * 52
-
-
-def outcome(statuses: list[str]) -> Any:
-    """An AuditOutcome of the bench policy with these statuses; evidence follows the status."""
-    from bulwark.policies.services import enabled_definitions
-    from workers.audit import AuditOutcome, HostInfo
-    from workers.engine.categories import category_of
-    from workers.engine.evaluate import (
-        CheckEvaluation,
-        CheckStatus,
-        PolicyEvaluation,
-        PolicyStatus,
-        RuleEvidence,
-    )
-    from workers.engine.scoring import summarize, summarize_by_category
-
-    (policy,) = enabled_definitions()
-    checks = []
-    for index, (check, status) in enumerate(zip(policy.checks, statuses, strict=True)):
-        value = CheckStatus(status)
-        line = f"setting{index} {'yes' if value is CheckStatus.PASSED else 'no'}"
-        evidence = RuleEvidence(check.rules[0].raw, status, f"/etc/bench/{index}.conf", line)
-        reason = "file missing" if value is CheckStatus.NOT_APPLICABLE else None
-        checks.append(
-            CheckEvaluation(policy.id, check, value, reason, category_of(check), (evidence,))
-        )
-    host = HostInfo("linux", "debian", "12", "bench", "6.1.0", "x86_64", "Debian GNU/Linux 12")
-    return AuditOutcome(
-        host=host,
-        policies=(PolicyEvaluation(policy, PolicyStatus.APPLICABLE, None, tuple(checks)),),
-        summary=summarize(checks),
-        categories=tuple(summarize_by_category(checks)),
-        executions=1,
-        stages=2,
-        seconds=0.5,
-    )
 
 
 def store_history(args: argparse.Namespace, start: datetime) -> float:
@@ -99,7 +64,7 @@ def store_history(args: argparse.Namespace, start: datetime) -> float:
                 claim = services.claim(audit.pk)
                 assert claim is not None
                 started = time.perf_counter()
-                assert store.store_outcome(claim, outcome(statuses))
+                assert store.store_outcome(claim, bench_outcome(statuses))
                 spent += time.perf_counter() - started
             done = (week + 1) * args.hosts * args.checks
             print(f"week {week + 1}/{args.weeks}: {done / spent:,.0f} results/s so far",
