@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -74,6 +75,8 @@ def setup_django() -> None:
     os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DBNAME}"
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
     os.environ.setdefault("CREDENTIAL_KEYS", "bm90LWEtcmVhbC1rZXktYnV0LTMyLWJ5dGVzLWxvbmc=")
+    # The pages are read through Django's test client; a throwaway key signs its session.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(40))
     os.environ["DJANGO_SETTINGS_MODULE"] = "bulwark.settings"
     sys.path.insert(0, str(ROOT))
     sys.path.append(str(ROOT / "platform"))
