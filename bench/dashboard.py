@@ -269,6 +269,10 @@ def fill(args: argparse.Namespace) -> None:
                     "raw_score": "round(c.passed * 100.0 / nullif(c.passed + c.failed, 0), 2)",
                     "seconds": "1.5",
                     "latest": f"p.week = {weeks} - 1",
+                    # As the store numbers them (audits/history.py); older audits' results are
+                    # past retention, as the purge leaves them.
+                    "stored_seq": f"CASE WHEN p.week >= {weeks} - {result_weeks} THEN p.week + 1 END",
+                    "results_purged_at": f"CASE WHEN p.week < {weeks} - {result_weeks} THEN p.at END",
                 },
                 f"""FROM plan p, LATERAL (
                   SELECT count(*) FILTER (WHERE s = 'passed') AS passed,
