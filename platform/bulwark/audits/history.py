@@ -37,14 +37,19 @@ RESULT = "audits_result"
 EXCEPTION = "audits_riskexception"
 
 # The audits whose rows make up audit %(x)s's results: itself, then its successors up to and
-# including the first one that is not reduced. Only audits with stored results count.
+# including the first one that is not reduced. Only audits with stored results count. The
+# audit's own row is read once (a CTE) and the chain's end is an uncorrelated subquery, so
+# PostgreSQL computes both once per statement and reads the chain as one range of the
+# (host, stored_seq) index; correlated to each row, they were re-run for each result row.
 _CHAIN = f"""
-SELECT c.id, c.stored_seq FROM {AUDIT} x JOIN {AUDIT} c ON c.host_id = x.host_id
- WHERE x.id = %s AND c.stored_seq >= x.stored_seq AND c.results_purged_at IS NULL
+WITH x AS MATERIALIZED (SELECT host_id, stored_seq FROM {AUDIT} WHERE id = %s)
+SELECT c.id, c.stored_seq FROM x JOIN {AUDIT} c ON c.host_id = x.host_id
+ WHERE c.stored_seq >= x.stored_seq AND c.results_purged_at IS NULL
    AND c.stored_seq <= (
-     SELECT min(e.stored_seq) FROM {AUDIT} e
+     SELECT e.stored_seq FROM x, {AUDIT} e
       WHERE e.host_id = x.host_id AND e.stored_seq >= x.stored_seq
-        AND e.results_purged_at IS NULL AND NOT e.results_reduced)
+        AND e.results_purged_at IS NULL AND NOT e.results_reduced
+      ORDER BY e.stored_seq LIMIT 1)
 """  # noqa: S608
 
 # One row per check: the earliest in the chain (markers included, filtered by the callers).
