@@ -429,3 +429,28 @@ def test_the_results_list_is_every_result_of_audits_kept_in_full(django_user_mod
         assert {r["check"]["check_id"]: r["status"] for r in rows} == {
             k: v[0] for k, v in _rows(old.pk).items()
         }
+
+
+def _index_bytes() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_indexes_size('audits_result')")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_compacting_shrinks_the_sparse_index_pages_reductions_leave() -> None:
+    """Reduced audits keep a few rows on index pages that held all of theirs; compact()
+    rebuilds the indexes (REINDEX CONCURRENTLY, outside a transaction) and reads are unchanged."""
+    _policy(300)
+    rng = random.Random(5)
+    host, state, audits = _host("h"), None, []
+    for _ in range(6):
+        state = _random_state(rng, state)
+        audits.append(audit_with(host, _outcome(state)))
+    wanted = {a.pk: _rows(a.pk) for a in audits}
+    before = _index_bytes()
+    assert history.compact() is True
+    assert _index_bytes() < before
+    assert {a.pk: _rows(a.pk) for a in audits} == wanted
