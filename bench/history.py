@@ -16,6 +16,7 @@ Works in a throwaway database (bulwark_bench_<pid>) dropped at the end.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import random
 import secrets
@@ -35,43 +36,76 @@ from bench.ingest import configure, policy_yaml  # noqa: E402
 from bench.outcomes import bench_outcome  # noqa: E402
 
 YEAR_RESULTS = 10_000 * 300 * 52
+CHOICES = ["passed"] * 6 + ["failed"] * 3 + ["not_applicable"]
 
 
-def store_history(args: argparse.Namespace, start: datetime) -> float:
-    """Store every weekly audit of every host; return the results stored per second."""
+def statuses_at(host_index: int, week: int, checks: int, churn: float) -> list[str]:
+    """A host's check statuses in a week: deterministic (the same in any process), each week
+    `churn` of them changing status from the week before."""
+    rng = random.Random(host_index)
+    statuses = [rng.choice(CHOICES) for _ in range(checks)]
+    for past in range(week + 1):
+        rng = random.Random(host_index * 1000 + past)
+        for index in rng.sample(range(checks), int(checks * churn)):
+            statuses[index] = rng.choice([s for s in CHOICES if s != statuses[index]])
+    return statuses
+
+
+def store_week(task: tuple[int, datetime, list[int], int, float]) -> float:
+    """Store one week's audit of each of these hosts (in a worker process); returns the seconds
+    spent in store_outcome."""
     from bulwark.audits import services, store
     from bulwark.audits.models import Audit
-    from bulwark.inventory.models import Group, Host
 
-    rng = random.Random(17)
-    group = Group.objects.create(name="history")
-    hosts = [
-        Host.objects.create(name=f"h{n:04d}", address="localhost", transport="local", group=group)
-        for n in range(args.hosts)
-    ]
-    choices = ["passed"] * 6 + ["failed"] * 3 + ["not_applicable"]
-    state = {h.pk: [rng.choice(choices) for _ in range(args.checks)] for h in hosts}
+    week, moment, host_ids, checks, churn = task
     real_timezone, spent = store.timezone, 0.0
+    store.timezone = SimpleNamespace(now=lambda: moment)  # type: ignore[assignment]
     try:
-        for week in range(args.weeks):
-            moment = start + timedelta(weeks=week)
-            store.timezone = SimpleNamespace(now=lambda moment=moment: moment)  # type: ignore[assignment]
-            for host in hosts:
-                statuses = state[host.pk]
-                for index in rng.sample(range(args.checks), int(args.checks * args.churn)):
-                    statuses[index] = rng.choice([s for s in choices if s != statuses[index]])
-                audit = Audit.objects.create(host=host)
-                claim = services.claim(audit.pk)
-                assert claim is not None
-                started = time.perf_counter()
-                assert store.store_outcome(claim, bench_outcome(statuses))
-                spent += time.perf_counter() - started
-            done = (week + 1) * args.hosts * args.checks
-            print(f"week {week + 1}/{args.weeks}: {done / spent:,.0f} results/s so far",
-                  flush=True)  # fmt: skip
+        for host_id in host_ids:
+            outcome = bench_outcome(statuses_at(host_id, week, checks, churn))
+            audit = Audit.objects.create(host_id=host_id)
+            claim = services.claim(audit.pk)
+            assert claim is not None
+            started = time.perf_counter()
+            assert store.store_outcome(claim, outcome)
+            spent += time.perf_counter() - started
     finally:
         store.timezone = real_timezone  # type: ignore[assignment]
-    return args.hosts * args.weeks * args.checks / spent
+    return spent
+
+
+def store_history(args: argparse.Namespace, start: datetime) -> tuple[float, float]:
+    """Store every weekly audit of every host, `--processes` hosts at a time (as workers store
+    concurrently), vacuuming the results table after each week as autovacuum would (it is off
+    on some servers: without it the space of the rows each reduction deletes is never
+    reused). Returns results stored per second of wall time and per second of store time."""
+    from django.db import connections
+
+    from bulwark.inventory.models import Group, Host
+
+    groups = [Group.objects.create(name=f"history{n}") for n in range(max(1, args.hosts // 50))]
+    host_ids = [
+        Host.objects.create(
+            name=f"h{n:05d}", address="localhost", transport="local", group=groups[n % len(groups)]
+        ).pk
+        for n in range(args.hosts)
+    ]
+    connections.close_all()  # each process opens its own
+    chunks = [host_ids[n :: args.processes * 4] for n in range(args.processes * 4)]
+    wall, spent = 0.0, 0.0
+    with multiprocessing.get_context("fork").Pool(args.processes) as pool:
+        for week in range(args.weeks):
+            moment = start + timedelta(weeks=week)
+            started = time.perf_counter()
+            tasks = [(week, moment, chunk, args.checks, args.churn) for chunk in chunks if chunk]
+            spent += sum(pool.map(store_week, tasks))
+            wall += time.perf_counter() - started
+            execute("VACUUM")  # the results and the report counters churn most
+            done = (week + 1) * args.hosts * args.checks
+            print(f"week {week + 1}/{args.weeks}: {done / wall:,.0f} results/s"
+                  f" ({done / args.checks / wall:,.1f} audits/s) so far", flush=True)  # fmt: skip
+    results = args.hosts * args.weeks * args.checks
+    return results / wall, results / spent * args.processes
 
 
 def scalar(sql: str, params: list[Any] | None = None) -> Any:
@@ -100,19 +134,23 @@ def mib(size: int) -> str:
     return f"{size / 2**20:,.1f} MiB"
 
 
-def timed_get(client: Any, urls: list[str]) -> tuple[float, float]:
-    """p50 and p95 in ms of GETs through Django's full stack (middleware, views, templates)."""
+def timed_get(client: Any, urls: list[str]) -> tuple[float, float, float]:
+    """p50 and p95 in ms of GETs through Django's full stack (middleware, views, templates),
+    and the p95 of this process's CPU time per GET (Django's own work, without the database
+    server's: on a loaded machine the wall time is mostly waiting for a core)."""
     client.get(urls[0])  # warm-up: first-use imports and caches are not what is measured
-    times = []
+    times, cpu = [], []
     for url in urls:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         response = client.get(url)
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
         assert response.status_code == 200, (url, response.status_code)
-    return statistics.median(times) * 1000, statistics.quantiles(times, n=20)[-1] * 1000
+    p95 = statistics.quantiles(times, n=20)[-1] * 1000
+    return statistics.median(times) * 1000, p95, statistics.quantiles(cpu, n=20)[-1] * 1000
 
 
-def measure(args: argparse.Namespace, rate: float) -> None:
+def measure(args: argparse.Namespace, rates: tuple[float, float] | None) -> None:
     """The reverse-delta scheme as stored: size, rebuild time, every report and page p95."""
     from django.contrib.auth import get_user_model
     from django.test import Client
@@ -121,39 +159,51 @@ def measure(args: argparse.Namespace, rate: float) -> None:
     from bulwark.audits.models import Audit, CategorySummary
     from bulwark.reports.documents import BUILDERS
 
-    execute("ANALYZE")
+    # What autovacuum does on a server that runs it (this one may not): the space of deleted
+    # rows made reusable and the planner's statistics current, before anything is measured.
+    execute("VACUUM ANALYZE")
+    hosts_stored = scalar("SELECT count(DISTINCT host_id) FROM audits_audit")
+    audits = scalar("SELECT count(*) FROM audits_audit")
+    weeks = scalar("SELECT max(stored_seq) FROM audits_audit")
     rows = scalar("SELECT count(*) FROM audits_result")
-    # Each store inserts a full audit and deletes most of the previous one: without autovacuum
-    # (off on some CI servers) the freed space is never reused. As stored, then compacted (what
-    # autovacuum keeps it near: the space of about one week's deleted rows is reused).
-    bloated = scalar("SELECT pg_total_relation_size('audits_result')")
-    print(f"results table as stored (autovacuum {scalar('SHOW autovacuum')}): {mib(bloated)}")
-    execute("VACUUM FULL audits_result")
     size = scalar("SELECT pg_total_relation_size('audits_result')")
     kept = sum(
         scalar(f"SELECT pg_total_relation_size('{t}')")
         for t in ("audits_audit", "audits_categorysummary", "audits_scoresample")
     )
-    audits = scalar("SELECT count(*) FROM audits_audit")
     logical = audits * args.checks
     per_row = size / rows
-    # A year: each host's latest in full, every other audit its differences (measured share).
     reduced_rows = scalar("SELECT count(*) FROM audits_result r JOIN audits_audit a"
                           " ON a.id = r.audit_id WHERE a.results_reduced")  # fmt: skip
     reduced_audits = scalar("SELECT count(*) FROM audits_audit WHERE results_reduced")
     per_reduced = reduced_rows / max(reduced_audits, 1)
-    year_rows = 10_000 * (args.checks + 51 * per_reduced)
-    year = year_rows * per_row + 10_000 * 52 * kept / audits
-    print(f"stored {audits:,} audits = {logical:,} results through store_outcome: "
-          f"{rate:,.0f} results/s ({rate / args.checks:,.1f} audits/s)")  # fmt: skip
+    database = scalar("SELECT pg_database_size(current_database())")
+    print(f"stored (after VACUUM ANALYZE): {hosts_stored:,} hosts x {weeks} weeks ="
+          f" {audits:,} audits = {logical:,} results through store_outcome")  # fmt: skip
+    if rates:
+        print(f"store throughput with {args.processes} processes: {rates[0]:,.0f} results/s"
+              f" ({rates[0] / args.checks:,.1f} audits/s) wall clock; {rates[1]:,.0f}"
+              " results/s per process-second in store_outcome")  # fmt: skip
     print(f"reverse deltas: {rows:,} rows ({rows / logical:.1%} of the results) = {mib(size)} "
           f"with indexes ({per_row:.0f} B/row); a reduced audit holds {per_reduced:.1f} rows; "
           f"audits, categories, samples {mib(kept)} ({kept / audits:,.0f} B/audit)")  # fmt: skip
-    database = scalar("SELECT pg_database_size(current_database())")
-    print(f"database size (pg_database_size): {mib(database)}")
-    print(f"a year extrapolated (10,000 hosts x {args.checks} checks x 52): "
-          f"{year_rows / 1e6:,.1f} M rows; {year / 2**30:,.2f} GiB with audits"
+    print(f"database size (pg_database_size, all tables and indexes): {mib(database)}")
+    # A year of 10,000 hosts: each host's latest in full, 51 reduced audits (measured share),
+    # at the measured bytes per result row and per audit.
+    year_rows = 10_000 * (args.checks + 51 * per_reduced)
+    year = year_rows * per_row + 10_000 * 52 * kept / audits
+    # B-tree pages ordered by audit keep a reduced audit's few rows on the page that held its
+    # 300 (VACUUM frees only empty pages): what a periodic REINDEX or VACUUM FULL gives back.
+    execute("VACUUM FULL audits_result")
+    compact = scalar("SELECT pg_total_relation_size('audits_result')")
+    compact_year = 10_000 * (args.checks + 51 * per_reduced) * compact / rows
+    compact_year += 10_000 * 52 * kept / audits
+    print(f"results table after VACUUM FULL (indexes rebuilt): {mib(compact)}"
+          f" ({compact / rows:.0f} B/row); a year: {compact_year / 2**30:,.2f} GiB")  # fmt: skip
+    print(f"a year at 10,000 hosts x {args.checks} checks x 52, from these per-row and"
+          f" per-audit sizes: {year_rows / 1e6:,.1f} M rows; {year / 2**30:,.2f} GiB"
           " [goal <= 10 GB]")  # fmt: skip
+    # Audits from all over the year: most reduced (older), some latest.
     sample = list(Audit.objects.order_by("?").values_list("pk", flat=True)[:60])
     times = []
     for audit_id in sample:
@@ -163,7 +213,9 @@ def measure(args: argparse.Namespace, rate: float) -> None:
     print(f"one audit's results rebuilt (history.results_of): p50 "
           f"{statistics.median(times) * 1000:.1f} ms p95 "
           f"{statistics.quantiles(times, n=20)[-1] * 1000:.1f} ms")  # fmt: skip
-    root = get_user_model().objects.create_superuser("bench-root")
+    User = get_user_model()
+    root = User.objects.filter(username="bench-root").first()
+    root = root or User.objects.create_superuser("bench-root")  # kept by a --reuse
     client = Client()
     client.force_login(root)
     first = Audit.objects.order_by("finished_at").first()
@@ -177,17 +229,27 @@ def measure(args: argparse.Namespace, rate: float) -> None:
     hosts = list(Audit.objects.values_list("host_id", flat=True).distinct()[:20])
     for kind in sorted(BUILDERS):
         urls = [f"/api/reports/{kind}.json?{span}&host={h}" for h in hosts[:10]]
-        p50, p95 = timed_get(client, urls)
-        print(f"report {kind} over the whole range: p50 {p50:.0f} ms p95 {p95:.0f} ms")
+        p50, p95, cpu = timed_get(client, urls)
+        print(f"report {kind} over the whole range: p50 {p50:.0f} ms p95 {p95:.0f} ms"
+              f" (CPU p95 {cpu:.0f} ms)")  # fmt: skip
+    # Older audits from all over the year (reduced, rebuilt from their chain), and latest
+    # ones (kept in full, the plain read).
+    old = list(
+        Audit.objects.filter(results_reduced=True).order_by("?").values_list("pk", flat=True)[:20]
+    )
+    latest = list(Audit.objects.filter(latest=True).order_by("?").values_list("pk", flat=True)[:20])
     pages = {
         "dashboard": ["/"] * 5,
         "host page": [f"/hosts/{h}/" for h in hosts[:10]],
-        "old audit page": [f"/audits/{a}/" for a in sample[:20]],
-        "old audit via API": [f"/api/results/?audit={a}&limit=500" for a in sample[:20]],
+        "old audit page": [f"/audits/{a}/" for a in old],
+        "latest audit page": [f"/audits/{a}/" for a in latest],
+        "old audit via API": [f"/api/results/?audit={a}&limit=500" for a in old],
+        "latest audit via API": [f"/api/results/?audit={a}&limit=500" for a in latest],
+        "a host's results via API": [f"/api/results/?host={h}&limit=500" for h in hosts[:10]],
     }
     for name, urls in pages.items():
-        p50, p95 = timed_get(client, urls)
-        print(f"page {name}: p50 {p50:.0f} ms p95 {p95:.0f} ms")
+        p50, p95, cpu = timed_get(client, urls)
+        print(f"page {name}: p50 {p50:.0f} ms p95 {p95:.0f} ms (CPU p95 {cpu:.0f} ms)")
 
 
 def main() -> None:
@@ -196,6 +258,9 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--checks", type=int, default=300)
     parser.add_argument("--churn", type=float, default=0.02, help="share of checks changing")
+    parser.add_argument("--processes", type=int, default=2, help="hosts stored at a time")
+    parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument("--reuse", metavar="DATABASE", help="measure a kept database again")
     args = parser.parse_args()
     # The pages are read through Django's test client; a throwaway key signs its session.
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
@@ -206,16 +271,23 @@ def main() -> None:
 
     from bulwark.policies.services import import_policy_texts
 
-    connections["default"].settings_dict["TEST"]["NAME"] = f"bulwark_bench_{os.getpid()}"
-    state = setup_databases(verbosity=0, interactive=False)
+    name = args.reuse or f"bulwark_bench_{os.getpid()}"
+    connections["default"].settings_dict["TEST"]["NAME"] = name
+    keep = args.keep or bool(args.reuse)
+    # keepdb: a kept database is migrated to this code (new indexes), not recreated.
+    state = setup_databases(verbosity=0, interactive=False, keepdb=bool(args.reuse))
     try:
-        import_policy_texts([("bench_policy.yml", policy_yaml(args.checks))])
-        start = datetime.fromisoformat("2026-01-05T03:00:00+00:00")
-        rate = store_history(args, start)
-        measure(args, rate)
+        rates = None
+        if not args.reuse:
+            import_policy_texts([("bench_policy.yml", policy_yaml(args.checks))])
+            start = datetime.fromisoformat("2026-01-05T03:00:00+00:00")
+            rates = store_history(args, start)
+        measure(args, rates)
     finally:
         connections["default"].close()
-        teardown_databases(state, verbosity=0)
+        teardown_databases(state, verbosity=0, keepdb=keep)
+        if keep:
+            print(f"database kept: {name} (--reuse {name} to measure it again)")
 
 
 if __name__ == "__main__":

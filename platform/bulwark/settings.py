@@ -381,6 +381,8 @@ CELERY_BEAT_SCHEDULE = {
     # Exceptions past their last day stop applying (re-score, alert); 14-day warnings.
     "expire-exceptions": {"task": "audits.expire_exceptions", "schedule": 3600.0},
     "purge-old-results": {"task": "audits.purge_results", "schedule": 6 * 3600.0},
+    # Reduced audits leave the results' index pages sparse: rebuilt weekly (docs/history.md).
+    "compact-results": {"task": "audits.compact_results", "schedule": 7 * 24 * 3600.0},
 }
 
 # -- logging ----------------------------------------------------------------------------------

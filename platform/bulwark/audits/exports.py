@@ -46,7 +46,8 @@ def host_reports(hosts: Sequence[Host], audits: Sequence[Audit]) -> list[HostRep
     done = [a for a in audits if a.status == AuditStatus.DONE]
     # Audits kept in full in one query; an older, reduced one through its chain (history.py).
     full = [a.pk for a in done if not a.results_reduced]
-    sources = [(None, Result.objects.filter(audit__in=full))] if full else []
+    full_rows = Result.objects.filter(audit__in=full, audit__results_reduced=False)
+    sources = [(None, full_rows)] if full else []
     sources += [(a.pk, history.results_of(a)) for a in done if a.results_reduced]
     for as_of, found in sources:
         rows = found.select_related("policy_check__policy").order_by(

@@ -63,8 +63,9 @@ class ResultFilterSet(filters.FilterSet):
         audit = Audit.objects.filter(pk=value).only("pk", "results_reduced", "finished_at").first()
         if audit is None:
             return queryset.none()
-        rows = history.results_of(audit).values("pk")
-        return queryset.filter(pk__in=rows).annotate(
+        # The conditions of results_of joined to the list's own (not `pk IN` a subquery of
+        # them: a page in id order would then walk the whole table's id index).
+        return (queryset & history.results_of(audit)).annotate(
             as_of=Value(audit.pk), as_of_finished=Value(audit.finished_at)
         )
 

@@ -8,9 +8,10 @@ audit is then the row of the earliest audit at or after it in the chain that has
 the check; an `absent` row means "no result". An audit not reduced (the latest, or one whose
 reduction is still pending) ends a chain: it holds all of its rows itself.
 
-Every reader of an audit's per-check results goes through `results_of`; the latest audit
-stays a plain `Result.objects.filter(audit=...)`, which is why readers of latest audits
-(dashboard, re-scoring, exceptions, preview, remediation) need nothing from this module.
+Every reader of an audit's per-check results goes through `results_of`, which reads an audit
+kept in full (the latest) with a plain query by the audit index and rebuilds only reduced
+ones; readers of latest audits only (dashboard, re-scoring, exceptions, preview,
+remediation) read them plainly and need nothing from this module.
 
 The SQL below names the tables directly (it is used by a data migration too). It is
 PostgreSQL's: on SQLite (the embedded default, a small installation) audits are simply kept in
@@ -36,14 +37,19 @@ RESULT = "audits_result"
 EXCEPTION = "audits_riskexception"
 
 # The audits whose rows make up audit %(x)s's results: itself, then its successors up to and
-# including the first one that is not reduced. Only audits with stored results count.
+# including the first one that is not reduced. Only audits with stored results count. The
+# audit's own row is read once (a CTE) and the chain's end is an uncorrelated subquery, so
+# PostgreSQL computes both once per statement and reads the chain as one range of the
+# (host, stored_seq) index; correlated to each row, they were re-run for each result row.
 _CHAIN = f"""
-SELECT c.id, c.stored_seq FROM {AUDIT} x JOIN {AUDIT} c ON c.host_id = x.host_id
- WHERE x.id = %s AND c.stored_seq >= x.stored_seq AND c.results_purged_at IS NULL
+WITH x AS MATERIALIZED (SELECT host_id, stored_seq FROM {AUDIT} WHERE id = %s)
+SELECT c.id, c.stored_seq FROM x JOIN {AUDIT} c ON c.host_id = x.host_id
+ WHERE c.stored_seq >= x.stored_seq AND c.results_purged_at IS NULL
    AND c.stored_seq <= (
-     SELECT min(e.stored_seq) FROM {AUDIT} e
+     SELECT e.stored_seq FROM x, {AUDIT} e
       WHERE e.host_id = x.host_id AND e.stored_seq >= x.stored_seq
-        AND e.results_purged_at IS NULL AND NOT e.results_reduced)
+        AND e.results_purged_at IS NULL AND NOT e.results_reduced
+      ORDER BY e.stored_seq LIMIT 1)
 """  # noqa: S608
 
 # One row per check: the earliest in the chain (markers included, filtered by the callers).
@@ -61,16 +67,39 @@ def compacts() -> bool:
 
 
 def results_of(audit: Audit | int) -> QuerySet[Result]:
-    """The per-check results of any audit, exactly as they were stored: the rows of its chain,
-    which for an older audit may belong to newer audits of the same host (`row.audit_id` is
-    the audit that holds the row, not necessarily `audit`). One statement, so an audit being
-    reduced meanwhile reads the same before and after; for an audit kept in full the chain is
-    the audit alone."""
+    """The per-check results of any audit, exactly as they were stored.
+
+    An audit kept in full (each host's latest, which nearly every reader wants) is a plain
+    read of its own rows by the audit index (`kept_in_full`); a reduced one is rebuilt from
+    its chain (`rebuilt`). Which one is decided by the audit's `results_reduced` read here,
+    afresh even when given an instance (one loaded before a newer audit of its host was
+    stored is reduced by now)."""
     audit_id = audit if isinstance(audit, int) else audit.pk
     if not compacts():
         return Result.objects.filter(audit_id=audit_id)
+    reduced = Audit.objects.filter(pk=audit_id).values_list("results_reduced", flat=True).first()
+    return rebuilt(audit_id) if reduced else kept_in_full(audit_id)
+
+
+def kept_in_full(audit_id: int) -> QuerySet[Result]:
+    """The rows of an audit kept in full. The same statement requires it still is: an audit
+    reduced between reading its flag and its rows (a newer audit of its host stored in those
+    milliseconds) reads as no rows, never as its changes only; read again, it is rebuilt."""
+    return Result.objects.filter(audit_id=audit_id, audit__results_reduced=False)
+
+
+def rebuilt(audit_id: int) -> QuerySet[Result]:
+    """An audit's results rebuilt from its chain: right for any audit (for one kept in full the
+    chain is the audit alone), which may hold rows of newer audits of the same host
+    (`row.audit_id` is the audit that holds the row, not necessarily `audit_id`). One
+    statement, so an audit being reduced meanwhile reads the same before and after. The
+    outer query is bounded to the chain's audits too (`audit_id IN`), so a page of it in id
+    order is read from the results' audit index, not by walking the whole table in id order."""
+    if not compacts():
+        return Result.objects.filter(audit_id=audit_id)
     ids = RawSQL(f"SELECT id FROM ({_RECONSTRUCT}) x WHERE status <> %s", [audit_id, ABSENT])  # noqa: S611, S608
-    return Result.objects.filter(pk__in=ids)
+    chain = RawSQL(f"SELECT id FROM ({_CHAIN}) c", [audit_id])  # noqa: S611, S608
+    return Result.objects.filter(audit_id__in=chain, pk__in=ids)
 
 
 def _successor(cursor: object, audit_id: int) -> int | None:
@@ -235,3 +264,18 @@ def _copy_to_predecessors(targets: str, params: list[object], only: str) -> None
             "  AND x.policy_check_id = r.policy_check_id)",
             params,
         )
+
+
+def compact() -> bool:
+    """Rebuild the results' indexes (PostgreSQL: REINDEX CONCURRENTLY, reads and stores go on).
+    A reduction deletes most of an audit's rows, but its few remaining rows keep the B-tree
+    pages that held all of them (VACUUM frees only empty pages): about 32 KiB per reduced
+    audit against 339 B per row once rebuilt (docs/history.md). Run weekly by beat; needs
+    autocommit (REINDEX CONCURRENTLY cannot run in a transaction). False where nothing is
+    reduced (SQLite)."""
+    if not compacts():
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f"REINDEX TABLE CONCURRENTLY {RESULT}")
+    log.info("rebuilt the indexes of the results table")
+    return True

@@ -83,3 +83,11 @@ def purge_results() -> int:
     from bulwark.audits.retention import purge_results as purge
 
     return purge().results
+
+
+@shared_task(name="audits.compact_results", ignore_result=True)
+def compact_results() -> bool:
+    """Rebuild the results' indexes, which reductions leave sparse (beat, weekly)."""
+    from bulwark.audits import history
+
+    return history.compact()

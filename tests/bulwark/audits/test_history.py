@@ -348,3 +348,109 @@ def test_on_sqlite_every_audit_stays_whole_and_reads_back_exactly() -> None:
     assert not Audit.objects.filter(results_reduced=True).exists()
     assert {r.pk for r in history.results_of(old)} == {r.pk for r in old.results.all()}
     assert {v[0] for v in _rows(old).values()} == {"failed"}
+
+
+def _full_rows(queryset: Any) -> dict[int, tuple[Any, ...]]:
+    return {
+        r.pk: (r.audit_id, r.policy_check_id, r.status, r.reason, r.evidence, r.exception_id)
+        for r in queryset
+    }
+
+
+@pytest.mark.django_db
+def test_full_audits_are_read_plainly_and_the_same_as_rebuilt_from_their_chain() -> None:
+    """The hot path: an audit kept in full (a host's latest) is its own rows by the audit
+    index, not the chain query; the chain rebuilds every audit, full or reduced, to the same
+    rows."""
+    _policy()
+    rng = random.Random(4242)
+    host, state, audits = _host("h"), None, []
+    for _ in range(5):
+        state = _random_state(rng, state)
+        audits.append(audit_with(host, _outcome(state)))
+    for audit in Audit.objects.filter(host=host).order_by("stored_seq"):
+        read, chain = history.results_of(audit), history.rebuilt(audit.pk)
+        assert _full_rows(read) == _full_rows(chain), audit.pk
+        assert _full_rows(history.results_of(audit.pk)) == _full_rows(read)
+        sql = str(read.query)
+        if audit.results_reduced:
+            assert "DISTINCT ON" in sql
+        else:
+            assert audit.latest and "DISTINCT ON" not in sql and "stored_seq" not in sql
+            assert _full_rows(read) == _full_rows(Result.objects.filter(audit=audit))
+    assert len(_full_rows(history.results_of(audits[-1]))) == len(state or {})
+
+
+@pytest.mark.django_db
+def test_a_full_audit_reduced_meanwhile_never_reads_as_its_changes_only() -> None:
+    """An audit loaded while full is reduced by a newer audit of its host: results_of reads
+    its flag afresh and rebuilds it; the plain read alone refuses it in its own statement
+    (what a reduction between the flag's read and the rows' would meet)."""
+    _policy(3)
+    host = _host("h")
+    ids = [c.id for p in enabled_definitions() for c in p.checks]
+    first = audit_with(host, _outcome({i: ("passed", "", ("x",)) for i in ids}))
+    wanted = _rows(first)
+    stale = Audit.objects.get(pk=first.pk)
+    audit_with(
+        host, _outcome({**{i: ("passed", "", ("x",)) for i in ids}, ids[0]: ("failed", "", ("y",))})
+    )
+    assert not stale.results_reduced and Audit.objects.get(pk=first.pk).results_reduced
+    assert list(history.kept_in_full(first.pk)) == []
+    assert _rows(stale) == _rows(first.pk) == wanted and len(wanted) == 3
+
+
+@pytest.mark.django_db
+def test_the_results_list_is_every_result_of_audits_kept_in_full(django_user_model: Any) -> None:
+    """/api/results/ without ?audit= lists each host's latest audit whole (no reduced audit's
+    partial rows); ?audit= gives an older audit whole."""
+    from django.test import Client
+
+    _policy()
+    rng = random.Random(77)
+    host, state, audits = _host("h"), None, []
+    for _ in range(4):
+        state = _random_state(rng, state)
+        audits.append(audit_with(host, _outcome(state)))
+    client = Client()
+    client.force_login(django_user_model.objects.create_superuser("root", password="x"))
+    listed = client.get(f"/api/results/?host={host.pk}&limit=100").json()["results"]
+    assert {r["audit"] for r in listed} == {audits[-1].pk}
+    assert {r["check"]["check_id"]: r["status"] for r in listed} == {
+        k: v[0] for k, v in _rows(audits[-1].pk).items()
+    }
+    for old in audits[:-1]:
+        body = client.get(f"/api/results/?audit={old.pk}&limit=5").json()
+        rows, url = body["results"], body["next"]
+        while url:  # every page of the rebuilt audit, in id order
+            body = client.get(url).json()
+            rows, url = rows + body["results"], body["next"]
+        assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
+        assert {r["check"]["check_id"]: r["status"] for r in rows} == {
+            k: v[0] for k, v in _rows(old.pk).items()
+        }
+
+
+def _index_bytes() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_indexes_size('audits_result')")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_compacting_shrinks_the_sparse_index_pages_reductions_leave() -> None:
+    """Reduced audits keep a few rows on index pages that held all of theirs; compact()
+    rebuilds the indexes (REINDEX CONCURRENTLY, outside a transaction) and reads are unchanged."""
+    _policy(300)
+    rng = random.Random(5)
+    host, state, audits = _host("h"), None, []
+    for _ in range(6):
+        state = _random_state(rng, state)
+        audits.append(audit_with(host, _outcome(state)))
+    wanted = {a.pk: _rows(a.pk) for a in audits}
+    before = _index_bytes()
+    assert history.compact() is True
+    assert _index_bytes() < before
+    assert {a.pk: _rows(a.pk) for a in audits} == wanted

@@ -52,7 +52,10 @@ class AuditViewSet(ScopedReadOnlyViewSet):
 class ResultViewSet(ScopedReadOnlyViewSet):
     """Check results (P9): filter by audit, host, date range (`date_after`, `date_before`),
     `check_id`, `title`, `category`, `status`; the detail adds the check's text. Paged by
-    cursor (`?limit=`, then follow `next`), in id order (`?ordering=-id` for newest first)."""
+    cursor (`?limit=`, then follow `next`), in id order (`?ordering=-id` for newest first).
+    Without `?audit=`, the results of audits kept in full: each host's latest audit (older
+    audits are stored as their changes, docs/history.md); `?audit=` gives any audit's whole
+    results, an older one's rebuilt, each row naming that audit."""
 
     queryset = Result.objects.select_related(
         "audit", "policy_check", "policy_check__policy", "exception"
@@ -76,10 +79,17 @@ class ResultViewSet(ScopedReadOnlyViewSet):
     )
 
     def get_queryset(self) -> QuerySet[Any]:
-        # The rows as stored, each a true result of its audit; an older audit holds only its
-        # changes (docs/history.md) and is read whole with ?audit=.
+        # The list is the results of audits kept in full: each host's latest (and any audit
+        # whose reduction is pending), every one of their results. An older audit holds only
+        # its changes (docs/history.md): it is read whole, one audit at a time, with ?audit=
+        # (filtersets.py rebuilds it); listed with the others it would miss its unchanged
+        # checks. A row's detail is any stored row, each a true result of its audit.
         queryset = super().get_queryset().exclude(status=history.ABSENT)
-        return queryset.only(*self.list_columns) if self.action == "list" else queryset
+        if self.action != "list":
+            return queryset
+        if "audit" not in self.request.query_params:
+            queryset = queryset.filter(audit__results_reduced=False)
+        return queryset.only(*self.list_columns)
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action == "retrieve":
