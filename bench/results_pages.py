@@ -21,6 +21,7 @@ import argparse
 import io
 import os
 import re
+import secrets
 import statistics
 import sys
 import tempfile
@@ -36,6 +37,8 @@ GOAL_MS = 100.0
 
 def setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
+    # A throwaway key (the settings refuse to start without one outside the embedded default).
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(40))
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
     os.environ.setdefault("CREDENTIAL_KEYS", "bm90LWEtcmVhbC1rZXktYnV0LTMyLWJ5dGVzLWxvbmc=")
     os.environ["CELERY_BROKER_URL"] = ""
