@@ -8,11 +8,11 @@ daily aggregates. None scans all results or all audits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Sum, Value
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -53,9 +53,11 @@ def _round(value: float | None) -> float | None:
 
 
 def visible_hosts(user: Any, f: Filters) -> QuerySet[Host]:
-    """The hosts the user sees, of the filter's group: audited or not."""
+    """The hosts the user sees, of the filter's group and host: audited or not."""
     hosts = scope(Host.objects.all(), user, "group")
-    return hosts.filter(group_id=f.group_id) if f.group_id else hosts
+    if f.group_id:
+        hosts = hosts.filter(group_id=f.group_id)
+    return hosts.filter(pk=f.host_id) if f.host_id else hosts
 
 
 def audited_hosts(user: Any, f: Filters) -> QuerySet[Host]:
@@ -89,9 +91,30 @@ def worst_hosts(user: Any, f: Filters) -> list[HostScore]:
 
 
 def hosts_by_failures(user: Any, f: Filters) -> list[HostScore]:
-    """P10: the N hosts failing the most checks in their latest audit."""
+    """P10: the N hosts failing the most checks in their latest audit (of f.category's checks
+    when one is given: its counts are the category's, from the audit's category summary)."""
+    if f.category:
+        return _hosts_by_category_failures(user, f)
     rows = audited_hosts(user, f).filter(latest_failed__gt=0)
     return _host_scores(rows.order_by("-latest_failed", "name")[: f.limit])
+
+
+def _hosts_by_category_failures(user: Any, f: Filters) -> list[HostScore]:
+    hosts = audited_hosts(user, f)
+    rows = (
+        CategorySummary.objects.filter(
+            audit__latest=True, audit__host__in=hosts, category=f.category, failed__gt=0
+        )
+        .order_by("-failed", "audit__host__name")
+        .values_list("audit__host_id", "passed", "failed", "not_applicable", "excepted")[: f.limit]
+    )
+    counts = {row[0]: row[1:] for row in rows}
+    found = {h.host_id: h for h in _host_scores(hosts.filter(pk__in=list(counts)))}
+    return [
+        replace(found[pk], passed=p, failed=fl, not_applicable=na, excepted=ex)
+        for pk, (p, fl, na, ex) in counts.items()
+        if pk in found
+    ]
 
 
 def host_list(user: Any, f: Filters, *, include_never_audited: bool = False) -> QuerySet[Host]:
@@ -195,8 +218,37 @@ def check_counts(user: Any, f: Filters) -> QuerySet[LatestCheckCount]:
     return rows
 
 
+def latest_audit_in_range(user: Any, f: Filters) -> Audit | None:
+    """f.host_id's latest audit, when the user sees the host and it finished in the range."""
+    host = audited_hosts(user, f).filter(pk=f.host_id).first() if f.host_id else None
+    return Audit.objects.filter(host=host, latest=True).first() if host else None
+
+
+def _host_check_counts(user: Any, f: Filters) -> QuerySet[Any]:
+    """check_counts' rows for one host (f.host_id): its latest audit's results, a check per
+    row with 1 in the column of its status (LatestCheckCount counts groups, not hosts)."""
+    audit = latest_audit_in_range(user, f)
+    if audit is None:
+        return Result.objects.none().values("policy_check_id")
+    rows = history.results_of(audit)
+    if f.category:
+        rows = rows.filter(policy_check__category=f.category)
+    return rows.values("policy_check_id").annotate(
+        category=F("policy_check__category"),
+        passed=Count("pk", filter=Q(status=Result.Status.PASSED)),
+        failed=Count("pk", filter=Q(status=Result.Status.FAILED)),
+        not_applicable=Count("pk", filter=Q(status=Result.Status.NOT_APPLICABLE)),
+        excepted=Count("pk", filter=Q(status=Result.Status.EXCEPTED)),
+    )
+
+
 def most_failed_checks(user: Any, f: Filters) -> list[CheckFailures]:
-    """P13: the N checks failing on the most hosts (of the category, if one is given)."""
+    """P13: the N checks failing on the most hosts (of the category, if one is given; of the
+    host, if one is given)."""
+    if f.host_id:
+        rows = _host_check_counts(user, f).filter(Q(failed__gt=0) | Q(excepted__gt=0))
+        top = rows.order_by("-failed", "-excepted", "policy_check_id")[: f.limit]
+        return _check_failures({r["policy_check_id"]: (r["failed"], r["excepted"]) for r in top})
     top = (
         check_counts(user, f)
         .values("policy_check_id")
@@ -205,7 +257,10 @@ def most_failed_checks(user: Any, f: Filters) -> list[CheckFailures]:
         .filter(Q(hosts__gt=0) | Q(excepted__gt=0))
         .order_by("-hosts", "-excepted", "policy_check_id")[: f.limit]
     )
-    counts = {row["policy_check_id"]: (row["hosts"], row["excepted"]) for row in top}
+    return _check_failures({row["policy_check_id"]: (row["hosts"], row["excepted"]) for row in top})
+
+
+def _check_failures(counts: dict[int, tuple[int, int]]) -> list[CheckFailures]:
     checks = Check.objects.in_bulk(list(counts))
     return [
         CheckFailures(
@@ -222,7 +277,20 @@ def most_failed_checks(user: Any, f: Filters) -> list[CheckFailures]:
 
 
 def categories(user: Any, f: Filters) -> list[CategoryCounts]:
-    """P15 and the P10 summary: every category, most failures first."""
+    """P15 and the P10 summary: every category, most failures first (of the host's latest
+    audit when a host is given)."""
+    if f.host_id:
+        audit = latest_audit_in_range(user, f)
+        summaries = CategorySummary.objects.filter(audit=audit) if audit else None
+        if summaries is None:
+            return []
+        if f.category:
+            summaries = summaries.filter(category=f.category)
+        return [
+            CategoryCounts(c.category, c.passed, c.failed, c.not_applicable)
+            for c in summaries.order_by("-failed", "category")
+            if c.passed or c.failed or c.not_applicable
+        ]
     rows = (
         check_counts(user, f)
         .values("category")
@@ -234,7 +302,10 @@ def categories(user: Any, f: Filters) -> list[CategoryCounts]:
 
 
 def category_results(user: Any, f: Filters) -> CategoryCounts:
-    """P14: results by status for one category (f.category)."""
+    """P14: results by status for one category (f.category; of one host if given)."""
+    if f.host_id:
+        found = categories(user, f)
+        return found[0] if found else CategoryCounts(f.category, 0, 0, 0)
     sums = check_counts(user, f).aggregate(
         p=Sum("passed"), fl=Sum("failed"), na=Sum("not_applicable")
     )
@@ -353,7 +424,9 @@ def score_history(user: Any, host_id: int, f: Filters) -> list[ScoreSample]:
 
 def evolution(user: Any, f: Filters) -> list[DayPoint]:
     """P18: per day, the hosts audited and their passed, failed, not applicable and score
-    averaged, from the per-group daily sums."""
+    averaged, from the per-group daily sums (one host's daily rows when a host is given)."""
+    if f.host_id:
+        return _host_evolution(user, f)
     rows = scope(DailyGroupSummary.objects.all(), user, "group").filter(
         day__gte=f.start_day, day__lte=f.end_day, hosts__gt=0
     )
@@ -391,17 +464,32 @@ def evolution(user: Any, f: Filters) -> list[DayPoint]:
     return points
 
 
+def _host_evolution(user: Any, f: Filters) -> list[DayPoint]:
+    rows = scope(DailyHostSummary.objects.filter(host_id=f.host_id), user, "host__group")
+    if f.group_id:
+        rows = rows.filter(host__group_id=f.group_id)
+    return [
+        DayPoint(r.day, 1, r.passed, r.failed, r.not_applicable, r.score, r.excepted, r.raw_score)
+        for r in rows.filter(day__gte=f.start_day, day__lte=f.end_day).order_by("day")
+    ]
+
+
 # -- the dashboard ------------------------------------------------------------------------------
 
 
 def group_scores(user: Any, f: Filters) -> list[GroupScore]:
     """P10: each visible group's hosts, audited hosts and average latest score."""
     in_range = Q(hosts__last_audit_at__gte=f.start, hosts__last_audit_at__lt=f.end)
+    counted = Q()
     groups = scope(Group.objects.all(), user, "pk")
     if f.group_id:
         groups = groups.filter(pk=f.group_id)
+    if f.host_id:
+        # One host: its group, counting that host only.
+        counted = Q(hosts__pk=f.host_id)
+        groups, in_range = groups.filter(hosts__pk=f.host_id), in_range & counted
     rows = groups.annotate(
-        n=Count("hosts"),
+        n=Count("hosts", filter=counted),
         audited=Count("hosts", filter=in_range),
         average=Avg("hosts__latest_score", filter=in_range),
         raw_average=Avg("hosts__latest_raw_score", filter=in_range),
