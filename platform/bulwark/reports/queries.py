@@ -19,6 +19,7 @@ from django.utils import timezone
 from bulwark.audits import history
 from bulwark.audits.filtersets import ResultFilterSet
 from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
+from bulwark.audits.result_scope import scope_results
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
 from bulwark.policies.models import Check
@@ -355,12 +356,12 @@ HOST_CHECK_FIELDS = (
 )
 
 
-def audit_result_rows(user: Any, audit_id: int) -> QuerySet[Result]:
+def audit_result_rows(user: Any, audit: Audit | int) -> QuerySet[Result]:
     """One audit's results as the user may see them, through history.results_of: an older
-    audit's rows may be held by newer audits of the host, so `as_of` names the audit asked for."""
-    return scope(history.results_of(audit_id), user, "audit__host__group").annotate(
-        as_of=Value(audit_id)
-    )
+    audit's rows may be held by newer audits of the host, so `as_of` names the audit asked for.
+    Scoped by the audit (result_scope.py), so a page and its count read the (audit, id) index."""
+    audit_id = audit if isinstance(audit, int) else audit.pk
+    return scope_results(history.results_of(audit), user).annotate(as_of=Value(audit_id))
 
 
 @dataclass(frozen=True)

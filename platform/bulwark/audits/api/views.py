@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from bulwark.audits import filtersets, history
 from bulwark.audits.api import serializers
 from bulwark.audits.models import AlertEvent, Audit, Result, Schedule, ScoreSample
+from bulwark.audits.result_scope import scope_results
 from bulwark.audits.services import acknowledge_alerts, audit_now
 from bulwark.core.api import KeysetPagination
 from bulwark.inventory.access import group_id_of, scope
@@ -78,7 +79,10 @@ class ResultViewSet(ScopedReadOnlyViewSet):
     def get_queryset(self) -> QuerySet[Any]:
         # The rows as stored, each a true result of its audit; an older audit holds only its
         # changes (docs/history.md) and is read whole with ?audit=.
-        queryset = super().get_queryset().exclude(status=history.ABSENT)
+        # Scoped by the audit (a semi-join) rather than by joins through audit and host for
+        # every row: the same rows, and counts that read the (audit, id) index only.
+        rows = scope_results(self.queryset.all(), self.request.user)
+        queryset = rows.exclude(status=history.ABSENT)
         return queryset.only(*self.list_columns) if self.action == "list" else queryset
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
