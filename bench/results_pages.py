@@ -166,13 +166,14 @@ def page_next(path: str) -> Callable[[Any], str | None]:
 
 
 def lists(audit: int) -> Iterator[tuple[str, str, str, Callable[[Any], str | None]]]:
+    # The audit page and the audit's API list first: the goal's two lists, printed first.
     page = f"/audits/{audit}/"
+    yield "member", "audit page (100/page)", page, page_next(page)
     yield "member", "api results ?audit= (50/page)", f"/api/results/?audit={audit}", api_next
+    yield "member", "audit page ?status=failed", page + "?status=failed", page_next(page)
     yield "member", "api results, whole list", "/api/results/", api_next
     yield "root", "api results, whole list", "/api/results/", api_next
     yield "member", "api results ?ordering=-id", "/api/results/?ordering=-id", api_next
-    yield "member", "audit page (100/page)", page, page_next(page)
-    yield "member", "audit page ?status=failed", page + "?status=failed", page_next(page)
 
 
 def main() -> None:
