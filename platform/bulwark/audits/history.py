@@ -69,13 +69,19 @@ def results_of(audit: Audit | int) -> QuerySet[Result]:
     audit_id = audit if isinstance(audit, int) else audit.pk
     if not compacts():
         return Result.objects.filter(audit_id=audit_id)
-    if isinstance(audit, Audit) and not audit.results_reduced:
-        # Kept whole (as the caller read it): its own rows, on the (audit, id) index; the
-        # chain's statement reads every row of the chain, for every page of a long audit. An
-        # audit reduced after the caller read it reads as its remaining rows, once.
+    if isinstance(audit, Audit) and _kept_whole(audit_id):
+        # Kept whole: its own rows, on the (audit, id) index; the chain's statement reads every
+        # row of the chain, for every page of a long audit. (An audit reduced between the two
+        # statements would read as its remaining rows, once.)
         return Result.objects.filter(audit_id=audit_id).exclude(status=ABSENT)
     ids = RawSQL(f"SELECT id FROM ({_RECONSTRUCT}) x WHERE status <> %s", [audit_id, ABSENT])  # noqa: S611, S608
     return Result.objects.filter(pk__in=ids)
+
+
+def _kept_whole(audit_id: int) -> bool:
+    """Whether the audit holds all its rows now (read afresh: an Audit the caller loaded
+    earlier may have been reduced since)."""
+    return Audit.objects.filter(pk=audit_id, results_reduced=False).exists()
 
 
 def _successor(cursor: object, audit_id: int) -> int | None:
