@@ -242,6 +242,8 @@ def fill(args: argparse.Namespace) -> None:
         # One audit per host per week, each host on its own weekday and hour; the last is latest.
         # Only numbers from argparse are interpolated into the SQL below.
 
+        kept = weeks - result_weeks  # the first week whose audits keep their results
+
         def audits() -> None:
             cursor.execute(f"""
             CREATE TEMP TABLE plan AS
@@ -271,8 +273,8 @@ def fill(args: argparse.Namespace) -> None:
                     "latest": f"p.week = {weeks} - 1",
                     # As the store numbers them (audits/history.py); older audits' results are
                     # past retention, as the purge leaves them.
-                    "stored_seq": f"CASE WHEN p.week >= {weeks} - {result_weeks} THEN p.week + 1 END",
-                    "results_purged_at": f"CASE WHEN p.week < {weeks} - {result_weeks} THEN p.at END",
+                    "stored_seq": f"CASE WHEN p.week >= {kept} THEN p.week + 1 END",
+                    "results_purged_at": f"CASE WHEN p.week < {kept} THEN p.at END",
                 },
                 f"""FROM plan p, LATERAL (
                   SELECT count(*) FILTER (WHERE s = 'passed') AS passed,

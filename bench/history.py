@@ -223,7 +223,8 @@ def measure(args: argparse.Namespace, rates: tuple[float, float] | None) -> None
     assert first is not None and last is not None
     category = CategorySummary.objects.values_list("category", flat=True).first()
     span = (
-        f"from={first.finished_at:%Y-%m-%d}&to={last.finished_at + timedelta(days=1):%Y-%m-%d}&"
+        f"date_after={first.finished_at:%Y-%m-%d}&"
+        f"date_before={last.finished_at + timedelta(days=1):%Y-%m-%d}&"
         + urlencode({"category": category})
     )
     hosts = list(Audit.objects.values_list("host_id", flat=True).distinct()[:20])

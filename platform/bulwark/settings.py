@@ -126,6 +126,7 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "bulwark.core.signin.locked_out"  # the lock-out page, translated
 AXES_CLIENT_IP_CALLABLE = "bulwark.core.signin.client_ip"
 # Single sign-on through OpenID Connect (bulwark/web/sso.py, docs/security.md): off by default.
 # The provider's endpoints come from OIDC_DISCOVERY_URL (or OIDC_OP_*_ENDPOINT one by one).

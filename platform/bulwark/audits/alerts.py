@@ -20,6 +20,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
+from bulwark.audits import reasons
 from bulwark.audits.models import AlertEvent, Audit, Result
 from bulwark.inventory.models import Host, HostState
 
@@ -187,7 +188,7 @@ def describe(alert: AlertEvent) -> str:
         return _("%(host)s: audit %(audit)s failed: %(error)s") % {
             "host": host,
             "audit": alert.audit_id,
-            "error": str(details.get("error", ""))[:300],
+            "error": reasons.translated(str(details.get("error", "")))[:300],
         }
     elif alert.kind in (AlertEvent.Kind.EXCEPTION_EXPIRED, AlertEvent.Kind.EXCEPTION_EXPIRING):
         values = {

@@ -45,7 +45,9 @@ class ResultFilterSet(filters.FilterSet):
     title = filters.CharFilter(field_name="policy_check__title", lookup_expr="icontains")
     category = filters.CharFilter(field_name="policy_check__category")
     policy = filters.CharFilter(field_name="policy_check__policy__policy_id")
-    status = filters.MultipleChoiceFilter(choices=Result.Status.choices)
+    # A column of the row itself: no join can repeat a row, so no DISTINCT (which made every
+    # count of a filtered page a sort of the whole list).
+    status = filters.MultipleChoiceFilter(choices=Result.Status.choices, distinct=False)
     q = filters.CharFilter(method="filter_q", label="check id or title contains")
 
     class Meta:

@@ -8,6 +8,10 @@ credential, an unconfirmed destination, a pin) carry no remote text and are kept
 
 from __future__ import annotations
 
+import re
+
+from django.utils.translation import gettext, gettext_lazy
+
 from bulwark.inventory.connections import ConnectionRefused
 from workers.transports.address_policy import TargetForbidden
 from workers.transports.base import (
@@ -29,6 +33,106 @@ SUDO_REFUSED = "authentication failed: sudo refused"
 CERTIFICATE = "TLS certificate rejected (unknown CA, wrong name or expired)"
 FORBIDDEN = "address not allowed for audits (AUDIT_TARGET_ALLOW / AUDIT_TARGET_DENY)"
 CONNECTION_ERROR = "connection error"
+
+
+# Stored reasons stay English (the API, webhooks and logs carry them as they are); pages, alerts
+# and e-mails show them through `translated`, which knows the vocabulary above and the other
+# reasons Bulwark writes itself. The workers are Django-free: their texts are translated here.
+NO_POLICIES = "no enabled policies: run manage.py sync_rulesets"
+NOT_ASSIGNED = "no enabled policy is assigned to this host or its group"
+
+_PHRASES = {
+    REFUSED: gettext_lazy("connection refused"),
+    UNREACHABLE: gettext_lazy("host unreachable (no route, or the connection was closed)"),
+    TIMED_OUT: gettext_lazy("timed out"),
+    NOT_AUDITABLE: gettext_lazy("not an SSH or WinRM service we can audit (negotiation failed)"),
+    AUTH_FAILED: gettext_lazy("authentication failed"),
+    SUDO_REFUSED: gettext_lazy("authentication failed: sudo refused"),
+    CERTIFICATE: gettext_lazy("TLS certificate rejected (unknown CA, wrong name or expired)"),
+    FORBIDDEN: gettext_lazy(
+        "address not allowed for audits (AUDIT_TARGET_ALLOW / AUDIT_TARGET_DENY)"
+    ),
+    CONNECTION_ERROR: gettext_lazy("connection error"),
+    NO_POLICIES: gettext_lazy("no enabled policies: run manage.py sync_rulesets"),
+    NOT_ASSIGNED: gettext_lazy("no enabled policy is assigned to this host or its group"),
+}
+
+# Reasons with values in them: (pattern, message with the pattern's named groups).
+_PATTERNS = [
+    (
+        re.compile(r"gave up after (?P<attempts>\d+) attempts \(worker lost or timed out\)"),
+        gettext_lazy("gave up after %(attempts)s attempts (worker lost or timed out)"),
+    ),
+    (
+        re.compile(r"gave up after (?P<attempts>\d+) attempts: the worker stopped answering"),
+        gettext_lazy("gave up after %(attempts)s attempts: the worker stopped answering"),
+    ),
+    (
+        re.compile(r"internal error \((?P<kind>\w+)\); see the worker log"),
+        gettext_lazy("internal error (%(kind)s); see the worker log"),
+    ),
+    # workers/transports/ssh_keys.py's words (fingerprints only, nothing the host said).
+    (
+        re.compile(
+            r"host key of (?P<role>host|jump) (?P<where>\S+) has CHANGED: pinned (?P<expected>.+), "
+            r"presented (?P<kind>\S+) (?P<seen>\S+); refusing to log in \(possible interception\)"
+        ),
+        gettext_lazy(
+            "host key of %(where)s has CHANGED: pinned %(expected)s, presented %(kind)s "
+            "%(seen)s; refusing to log in (possible interception)"
+        ),
+    ),
+    (
+        re.compile(
+            r"host key of (?P<role>host|jump) (?P<where>\S+) is not pinned \(presented "
+            r"(?P<kind>\S+) (?P<seen>\S+)\); pin it or allow trust on first use"
+        ),
+        gettext_lazy(
+            "host key of %(where)s is not pinned (presented %(kind)s %(seen)s); pin it or allow "
+            "trust on first use"
+        ),
+    ),
+    (
+        re.compile(
+            r"host key of (?P<role>host|jump) (?P<where>\S+) is not pinned: a password is only "
+            r"sent to a host whose key is pinned \(pin it, or log in with a key\)"
+        ),
+        gettext_lazy(
+            "host key of %(where)s is not pinned: a password is only sent to a host whose key "
+            "is pinned (pin it, or log in with a key)"
+        ),
+    ),
+]
+_GAVE_UP = re.compile(r"gave up after (?P<attempts>\d+) attempts: (?P<reason>.+)", re.S)
+
+
+def translated(reason: str) -> str:
+    """A stored audit error in the active language: the vocabulary and Bulwark's own reasons
+    are translated; anything else (a policy's or an older version's text) is shown as stored."""
+    text = reason.strip()
+    if text in _PHRASES:
+        return str(_PHRASES[text])
+    for pattern, message in _PATTERNS:
+        if found := pattern.fullmatch(text):
+            return str(message) % found.groupdict()
+    if found := _GAVE_UP.fullmatch(text):
+        return gettext("gave up after %(attempts)s attempts: %(reason)s") % {
+            "attempts": found["attempts"],
+            "reason": translated(found["reason"]),
+        }
+    return reason
+
+
+def kind_of(exc: TransportError) -> str:
+    """A transport failure's kind in the active language, for messages that also show the
+    detail (test connection: the admin checking a host sees what went wrong, and where)."""
+    if isinstance(exc, ConnectionRefused):
+        return gettext("the inventory does not describe a usable connection")
+    if isinstance(exc, HostKeyChanged):
+        return gettext("the host key changed")
+    if isinstance(exc, HostKeyUnknown):
+        return gettext("the host key is not pinned")
+    return translated(public_reason(exc))
 
 
 def public_reason(exc: TransportError) -> str:

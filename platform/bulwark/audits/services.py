@@ -16,7 +16,7 @@ from django.db import connection as db_connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from bulwark.audits import alerts, delivery, fairness
+from bulwark.audits import alerts, delivery, fairness, reasons
 from bulwark.audits.budget import Budget, BudgetExceeded
 from bulwark.audits.models import ACTIVE, AlertEvent, Audit, AuditStatus
 from bulwark.audits.reasons import public_reason
@@ -244,11 +244,11 @@ def _run_claimed(won: Claim) -> float | None:
     try:
         policies = enabled_definitions()
         if not policies:
-            fail(won, "no enabled policies: run manage.py sync_rulesets")
+            fail(won, reasons.NO_POLICIES)
             return None
         selection = selection_for(host)
         if not selection:
-            fail(won, "no enabled policy is assigned to this host or its group")
+            fail(won, reasons.NOT_ASSIGNED)
             return None
         connection = open_connection(host)
         secrets = connection.secrets

@@ -7,7 +7,8 @@ from typing import Any
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -36,3 +37,11 @@ class LockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username, password, **kwargs)  # type: ignore[no-any-return]
+
+
+def locked_out(request: HttpRequest, *args: Any) -> HttpResponse:
+    """axes' answer to a locked-out sign-in (AXES_LOCKOUT_CALLABLE): a page in the reader's
+    language (axes' own is an English sentence), with the same status (429)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    context = {"failure_limit": settings.AXES_FAILURE_LIMIT, "cooloff_minutes": minutes}
+    return render(request, "web/locked_out.html", context, status=settings.AXES_HTTP_RESPONSE_CODE)

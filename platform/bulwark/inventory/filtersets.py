@@ -38,6 +38,11 @@ class HostFilterSet(filters.FilterSet):
     score_max = NumberFilter(field_name="latest_score", lookup_expr="lte")
     audited = filters.BooleanFilter(method="filter_audited", label="audited at least once")
     last_audit = filters.IsoDateTimeFromToRangeFilter(field_name="last_audit_at")
+    # Days as every list names them (docs/filters.md): the latest audit finished between
+    # date_after and date_before, both inclusive; what the host page's From and To mean.
+    date = filters.DateFromToRangeFilter(
+        field_name="last_audit_at", label="latest audit finished between (date_after, date_before)"
+    )
 
     class Meta:
         model = Host

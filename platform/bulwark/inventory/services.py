@@ -23,6 +23,9 @@ class ConnectionCheck:
     ok: bool
     message: str
     seen_key: str | None = None
+    # The failure (None when it logged in): pages show its kind in the reader's language
+    # (audits.reasons.kind_of) beside `message`'s detail.
+    error: TransportError | None = None
 
 
 def check_connection(host: Host, *, timeout: float = 10.0) -> ConnectionCheck:
@@ -38,9 +41,10 @@ def check_connection(host: Host, *, timeout: float = 10.0) -> ConnectionCheck:
         with transport:
             user = _login_name(transport, timeout)
     except HostKeyChanged as exc:
-        return ConnectionCheck(False, redact(str(exc), secrets), _seen(transport))
+        return ConnectionCheck(False, redact(str(exc), secrets), _seen(transport), exc)
     except TransportError as exc:
-        return ConnectionCheck(False, f"{host.name}: {redact(str(exc), secrets)}", _seen(transport))
+        message = f"{host.name}: {redact(str(exc), secrets)}"
+        return ConnectionCheck(False, message, _seen(transport), exc)
     seen = _seen(transport)
     pinned = _("the pinned key matched") if host.host_key else _("no key pinned yet")
     message = _("%(host)s: logged in as %(user)s; %(pinned)s")

@@ -1,7 +1,10 @@
 """What every report query is asked for: a group (or all), a day range, and a few options.
 
 Parsed once from a request's query string, validated against what the user may see, and
-printed on every report so a reader knows what it covers.
+printed on every report so a reader knows what it covers. The dashboard, the host pages and
+the reports API all read their filters here. Days are named as everywhere else
+(docs/filters.md): `date_after` and `date_before`, both inclusive, with `from` and `to`
+accepted as their older names.
 """
 
 from __future__ import annotations
@@ -58,8 +61,8 @@ class Filters:
         group = Group.objects.filter(pk=self.group_id).first() if self.group_id else None
         pairs = [
             ("group", group.name if group else gettext("all groups")),
-            ("from", self.start_day.isoformat()),
-            ("to", self.end_day.isoformat()),
+            ("date_after", self.start_day.isoformat()),
+            ("date_before", self.end_day.isoformat()),
         ]
         if self.host_id:
             host = Host.objects.filter(pk=self.host_id).first()
@@ -73,8 +76,8 @@ class Filters:
     def as_query(self) -> dict[str, str]:
         """The query-string form (for links to the same report in another format)."""
         query = {
-            "from": self.start_day.isoformat(),
-            "to": self.end_day.isoformat(),
+            "date_after": self.start_day.isoformat(),
+            "date_before": self.end_day.isoformat(),
             "limit": str(self.limit),
         }
         for key, value in (
@@ -98,16 +101,21 @@ def default_filters(days: int = DEFAULT_DAYS) -> Filters:
     return Filters(start_day=today - dt.timedelta(days=days - 1), end_day=today)
 
 
+# The day range's names (docs/filters.md), each with the older name still accepted.
+DATE_NAMES = {"date_after": "from", "date_before": "to"}
+
+
 def parse_filters(query: Mapping[str, str], user: Any, *, default_limit: int = 10) -> Filters:
-    """Filters from `group`, `from`, `to` (YYYY-MM-DD) or `days`, `limit`, `category`, `host`,
-    `status`, `page` and `na` (0: leave "not applicable" out). A group or host the user cannot
-    see is refused like one that does not exist."""
+    """Filters from `group`, `date_after`, `date_before` (YYYY-MM-DD, inclusive; or `days` back
+    from `date_before`), `limit`, `category`, `host`, `status`, `page` and `na` (0: leave "not
+    applicable" out). A group or host the user cannot see is refused like one that does not
+    exist."""
     today = timezone.localdate()
     days = _int(query.get("days"), "days", DEFAULT_DAYS, 1, 3660)
-    end = _date(query.get("to"), "to") or today
-    start = _date(query.get("from"), "from") or end - dt.timedelta(days=days - 1)
+    end = _day(query, "date_before") or today
+    start = _day(query, "date_after") or end - dt.timedelta(days=days - 1)
     if start > end:
-        raise FilterError(gettext("from: must not be after to"))
+        raise FilterError(gettext("date_after: must not be after date_before"))
     group_id = _int(query.get("group"), "group", None, 1, None)
     if group_id is not None and not scope(Group.objects.filter(pk=group_id), user, "pk"):
         raise FilterError(gettext("group: no such group"))
@@ -128,6 +136,18 @@ def parse_filters(query: Mapping[str, str], user: Any, *, default_limit: int = 1
         page=_int(query.get("page"), "page", 1, 1, None),
         include_na=_int(query.get("na"), "na", 1, 0, 1) == 1,
     )
+
+
+def _day(query: Mapping[str, str], name: str) -> dt.date | None:
+    """The day given as `name` or as its older name; both given must agree."""
+    old = DATE_NAMES[name]
+    day, old_day = _date(query.get(name), name), _date(query.get(old), old)
+    if day and old_day and day != old_day:
+        raise FilterError(
+            gettext("%(name)s: %(old)s is its older name; give one of them")
+            % {"name": name, "old": old}
+        )
+    return day or old_day
 
 
 def _date(raw: str | None, name: str) -> dt.date | None:

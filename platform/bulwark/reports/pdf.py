@@ -73,8 +73,8 @@ LABELS = {
     "page": gettext_lazy("page"),
     "pages": gettext_lazy("pages"),
     "hosts per page": gettext_lazy("hosts per page"),
-    "from": gettext_lazy("from"),
-    "to": gettext_lazy("to"),
+    "date_after": gettext_lazy("from"),
+    "date_before": gettext_lazy("to"),
 }
 
 

@@ -8,17 +8,18 @@ daily aggregates. None scans all results or all audits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connection
-from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Sum, Value
 from django.http import QueryDict
 from django.utils import timezone
 
 from bulwark.audits import history
 from bulwark.audits.filtersets import ResultFilterSet
 from bulwark.audits.models import Audit, CategorySummary, Result, ScoreSample
+from bulwark.audits.result_scope import scope_results
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
 from bulwark.policies.models import Check
@@ -53,9 +54,11 @@ def _round(value: float | None) -> float | None:
 
 
 def visible_hosts(user: Any, f: Filters) -> QuerySet[Host]:
-    """The hosts the user sees, of the filter's group: audited or not."""
+    """The hosts the user sees, of the filter's group and host: audited or not."""
     hosts = scope(Host.objects.all(), user, "group")
-    return hosts.filter(group_id=f.group_id) if f.group_id else hosts
+    if f.group_id:
+        hosts = hosts.filter(group_id=f.group_id)
+    return hosts.filter(pk=f.host_id) if f.host_id else hosts
 
 
 def audited_hosts(user: Any, f: Filters) -> QuerySet[Host]:
@@ -89,9 +92,30 @@ def worst_hosts(user: Any, f: Filters) -> list[HostScore]:
 
 
 def hosts_by_failures(user: Any, f: Filters) -> list[HostScore]:
-    """P10: the N hosts failing the most checks in their latest audit."""
+    """P10: the N hosts failing the most checks in their latest audit (of f.category's checks
+    when one is given: its counts are the category's, from the audit's category summary)."""
+    if f.category:
+        return _hosts_by_category_failures(user, f)
     rows = audited_hosts(user, f).filter(latest_failed__gt=0)
     return _host_scores(rows.order_by("-latest_failed", "name")[: f.limit])
+
+
+def _hosts_by_category_failures(user: Any, f: Filters) -> list[HostScore]:
+    hosts = audited_hosts(user, f)
+    rows = (
+        CategorySummary.objects.filter(
+            audit__latest=True, audit__host__in=hosts, category=f.category, failed__gt=0
+        )
+        .order_by("-failed", "audit__host__name")
+        .values_list("audit__host_id", "passed", "failed", "not_applicable", "excepted")[: f.limit]
+    )
+    counts = {row[0]: row[1:] for row in rows}
+    found = {h.host_id: h for h in _host_scores(hosts.filter(pk__in=list(counts)))}
+    return [
+        replace(found[pk], passed=p, failed=fl, not_applicable=na, excepted=ex)
+        for pk, (p, fl, na, ex) in counts.items()
+        if pk in found
+    ]
 
 
 def host_list(user: Any, f: Filters, *, include_never_audited: bool = False) -> QuerySet[Host]:
@@ -195,8 +219,37 @@ def check_counts(user: Any, f: Filters) -> QuerySet[LatestCheckCount]:
     return rows
 
 
+def latest_audit_in_range(user: Any, f: Filters) -> Audit | None:
+    """f.host_id's latest audit, when the user sees the host and it finished in the range."""
+    host = audited_hosts(user, f).filter(pk=f.host_id).first() if f.host_id else None
+    return Audit.objects.filter(host=host, latest=True).first() if host else None
+
+
+def _host_check_counts(user: Any, f: Filters) -> QuerySet[Any]:
+    """check_counts' rows for one host (f.host_id): its latest audit's results, a check per
+    row with 1 in the column of its status (LatestCheckCount counts groups, not hosts)."""
+    audit = latest_audit_in_range(user, f)
+    if audit is None:
+        return Result.objects.none().values("policy_check_id")
+    rows = history.results_of(audit)
+    if f.category:
+        rows = rows.filter(policy_check__category=f.category)
+    return rows.values("policy_check_id").annotate(
+        category=F("policy_check__category"),
+        passed=Count("pk", filter=Q(status=Result.Status.PASSED)),
+        failed=Count("pk", filter=Q(status=Result.Status.FAILED)),
+        not_applicable=Count("pk", filter=Q(status=Result.Status.NOT_APPLICABLE)),
+        excepted=Count("pk", filter=Q(status=Result.Status.EXCEPTED)),
+    )
+
+
 def most_failed_checks(user: Any, f: Filters) -> list[CheckFailures]:
-    """P13: the N checks failing on the most hosts (of the category, if one is given)."""
+    """P13: the N checks failing on the most hosts (of the category, if one is given; of the
+    host, if one is given)."""
+    if f.host_id:
+        rows = _host_check_counts(user, f).filter(Q(failed__gt=0) | Q(excepted__gt=0))
+        top = rows.order_by("-failed", "-excepted", "policy_check_id")[: f.limit]
+        return _check_failures({r["policy_check_id"]: (r["failed"], r["excepted"]) for r in top})
     top = (
         check_counts(user, f)
         .values("policy_check_id")
@@ -205,7 +258,10 @@ def most_failed_checks(user: Any, f: Filters) -> list[CheckFailures]:
         .filter(Q(hosts__gt=0) | Q(excepted__gt=0))
         .order_by("-hosts", "-excepted", "policy_check_id")[: f.limit]
     )
-    counts = {row["policy_check_id"]: (row["hosts"], row["excepted"]) for row in top}
+    return _check_failures({row["policy_check_id"]: (row["hosts"], row["excepted"]) for row in top})
+
+
+def _check_failures(counts: dict[int, tuple[int, int]]) -> list[CheckFailures]:
     checks = Check.objects.in_bulk(list(counts))
     return [
         CheckFailures(
@@ -222,7 +278,20 @@ def most_failed_checks(user: Any, f: Filters) -> list[CheckFailures]:
 
 
 def categories(user: Any, f: Filters) -> list[CategoryCounts]:
-    """P15 and the P10 summary: every category, most failures first."""
+    """P15 and the P10 summary: every category, most failures first (of the host's latest
+    audit when a host is given)."""
+    if f.host_id:
+        audit = latest_audit_in_range(user, f)
+        summaries = CategorySummary.objects.filter(audit=audit) if audit else None
+        if summaries is None:
+            return []
+        if f.category:
+            summaries = summaries.filter(category=f.category)
+        return [
+            CategoryCounts(c.category, c.passed, c.failed, c.not_applicable)
+            for c in summaries.order_by("-failed", "category")
+            if c.passed or c.failed or c.not_applicable
+        ]
     rows = (
         check_counts(user, f)
         .values("category")
@@ -234,7 +303,10 @@ def categories(user: Any, f: Filters) -> list[CategoryCounts]:
 
 
 def category_results(user: Any, f: Filters) -> CategoryCounts:
-    """P14: results by status for one category (f.category)."""
+    """P14: results by status for one category (f.category; of one host if given)."""
+    if f.host_id:
+        found = categories(user, f)
+        return found[0] if found else CategoryCounts(f.category, 0, 0, 0)
     sums = check_counts(user, f).aggregate(
         p=Sum("passed"), fl=Sum("failed"), na=Sum("not_applicable")
     )
@@ -284,12 +356,12 @@ HOST_CHECK_FIELDS = (
 )
 
 
-def audit_result_rows(user: Any, audit_id: int) -> QuerySet[Result]:
+def audit_result_rows(user: Any, audit: Audit | int) -> QuerySet[Result]:
     """One audit's results as the user may see them, through history.results_of: an older
-    audit's rows may be held by newer audits of the host, so `as_of` names the audit asked for."""
-    return scope(history.results_of(audit_id), user, "audit__host__group").annotate(
-        as_of=Value(audit_id)
-    )
+    audit's rows may be held by newer audits of the host, so `as_of` names the audit asked for.
+    Scoped by the audit (result_scope.py), so a page and its count read the (audit, id) index."""
+    audit_id = audit if isinstance(audit, int) else audit.pk
+    return scope_results(history.results_of(audit), user).annotate(as_of=Value(audit_id))
 
 
 @dataclass(frozen=True)
@@ -353,7 +425,9 @@ def score_history(user: Any, host_id: int, f: Filters) -> list[ScoreSample]:
 
 def evolution(user: Any, f: Filters) -> list[DayPoint]:
     """P18: per day, the hosts audited and their passed, failed, not applicable and score
-    averaged, from the per-group daily sums."""
+    averaged, from the per-group daily sums (one host's daily rows when a host is given)."""
+    if f.host_id:
+        return _host_evolution(user, f)
     rows = scope(DailyGroupSummary.objects.all(), user, "group").filter(
         day__gte=f.start_day, day__lte=f.end_day, hosts__gt=0
     )
@@ -391,17 +465,32 @@ def evolution(user: Any, f: Filters) -> list[DayPoint]:
     return points
 
 
+def _host_evolution(user: Any, f: Filters) -> list[DayPoint]:
+    rows = scope(DailyHostSummary.objects.filter(host_id=f.host_id), user, "host__group")
+    if f.group_id:
+        rows = rows.filter(host__group_id=f.group_id)
+    return [
+        DayPoint(r.day, 1, r.passed, r.failed, r.not_applicable, r.score, r.excepted, r.raw_score)
+        for r in rows.filter(day__gte=f.start_day, day__lte=f.end_day).order_by("day")
+    ]
+
+
 # -- the dashboard ------------------------------------------------------------------------------
 
 
 def group_scores(user: Any, f: Filters) -> list[GroupScore]:
     """P10: each visible group's hosts, audited hosts and average latest score."""
     in_range = Q(hosts__last_audit_at__gte=f.start, hosts__last_audit_at__lt=f.end)
+    counted = Q()
     groups = scope(Group.objects.all(), user, "pk")
     if f.group_id:
         groups = groups.filter(pk=f.group_id)
+    if f.host_id:
+        # One host: its group, counting that host only.
+        counted = Q(hosts__pk=f.host_id)
+        groups, in_range = groups.filter(hosts__pk=f.host_id), in_range & counted
     rows = groups.annotate(
-        n=Count("hosts"),
+        n=Count("hosts", filter=counted),
         audited=Count("hosts", filter=in_range),
         average=Avg("hosts__latest_score", filter=in_range),
         raw_average=Avg("hosts__latest_raw_score", filter=in_range),

@@ -22,8 +22,8 @@ from bulwark.reports.parameters import FilterError, parse_filters
 CONTENT_TYPES = {"pdf": "application/pdf", "json": "application/json", "csv": "text/csv"}
 
 
-def _query(name: str, kind: type, description: str) -> OpenApiParameter:
-    return OpenApiParameter(name, kind, OpenApiParameter.QUERY, description=description)
+def _query(name: str, kind: type, description: str, **more: bool) -> OpenApiParameter:
+    return OpenApiParameter(name, kind, OpenApiParameter.QUERY, description=description, **more)
 
 
 class ReportView(APIView):
@@ -40,9 +40,14 @@ class ReportView(APIView):
             OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=sorted(CONTENT_TYPES)),
             _query("group", int, "only this group's hosts"),
             _query("host", int, "only this host (host-checks, evolution)"),
-            _query("from", OpenApiTypes.DATE, "first day (YYYY-MM-DD)"),
-            _query("to", OpenApiTypes.DATE, "last day (YYYY-MM-DD, default today)"),
-            _query("days", int, "days back from `to` when `from` is not given"),
+            _query("date_after", OpenApiTypes.DATE, "first day (YYYY-MM-DD, inclusive)"),
+            _query(
+                "date_before", OpenApiTypes.DATE, "last day (YYYY-MM-DD, inclusive; default today)"
+            ),
+            _query("days", int, "days back from `date_before` when `date_after` is not given"),
+            # The older names, kept for the clients that use them (docs/filters.md).
+            _query("from", OpenApiTypes.DATE, "older name of `date_after`", deprecated=True),
+            _query("to", OpenApiTypes.DATE, "older name of `date_before`", deprecated=True),
             _query("limit", int, "rows in ranked reports"),
             _query("category", str, "a CIS Controls v8 category"),
             _query("status", str, "a result status"),

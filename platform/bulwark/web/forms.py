@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from bulwark.inventory.access import scope
@@ -23,6 +24,16 @@ def visible_groups(user: Any) -> forms.ModelChoiceField:
         empty_label=_("all groups"),
         label=_("group"),
     )
+
+
+def visible_hosts(user: Any) -> QuerySet[Host]:
+    """The hosts the user sees, by name, with their group (for host pickers)."""
+    return scope(Host.objects.select_related("group"), user, "group").order_by("name")
+
+
+def category_names() -> list[str]:
+    """The categories of the active checks, sorted (for category pickers)."""
+    return sorted(set(Check.objects.filter(active=True).values_list("category", flat=True)))
 
 
 class HostFilterForm(forms.Form):
@@ -66,10 +77,10 @@ class ReportForm(forms.Form):
         label=_("format"), choices=[("pdf", "PDF"), ("json", "JSON"), ("csv", "CSV")]
     )
     group = forms.ModelChoiceField(label=_("group"), queryset=Group.objects.none(), required=False)
-    date_from = forms.DateField(
+    date_after = forms.DateField(
         label=_("from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_before = forms.DateField(
         label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     limit = forms.IntegerField(
@@ -104,11 +115,9 @@ class ReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["group"] = visible_groups(user)
         # Only what the user may see is offered (a host of another group is not listed).
-        hosts = scope(Host.objects.select_related("group"), user, "group").order_by("name")
-        self.fields["host"].queryset = hosts
+        self.fields["host"].queryset = visible_hosts(user)
         self.fields["host"].label_from_instance = lambda h: f"{h.name} ({h.group.name})"
-        names = Check.objects.filter(active=True).values_list("category", flat=True)
-        self.fields["category"].choices = [("", "—"), *((c, c) for c in sorted(set(names)))]
+        self.fields["category"].choices = [("", "—"), *((c, c) for c in category_names())]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -117,9 +126,9 @@ class ReportForm(forms.Form):
             self.add_error("host", _("the checks of a host report needs a host"))
         if kind == "category" and not data.get("category"):
             self.add_error("category", _("the category report needs a category"))
-        start, end = data.get("date_from"), data.get("date_to")
+        start, end = data.get("date_after"), data.get("date_before")
         if start and end and start > end:
-            self.add_error("date_to", _("the end must not be before the start"))
+            self.add_error("date_before", _("the end must not be before the start"))
         host, group = data.get("host"), data.get("group")
         if host and group and host.group_id != group.pk:
             self.add_error(

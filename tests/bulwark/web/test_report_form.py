@@ -46,7 +46,9 @@ def test_mistakes_are_form_errors_on_the_page(fleet: Fleet) -> None:
         "type=category&format=pdf": "the category report needs a category",
         "type=category&format=pdf&category=Acount+Managment": "Select a valid choice",
         f"type=host-checks&format=pdf&host={vault.pk}": "Select a valid choice",
-        "type=scoring&format=pdf&date_from=2026-05-02&date_to=2026-05-01": "must not be before",
+        "type=scoring&format=pdf&date_after=2026-05-02&date_before=2026-05-01": (
+            "must not be before"
+        ),
         f"type=host-checks&format=pdf&host={fleet.hosts['web-1'].pk}"
         f"&group={fleet.groups['db'].pk}": "web-1 is not in the group db",
     }

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from bulwark.audits import filtersets, history
 from bulwark.audits.api import serializers
 from bulwark.audits.models import AlertEvent, Audit, Result, Schedule, ScoreSample
+from bulwark.audits.result_scope import scope_results
 from bulwark.audits.services import acknowledge_alerts, audit_now
 from bulwark.core.api import KeysetPagination
 from bulwark.inventory.access import group_id_of, scope
@@ -84,7 +85,10 @@ class ResultViewSet(ScopedReadOnlyViewSet):
         # its changes (docs/history.md): it is read whole, one audit at a time, with ?audit=
         # (filtersets.py rebuilds it); listed with the others it would miss its unchanged
         # checks. A row's detail is any stored row, each a true result of its audit.
-        queryset = super().get_queryset().exclude(status=history.ABSENT)
+        # Scoped by the audit (a semi-join) rather than by joins through audit and host for
+        # every row: the same rows, and counts that read the (audit, id) index only.
+        rows = scope_results(self.queryset.all(), self.request.user)
+        queryset = rows.exclude(status=history.ABSENT)
         if self.action != "list":
             return queryset
         if "audit" not in self.request.query_params:

@@ -8,6 +8,7 @@ from django import template
 from django.utils.translation import gettext_lazy as _
 
 from bulwark.audits.alerts import describe
+from bulwark.audits.reasons import translated
 from bulwark.reports.documents import percent
 
 register = template.Library()
@@ -49,6 +50,12 @@ def status_label(value: str) -> str:
 @register.filter
 def get(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key)
+
+
+@register.filter
+def reason(text: str) -> str:
+    """A stored audit error in the active language (audits.reasons.translated)."""
+    return translated(text or "")
 
 
 @register.filter

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from bulwark.reports import queries
 from bulwark.reports.parameters import FilterError, parse_filters
 from bulwark.web import charts, widgets
-from bulwark.web.forms import ReportForm, WidgetForm, visible_groups
+from bulwark.web.forms import ReportForm, WidgetForm, category_names, visible_groups, visible_hosts
 from bulwark.web.models import Widget
 from bulwark.web.views.progress import progress_context
 
@@ -24,6 +24,9 @@ def bad_filter(request: HttpRequest, error: FilterError) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """P10 for the user's groups, narrowed by group, host, category and days: the reports'
+    filters (parse_filters, as /api/reports/ reads them), so a figure here is the one the
+    matching report gives."""
     try:
         f = parse_filters(request.GET, request.user)
     except FilterError as exc:
@@ -34,6 +37,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "f": f,
         "data": data,
         "groups": visible_groups(request.user).queryset,
+        # The host and category lists offer only what the user sees (a host of another group
+        # given by hand is refused by parse_filters, like one that does not exist).
+        "hosts": visible_hosts(request.user),
+        "categories": category_names(),
         "timeline": charts.line_chart(
             labels,
             {
@@ -90,8 +97,8 @@ def reports(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         query = {
             "group": data["group"].pk if data["group"] else "",
-            "from": data["date_from"].isoformat() if data["date_from"] else "",
-            "to": data["date_to"].isoformat() if data["date_to"] else "",
+            "date_after": data["date_after"].isoformat() if data["date_after"] else "",
+            "date_before": data["date_before"].isoformat() if data["date_before"] else "",
             "limit": data["limit"] or "",
             "category": data["category"],
             "host": data["host"].pk if data["host"] else "",

@@ -146,7 +146,7 @@ def audit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     # The API's ResultFilterSet (same parameters, same meaning as /api/results/?audit=),
     # then a keyset page.
-    results = queries.audit_result_rows(request.user, audit.pk)
+    results = queries.audit_result_rows(request.user, audit)
     filterset = ResultFilterSet(_given(request.GET), queryset=results)
     if not filterset.is_valid():
         return bad_filter(request, FilterError(_filter_errors(filterset)))

@@ -195,6 +195,7 @@ def _seen_key(pk: int) -> str:
 @login_required
 @require_POST
 def test_connection(request: HttpRequest, pk: int) -> HttpResponse:
+    from bulwark.audits.reasons import kind_of
     from bulwark.inventory.services import check_connection
 
     host = _editable(KINDS["hosts"], request.user, pk)
@@ -202,7 +203,15 @@ def test_connection(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = check_connection(host)
     # The key shown is kept server-side: "pin" stores exactly what was seen, nothing posted.
     request.session[_seen_key(host.pk)] = outcome.seen_key or ""
-    (messages.success if outcome.ok else messages.error)(request, outcome.message)
+    if outcome.error is None:
+        messages.success(request, outcome.message)
+    else:
+        # The kind in the reader's language; the detail (where, what was tried) as found.
+        messages.error(
+            request,
+            _("%(host)s: %(kind)s. Details: %(detail)s")
+            % {"host": host.name, "kind": kind_of(outcome.error), "detail": outcome.message},
+        )
     return redirect("web:manage-edit", "hosts", host.pk)
 
 
