@@ -101,7 +101,9 @@ def test_a_long_script_cannot_ride_on_the_command_line() -> None:
     script = powershell.render(plan)
     server = WinRMServer(machine, users={USER: PASSWORD}).start()
     try:
-        session = winrm.Session(server.url, auth=(USER, PASSWORD), transport="basic")
+        session = winrm.Session(
+            server.url, auth=(USER, PASSWORD), transport="basic", server_cert_validation="ignore"
+        )
         done = session.run_ps(script)
         assert done.status_code == 1 and b"The command line is too long." in done.std_err
         code, output = apply(server, script, check=True)
