@@ -12,6 +12,7 @@ from winrm.exceptions import WinRMOperationTimeoutError, WSManFaultError
 from winrm.protocol import Protocol
 
 from tests.hosts.windows_machine import WindowsMachine
+from tests.hosts.winrm_server import CMD_LINE_LIMIT
 from tests.hosts.winrm_support import PASSWORD, PKI, USER, target
 from tests.shared_data import shared_data_dir
 from workers.audit import AuditOutcome, run
@@ -64,6 +65,16 @@ def test_an_unmodified_pywinrm_session_runs_commands_over_https(windows_server, 
     missing = session.run_cmd("no-such-program.exe")
     assert missing.status_code == 1 and b"not recognized" in missing.std_err
     assert server.actions.count("Create") == 2 and server.actions.count("Delete") == 2
+
+
+def test_a_command_line_longer_than_cmd_takes_is_refused_like_windows(windows_server) -> None:
+    server = windows_server()
+    session = winrm.Session(server.url, auth=(USER, PASSWORD), transport="basic")
+    head = "auditpol.exe /get /subcategory:Logon "
+    at_limit = session.run_cmd(head + "x" * (CMD_LINE_LIMIT - len(head)))
+    assert b"too long" not in at_limit.std_err
+    over = session.run_cmd(head + "x" * (CMD_LINE_LIMIT - len(head) + 1))
+    assert over.status_code == 1 and b"The command line is too long." in over.std_err
 
 
 def test_receive_long_polls_and_times_out_like_windows(windows_server) -> None:

@@ -236,7 +236,10 @@ class WindowsMachine:
         if kind == "secedit":
             return secedit_export(self)
         if kind == "command":
-            return run_command(self, self.expand(request["line"]))
+            line = self.expand(request["line"])
+            if len(process_command_line(line)) > CREATE_PROCESS_LIMIT:
+                return "noexec", b""  # Process.Start throws; the collector reports noexec
+            return run_command(self, line)
         return "error", b""
 
     def _file(self, path: str, content: bool) -> tuple[str, bytes]:
@@ -296,6 +299,22 @@ def expected_call(request: dict[str, Any]) -> list[str]:
             return ["_emit", "badhive", "$null"]
         return ["_r", request["hive"], request["path"]]
     return {"processes": ["_p"], "secedit": ["_sec"]}.get(kind, ["?"])
+
+
+# CreateProcess takes at most 32,767 characters of command line, its terminating NUL included.
+CREATE_PROCESS_LIMIT = 32766
+
+
+def process_command_line(line: str) -> str:
+    """The command line Process.Start hands to CreateProcess for the collector's _run: the
+    program (up to the first blank, or quoted) in quotes, a space, the rest."""
+    if line.startswith('"'):
+        end = line.find('"', 1)
+        exe, rest = (line[1:], "") if end < 0 else (line[1:end], line[end + 1 :])
+    else:
+        exe, _, rest = line.replace("\t", " ").partition(" ")
+    rest = rest.lstrip()
+    return f'"{exe}" {rest}' if rest else f'"{exe}"'
 
 
 def _path_key(path: str) -> str:

@@ -4,8 +4,9 @@ The test server runs no PowerShell: it emulates, from the machine's registry, th
 of PowerShell 5.1 that the generated registry fixes use, and refuses anything else (a statement
 it does not know is an error, as an unknown cmdlet would be, so an unproven fix cannot pass):
 
-- the script is `powershell -EncodedCommand <UTF-16LE base64>` (pywinrm's `run_ps`); wrapped as
-  `& { SCRIPT } -Check` it is the dry run;
+- the script is `powershell -EncodedCommand <UTF-16LE base64>` (pywinrm's `run_ps`), or, when
+  longer than cmd.exe's command line takes, comes through stdin to STDIN_BOOTSTRAP (the test
+  server runs it when stdin ends); wrapped as `& { SCRIPT } -Check` it is the dry run;
 - its header must be the generator's own (powershell.HEADER); `Invoke-BulwarkStep LABEL {TEST}
   {FIX}` behaves as that header defines it: test, fix only when the test fails (not in -Check),
   test again, count changed and failed steps; the footer prints the counts and exits 1 when a
@@ -52,6 +53,27 @@ _FOOTER = (
     'else { Write-Output "$script:Changed step(s) changed the host, $script:Failed failed" }\n'
     "exit [int]($script:Failed -gt 0)"
 )
+
+
+# A script longer than cmd.exe's 8,191-character command line cannot ride on -EncodedCommand
+# (UTF-16 in base64 makes it 2.7 times longer): it goes through stdin, read by this bootstrap
+# (the way Ansible ships its PowerShell), which is itself short enough to be the command.
+STDIN_BOOTSTRAP = (
+    "$r = New-Object IO.StreamReader([Console]::OpenStandardInput(), [Text.Encoding]::UTF8); "
+    "& ([scriptblock]::Create($r.ReadToEnd()))"
+)
+_ENCODED_COMMAND = re.compile(r"(?i)^\S*powershell(?:\.exe)?\s(?:.*\s)?-encodedcommand\s+(\S+)\s*$")
+
+
+def encoded(script: str) -> str:
+    """The -EncodedCommand form of a script: UTF-16LE in base64."""
+    return base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+
+
+def reads_script_from_stdin(line: str) -> bool:
+    """Whether a command line is PowerShell running STDIN_BOOTSTRAP."""
+    match = _ENCODED_COMMAND.match(line)
+    return match is not None and match.group(1) == encoded(STDIN_BOOTSTRAP)
 
 
 class NotEmulated(ValueError):

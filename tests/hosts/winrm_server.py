@@ -28,7 +28,11 @@ from spnego.exceptions import SpnegoError
 
 from tests.hosts.windows_commands import run_command
 from tests.hosts.windows_machine import WindowsMachine
+from tests.hosts.windows_script import reads_script_from_stdin, run_script
 from tests.hosts.wsman import Envelope, fault, parse_envelope, respond
+
+# cmd.exe, which WinRM's cmd shell runs each Command through, refuses longer lines.
+CMD_LINE_LIMIT = 8191
 
 ENCRYPTED = b"--Encrypted Boundary"
 SPNEGO_ENCRYPTED = "application/HTTP-SPNEGO-session-encrypted"
@@ -60,7 +64,13 @@ class FakeCommand:
         self.done = False
         self.exit_code = 0
         self.interactive = bool(_POWERSHELL_STDIN.match(line))
-        if not self.interactive:
+        self.script_on_stdin = reads_script_from_stdin(line)
+        if len(line) > CMD_LINE_LIMIT:  # cmd.exe runs the command and refuses it, as on Windows
+            self.interactive = False
+            self.stderr += b"The command line is too long.\r\n"
+            self.exit_code = 1
+            self.done = True
+        elif not self.interactive and not self.script_on_stdin:
             machine = server.machine
             status, output = run_command(machine, machine.expand(line))
             self.stdout += output
@@ -73,6 +83,15 @@ class FakeCommand:
 
     def feed(self, data: bytes, end: bool) -> None:
         """stdin arrives (called with the server lock held)."""
+        if self.script_on_stdin and not self.done:
+            self.stdin += data
+            if end:
+                status, output = run_script(self.server.machine, self.stdin.decode("utf-8"))
+                self.stdout += output
+                self.exit_code = int(status[3:]) if status.startswith("rc=") else 1
+                self.done = True
+                self.server.changed.notify_all()
+            return
         if not self.interactive or self.done:
             return
         self.stdin += data

@@ -32,7 +32,7 @@ def automated_items(policy_id: str) -> dict[str, int]:
     windows = policy_id in WINDOWS_REFERENCES
     found = {}
     for item in benchmark.items.values():
-        if not item.automated or (windows and "(DC only)" in item.title):
+        if not item.automated or (windows and "(dc only)" in item.title.lower()):
             continue
         level = reference_level(benchmark, item, windows)
         if windows and level is None:

@@ -30,6 +30,15 @@ from workers.engine.facts import (
 from workers.engine.windows import SECEDIT_EXPORT, split_registry_key
 
 COMMAND = "powershell.exe -NoLogo -NoProfile -NonInteractive -Command -"
+# The Windows limits the collector lives within (tests/workers/collect/test_windows_limits.py).
+# WinRM's cmd shell runs a Command through cmd.exe, which refuses lines over 8,191 characters
+# ("The command line is too long."): COMMAND is fixed and the script never rides on it, it goes
+# through stdin in Send messages (transports/winrm.py, send_chunk bytes each, well under the
+# default MaxEnvelopeSizekb of 500). A `c:` rule's line is started by the collector's _run with
+# Process.Start, i.e. CreateProcess, whose command line holds at most 32,767 characters with its
+# terminating NUL, the program name quoted in front.
+CMD_LINE_LIMIT = 8191
+PROCESS_LINE_LIMIT = 32766
 PROLOGUE = Path(__file__).with_name("collector.ps1").read_text(encoding="utf-8")
 STAGE_MARKER = "# bulwark-stage "
 # Every character PowerShell takes for a single quote; doubling one escapes it.

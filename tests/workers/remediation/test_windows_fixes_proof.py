@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 import winrm
+from winrm.protocol import Protocol
 
 from tests.hosts.windows_machine import WindowsMachine, load_spec
+from tests.hosts.windows_script import STDIN_BOOTSTRAP, encoded
 from tests.hosts.winrm_server import WinRMServer
 from tests.hosts.winrm_support import FIXTURES, PASSWORD, USER, target
 from tests.rulesets.test_windows_scenarios import _scenarios, apply_overlay
@@ -67,13 +69,47 @@ def registry(machine: WindowsMachine) -> dict[str, object]:
 
 
 def apply(server: WinRMServer, script: str, *, check: bool = False) -> tuple[int, str]:
-    """Run the script as pywinrm's run_ps does (powershell -EncodedCommand)."""
-    session = winrm.Session(
-        f"{server.url}", auth=(USER, PASSWORD), transport="basic", server_cert_validation="ignore"
-    )
+    """Run the script as one would over WinRM on a real host: through stdin, read by a short
+    -EncodedCommand bootstrap (the script itself is far beyond cmd.exe's 8,191 characters,
+    which the test server enforces)."""
     text = f"& {{\n{script}\n}} -Check" if check else script
-    done = session.run_ps(text)
-    return done.status_code, (done.std_out + done.std_err).decode()
+    protocol = Protocol(
+        server.url, transport="basic", username=USER, password=PASSWORD, ca_trust_path=None
+    )
+    shell = protocol.open_shell()
+    try:
+        command = protocol.run_command(
+            shell, "powershell.exe", ["-NoProfile", "-EncodedCommand", encoded(STDIN_BOOTSTRAP)]
+        )
+        data = text.encode("utf-8")
+        step = 64 * 1024
+        for start in range(0, len(data), step):
+            end = start + step >= len(data)
+            protocol.send_command_input(shell, command, data[start : start + step], end=end)
+        out, err, code = protocol.get_command_output(shell, command)
+        protocol.cleanup_command(shell, command)
+    finally:
+        protocol.close_shell(shell)
+    return code, (out + err).decode()
+
+
+def test_a_long_script_cannot_ride_on_the_command_line() -> None:
+    """Why apply() uses stdin: run_ps's -EncodedCommand form is refused past 8,191 characters."""
+    policy = load(POLICIES[0])
+    machine = failing_machine(POLICIES[0], policy)
+    plan = make_plan("win", {(policy.id, c) for c in fixable(policy)}, [policy])
+    script = powershell.render(plan)
+    server = WinRMServer(machine, users={USER: PASSWORD}).start()
+    try:
+        session = winrm.Session(
+            server.url, auth=(USER, PASSWORD), transport="basic", server_cert_validation="ignore"
+        )
+        done = session.run_ps(script)
+        assert done.status_code == 1 and b"The command line is too long." in done.std_err
+        code, output = apply(server, script, check=True)
+        assert code == 0 and "would    " in output, output
+    finally:
+        server.stop()
 
 
 def test_every_windows_policy_has_registry_fixes() -> None:
