@@ -9,6 +9,12 @@ the absolute paths it names (each also as a directory: a bind mount hides what i
 setup command that names no path, or runs an account tool, has effects no key describes, and
 its check gets hosts of its own.
 
+Two checks that change a thing in exactly the same way, in both their pass and their fail
+scenarios (the same setup line, file body, mode...), do not conflict over it: each finds on the
+shared hosts the state its own scenarios describe. Several checks that need the same fake
+package (one dpkg status setup line) for their fail scenario then share one pair of hosts; the
+merged scenario runs each distinct setup line once.
+
 A check whose verdict on a shared host is not the expected one is judged again on hosts built
 from its own scenarios alone (test_scenarios.py), so sharing can never fail a correct check.
 """
@@ -31,46 +37,80 @@ ACCOUNT_TOOLS = re.compile(r"\b(useradd|usermod|userdel|groupadd|groupmod|chage|
 FLAT_DIRECTORIES = {PurePosixPath("/"), PurePosixPath("/etc")}
 
 
-def touched(scenario: dict[str, Any]) -> set[tuple[str, str]] | None:
+Key = tuple[str, str]
+
+
+def touched(scenario: dict[str, Any]) -> set[Key] | None:
     """What a scenario changes, as conflict keys; None when it must have a host of its own."""
+    signed = _signed(scenario)
+    return None if signed is None else set(signed)
+
+
+def _signed(scenario: dict[str, Any]) -> dict[Key, frozenset[str]] | None:
+    """touched()'s keys, each with what the scenario does to it (two scenarios that do the same
+    to a key can share a host over it)."""
     if any(scenario.get(key) for key in ISOLATING_KEYS):
         return None
-    paths = [str(raw) for kind in PATH_KEYS for raw in scenario.get(kind) or ()]
-    keys: set[tuple[str, str]] = set()
+    changes: dict[Key, set[str]] = {}
+
+    def change(key: Key, what: str) -> None:
+        changes.setdefault(key, set()).add(what)
+
+    def path_change(raw: str, what: str) -> None:
+        path = PurePosixPath(raw)
+        change(("path", str(path)), what)
+        if path.parent not in FLAT_DIRECTORIES:
+            change(("dir", str(path.parent)), what)
+
+    for kind in PATH_KEYS:
+        value = scenario.get(kind) or ()
+        for raw in value:
+            body = value[raw] if isinstance(value, dict) else ""
+            path_change(str(raw), f"{kind} {raw} {body!r}")
     for command in scenario.get("setup") or ():
         named = ABSOLUTE_PATH.findall(str(command))
         if not named or ACCOUNT_TOOLS.search(str(command)):
             return None
-        paths += named
-        keys |= {("dir", name) for name in named}
-    for raw in paths:
-        path = PurePosixPath(raw)
-        keys.add(("path", str(path)))
-        if path.parent not in FLAT_DIRECTORIES:
-            keys.add(("dir", str(path.parent)))
-    keys |= {("sysctl", str(name)) for name in scenario.get("sysctls") or {}}
+        what = f"setup {command}"
+        for name in named:
+            path_change(name, what)
+            change(("dir", name), what)
+    for name, value in (scenario.get("sysctls") or {}).items():
+        change(("sysctl", str(name)), f"sysctl {value!r}")
     if scenario.get("processes"):
-        keys.add(("processes", ""))
-    keys |= {("path", f"{STAND_INS}/{name}") for name in scenario.get("commands") or {}}
-    return keys
+        change(("processes", ""), f"processes {list(scenario['processes'])!r}")
+    for name, outputs in (scenario.get("commands") or {}).items():
+        change(("path", f"{STAND_INS}/{name}"), f"commands {outputs!r}")
+    return {key: frozenset(whats) for key, whats in changes.items()}
 
 
 @functools.cache
 def batches(policy_path: Path) -> tuple[tuple[str, ...], ...]:
     """The policy's check ids grouped so that no two checks of a group conflict, in file order."""
     _base, scenarios = load_scenarios(policy_path)
-    groups: list[tuple[list[str], set[tuple[str, str]]]] = []
+    # Per group: its check ids and, per key, what its checks do to it in (pass, fail).
+    groups: list[tuple[list[str], dict[Key, tuple[frozenset[str], frozenset[str]]]]] = []
     for check_id, both in scenarios.items():
-        keys = [touched(both.get(kind) or {}) for kind in ("pass", "fail")]
-        if keys[0] is None or keys[1] is None:
-            groups.append(([check_id], {("alone", check_id)}))
+        signed = [_signed(both.get(kind) or {}) for kind in ("pass", "fail")]
+        if signed[0] is None or signed[1] is None:
+            groups.append(([check_id], {("alone", check_id): (frozenset(), frozenset())}))
             continue
-        mine = keys[0] | keys[1]
+        none: frozenset[str] = frozenset()
+        mine = {
+            key: (signed[0].get(key, none), signed[1].get(key, none))
+            for key in signed[0].keys() | signed[1].keys()
+        }
         group = next(
-            (g for g in groups if ("alone", g[0][0]) not in g[1] and not g[1] & mine), None
+            (
+                g
+                for g in groups
+                if ("alone", g[0][0]) not in g[1]
+                and all(g[1].get(key, change) == change for key, change in mine.items())
+            ),
+            None,
         )
         if group is None:
-            groups.append(([check_id], set(mine)))
+            groups.append(([check_id], dict(mine)))
         else:
             group[0].append(check_id)
             group[1].update(mine)
@@ -78,7 +118,8 @@ def batches(policy_path: Path) -> tuple[tuple[str, ...], ...]:
 
 
 def merged(scenarios: dict[str, dict[str, Any]], ids: tuple[str, ...], kind: str) -> dict[str, Any]:
-    """One scenario made of the `kind` scenarios of `ids` (they touch disjoint things)."""
+    """One scenario made of the `kind` scenarios of `ids` (they touch disjoint things, or the same
+    things in the same way: a list item they share, such as a setup line, comes once)."""
     if len(ids) == 1:
         return dict(scenarios[ids[0]].get(kind) or {})
     spec: dict[str, Any] = {}
@@ -87,5 +128,6 @@ def merged(scenarios: dict[str, dict[str, Any]], ids: tuple[str, ...], kind: str
             if isinstance(value, dict):
                 spec[key] = {**(spec.get(key) or {}), **value}
             else:
-                spec[key] = [*(spec.get(key) or []), *value]
+                have = list(spec.get(key) or [])
+                spec[key] = [*have, *(item for item in value if item not in have)]
     return spec

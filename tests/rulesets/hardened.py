@@ -45,6 +45,23 @@ _KERNEL_DIR = (
     " && mount --bind /run/kernel-sysctl /proc/sys/kernel"
 )
 
+# 0286's compliant log files (its scenario binds a /var/log of its own), written in place.
+_LOG_FILES = " && ".join(
+    ["mkdir -p /var/log/journal/abc /var/log/apt"]
+    + [
+        f"printf 'x\\n' > /var/log/{name} && chmod {mode} /var/log/{name}"
+        f" && chown {owner} /var/log/{name}"
+        for name, mode, owner in (
+            ("syslog", "0640", "root:adm"),
+            ("auth.log", "0640", "root:adm"),
+            ("wtmp", "0664", "root:utmp"),
+            ("btmp", "0660", "root:utmp"),
+            ("journal/abc/system.journal", "0640", "root:systemd-journal"),
+            ("apt/history.log", "0640", "root:root"),
+        )
+    ]
+)
+
 # check id -> (setup lines used in the merge instead of the scenario's own, why).
 RESOLUTIONS: dict[str, dict[str, tuple[tuple[str, ...], str]]] = {
     "bulwark_debian12": {
@@ -71,6 +88,9 @@ RESOLUTIONS: dict[str, dict[str, tuple[tuple[str, ...], str]]] = {
             "/tmp comes from 0048; 0180 and 0181 share one /srv tmpfs",
         ),
         "bwk-deb12-0181": ((), "merged into 0180's /srv"),
+        # 0286 binds a /var/log of its own holding log files with compliant modes; in the merge
+        # they are written into the /var/log tmpfs above instead.
+        "bwk-deb12-0286": ((_LOG_FILES,), "its log files go into the one /var/log tmpfs"),
     },
 }
 

@@ -23,6 +23,8 @@ secure_path as on a stock Debian or Ubuntu, that prints the given output. Served
                      on rules without syscalls, permissions in rwxa order; `enabled 2`);
   nft list ruleset   the loaded nftables ruleset;
   aa-status          AppArmor's profile and process counts.
+  iptables -L -n -v  the loaded IPv4 filter rules (ip6tables -L -n -v: IPv6), iptables 1.8.9's
+                     format (protocol numbers, `0` for all).
 Without the key the host has none of these programs, like a host without the package: the
 command prints nothing and a rule that needs its output fails.
 """

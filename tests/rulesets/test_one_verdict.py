@@ -19,7 +19,13 @@ from workers.engine.policy import load_policy
 POLICIES = ("bulwark_debian12", "bulwark_ubuntu2204", "bulwark_ubuntu2404", "bulwark_openssh_cis")
 
 # Normalised title -> why the policies rightly judge it differently.
-PLATFORM_DIFFERENCES: dict[str, str] = {}
+PLATFORM_DIFFERENCES: dict[str, str] = {
+    "ensure latest version of pam is installed": (
+        "each benchmark names the libpam-runtime release of its own distribution as the minimum "
+        "(Debian 12 1.5.2-6, Ubuntu 22.04 1.4.0-11ubuntu2, Ubuntu 24.04 1.5.3-5): the rules "
+        "differ only in that version"
+    ),
+}
 
 
 def _groups() -> dict[str, list[CheckDefinition]]:
