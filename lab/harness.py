@@ -3,6 +3,8 @@
 A host is a network namespace (a veth /30 from 10.77.0.0/16, its own net.* sysctls) plus mount,
 UTS and PID namespaces in which an overlay over /etc (the host's own files) and a private /run
 are mounted and Debian's sshd runs as PID 1. Killing that sshd ends everything in the host.
+A spec may overlay more of the machine's directories (/var, /usr): what the host writes there
+lands in its own upper directory, so dpkg and systemctl can run in it for real.
 """
 
 from __future__ import annotations
