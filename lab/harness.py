@@ -3,6 +3,8 @@
 A host is a network namespace (a veth /30 from 10.77.0.0/16, its own net.* sysctls) plus mount,
 UTS and PID namespaces in which an overlay over /etc (the host's own files) and a private /run
 are mounted and Debian's sshd runs as PID 1. Killing that sshd ends everything in the host.
+A spec may overlay more of the machine's directories (/var, /usr): what the host writes there
+lands in its own upper directory, so dpkg and systemctl can run in it for real.
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ class HostSpec:
     # Shell lines run as root inside the host before sshd starts, after /etc, /run and the
     # overrides are in place: `mount -t tmpfs -o nodev,nosuid tmpfs /tmp`, for example.
     setup: Sequence[str] = ()
+    # Directories OUTSIDE /etc that the host sees as an overlay of the machine's (its writes go
+    # to an upper directory of its own, like /etc's): "/var" and "/usr" let a remediation run
+    # dpkg or systemctl there without changing the machine. Mounted before overrides and setup.
+    overlays: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not _HOST_NAME.match(self.name):
@@ -101,6 +107,8 @@ class HostSpec:
             pure = PurePosixPath(path)
             if not pure.is_absolute() or ".." in pure.parts or pure.is_relative_to("/etc"):
                 raise ValueError(f"overrides are absolute paths outside /etc: {path!r}")
+        for path in self.overlays:
+            _check_overlay(path)
         for key in self.sysctls:
             # Only net.* sysctls belong to a network namespace; others would change the machine.
             if not re.fullmatch(r"net\.[A-Za-z0-9_.\-/]+", key):
@@ -108,6 +116,26 @@ class HostSpec:
         for user in self.users:
             if user.sudo not in (None, "nopasswd", "password"):
                 raise ValueError(f"sudo must be None, 'nopasswd' or 'password': {user.sudo!r}")
+
+
+# Never overlaid: /etc has its own, the kernel's and the host's private /run are not the machine's
+# files, and an overlay of / or of a parent of /tmp would hide the upper directories themselves.
+_NOT_OVERLAID = ("/etc", "/proc", "/sys", "/dev", "/run", "/tmp")
+
+
+def _check_overlay(path: str) -> None:
+    pure = PurePosixPath(path)
+    if (
+        not pure.is_absolute()
+        or ".." in pure.parts
+        or pure == PurePosixPath("/")
+        or any(
+            pure.is_relative_to(p) or PurePosixPath(p).is_relative_to(pure) for p in _NOT_OVERLAID
+        )
+        or not os.path.isdir(path)
+        or os.path.islink(path)
+    ):
+        raise ValueError(f"overlays are existing directories outside /etc, /run, /tmp: {path!r}")
 
 
 # What hosts (and the sudo tests run on them) use from this machine, by Debian package.
@@ -304,6 +332,7 @@ class TestHost:
             *(f"sysctl -q -w {shlex.quote(f'{k}={v}')}" for k, v in spec.sysctls.items()),
             "mount -t overlay overlay -o "
             f"lowerdir=/etc,upperdir={self.dir}/upper,workdir={self.dir}/work /etc",
+            *self._overlay_lines(),
             # A private /run: sshd's privilege separation directory, pid file, sudo's tickets.
             "mount -t tmpfs -o mode=0755,size=16m tmpfs /run",
             "mkdir -m 0755 /run/sshd",
@@ -330,6 +359,26 @@ class TestHost:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # a ^C meant for pytest must not kill hosts mid-test
             )
+
+    def overlay_upper(self, path: str) -> Path:
+        """The upper directory of one of the spec's overlays: what the host wrote there."""
+        return self.dir / f"overlay-{list(self.spec.overlays).index(path)}" / "upper"
+
+    def _overlay_lines(self) -> list[str]:
+        """Make each overlay's upper and work directories (the upper root keeps the machine
+        directory's mode and owner) and mount it over the machine's directory."""
+        lines = []
+        for path in self.spec.overlays:
+            upper = self.overlay_upper(path)
+            work = upper.parent / "work"
+            upper.mkdir(parents=True)
+            work.mkdir()
+            info = os.stat(path)
+            os.chown(upper, info.st_uid, info.st_gid)
+            upper.chmod(info.st_mode & 0o7777)
+            options = f"lowerdir={path},upperdir={upper},workdir={work}"
+            lines.append(f"mount -t overlay overlay -o {shlex.quote(options)} {shlex.quote(path)}")
+        return lines
 
     def _override_lines(self) -> list[str]:
         """Write each override's content beside the host and bind it over the real path."""

@@ -238,3 +238,28 @@ def test_overrides_and_setup_change_only_the_hosts_view(test_hosts: TestHosts) -
     assert {"nodev", "nosuid", "noexec"} <= set(seen[1].split(","))
     assert aslr.read_text() == machine_before
     assert subprocess.run(tmp_mounts, capture_output=True, text=True).stdout == tmp_before
+
+
+def test_overlays_take_the_hosts_writes_outside_etc(test_hosts: TestHosts) -> None:
+    """dpkg and systemctl run in a host with /var and /usr overlaid write the overlays' upper
+    directories; the machine's files stay as they were."""
+    status = Path("/var/lib/dpkg/status")
+    before = status.read_bytes()
+    host = test_hosts.start(HostSpec(name="overlays", overlays=["/var", "/usr"]))
+    unit = "/usr/lib/systemd/system/bwk-overlay-probe.service"
+    done = host.run_local(
+        "echo 'Package: bwk-probe' >> /var/lib/dpkg/status"
+        f" && printf '[Service]\\nExecStart=/bin/true\\n' > {unit} && tail -1 /var/lib/dpkg/status"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Package: bwk-probe\n"
+    assert (host.overlay_upper("/usr") / "lib/systemd/system/bwk-overlay-probe.service").is_file()
+    assert (host.overlay_upper("/var") / "lib/dpkg/status").read_bytes().endswith(b"bwk-probe\n")
+    assert status.read_bytes() == before
+    assert not Path(unit).exists()
+
+
+def test_a_spec_refuses_overlays_of_etc_run_and_the_root() -> None:
+    for path in ("/", "/etc", "/run/lock", "/tmp", "var", "/var/../etc", "/nonexistent-dir"):
+        with pytest.raises(ValueError, match="overlays"):
+            HostSpec("bad", overlays=[path])

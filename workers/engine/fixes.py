@@ -9,6 +9,9 @@ A Wazuh agent ignores the key; our loader validates it (docs/policy-format-exten
       ansible: [tasks]            # idempotent Ansible tasks
       sshd: {Keyword: value}      # shorthand: sshd settings, expanded to test, sh and ansible
       sysctl: {net.x.y: 0}        # shorthand: kernel parameters, set now and persisted
+      disable_units: [x.service]  # shorthand: systemd units stopped, disabled and masked
+      end_processes: [name]       # shorthand: no process of that name left running
+      purge_packages: [pkg]       # shorthand: Debian packages purged (dpkg refuses if needed)
       manual: "why no automatic fix is offered (a decision is needed)"
 """
 
@@ -22,12 +25,31 @@ from typing import Any
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import Node
 
-KEYS = ("test", "sh", "powershell_test", "powershell", "ansible", "sshd", "sysctl", "manual")
+KEYS = (
+    "test",
+    "sh",
+    "powershell_test",
+    "powershell",
+    "ansible",
+    "sshd",
+    "sysctl",
+    "disable_units",
+    "end_processes",
+    "purge_packages",
+    "manual",
+)
 _SSHD_KEYWORD = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 # Values go into a shell command and a config file unquoted: keep them to a safe alphabet.
 _SSHD_VALUE = re.compile(r"^[A-Za-z0-9_.:/,@+=-]+$")
 _SYSCTL_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_-]+)+$")
 _SYSCTL_VALUE = re.compile(r"^-?[0-9]+$")
+# Names written unquoted into shell commands: systemd unit names, process names as `ps -o comm`
+# shows them (at most 15 characters), Debian package names.
+_NAMES = {
+    "disable_units": re.compile(r"^[A-Za-z0-9][A-Za-z0-9@_.:-]*\.(service|socket|timer|path)$"),
+    "end_processes": re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,14}$"),
+    "purge_packages": re.compile(r"^[a-z0-9][a-z0-9+.-]+$"),
+}
 
 
 @dataclass(frozen=True)
@@ -41,12 +63,34 @@ class FixDefinition:
     ansible: tuple[Mapping[str, Any], ...] = ()
     sshd: tuple[tuple[str, str], ...] = ()
     sysctl: tuple[tuple[str, str], ...] = ()
+    disable_units: tuple[str, ...] = ()
+    end_processes: tuple[str, ...] = ()
+    purge_packages: tuple[str, ...] = ()
     manual: str = ""
     line: int = 0
 
     @property
     def automatic(self) -> bool:
-        return bool(self.sh or self.powershell or self.ansible or self.sshd or self.sysctl)
+        return bool(self.powershell or self.has_shell or self.has_ansible)
+
+    @property
+    def shorthands(self) -> bool:
+        """A shorthand the generators expand to both a shell step and an Ansible task."""
+        return bool(
+            self.sshd
+            or self.sysctl
+            or self.disable_units
+            or self.end_processes
+            or self.purge_packages
+        )
+
+    @property
+    def has_shell(self) -> bool:
+        return bool(self.sh or self.shorthands)
+
+    @property
+    def has_ansible(self) -> bool:
+        return bool(self.ansible or self.shorthands)
 
 
 Report = Callable[[Node, str], None]
@@ -62,7 +106,7 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
         report(node, f"fix: {exc.problem}")
         return None
     if not isinstance(value, dict):
-        report(node, "fix must be a mapping of test, sh, powershell, ansible, sshd, manual")
+        report(node, f"fix must be a mapping of {', '.join(KEYS)}")
         return None
     problems = []
     unknown = sorted(str(k) for k in value if k not in KEYS)
@@ -97,6 +141,16 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
     for key, setting in sysctl.items():
         if not _SYSCTL_KEY.match(str(key)) or not _SYSCTL_VALUE.match(str(setting)):
             problems.append(f"fix.sysctl: {key}: expected a parameter name and an integer")
+    names: dict[str, tuple[str, ...]] = {}
+    for key, pattern in _NAMES.items():
+        listed = value.get(key, [])
+        if not isinstance(listed, list) or (key in value and not listed):
+            problems.append(f"fix.{key} must be a non-empty list of names")
+            listed = []
+        bad = [str(n) for n in listed if not (isinstance(n, str) and pattern.match(n))]
+        if bad:
+            problems.append(f"fix.{key}: not a safe name: {', '.join(bad)}")
+        names[key] = tuple(str(n) for n in listed)
     if "manual" in value and len(value) > 1:
         problems.append("fix.manual says no automatic fix is offered: it stands alone")
     for problem in problems:
@@ -111,6 +165,9 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
         ansible=tuple(tasks),
         sshd=tuple((str(k), str(v)) for k, v in sshd.items()),
         sysctl=tuple((str(k), str(v)) for k, v in sysctl.items()),
+        disable_units=names["disable_units"],
+        end_processes=names["end_processes"],
+        purge_packages=names["purge_packages"],
         manual=value.get("manual", ""),
         line=node.start_mark.line + 1,
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from workers.remediation import sshd, sysctl
+from workers.remediation import packages, services, sshd, sysctl
 from workers.remediation.plan import Plan
 
 
@@ -26,12 +26,16 @@ def render(plan: Plan) -> str:
                 handlers.append(sshd.ANSIBLE_HANDLER)
         if fix.sysctl:
             tasks += sysctl.ansible_tasks(fix.sysctl, label)
+        if fix.disable_units or fix.end_processes:
+            tasks += services.ansible_tasks(fix.disable_units, fix.end_processes, label)
+        if fix.purge_packages:
+            tasks += packages.ansible_tasks(fix.purge_packages, label)
         for number, task in enumerate(fix.ansible, start=1):
             named = dict(task)
             own = f": {named['name']}" if "name" in named else f" (task {number})"
             named["name"] = f"{label}{own}"
             tasks.append(named)
-        if not (fix.sshd or fix.sysctl or fix.ansible):
+        if not fix.has_ansible:
             skipped.append(f"{label}: no Ansible task (the shell script has a fix)")
     play: dict[str, Any] = {
         "name": f"Bulwark remediation for {plan.host}",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 from datetime import UTC, datetime
 
-from workers.remediation import sshd, sysctl
+from workers.remediation import packages, services, sshd, sysctl
 from workers.remediation.plan import Plan, Step
 
 
@@ -33,6 +33,12 @@ def _step(number: int, step: Step) -> str:
     if fix.sysctl:
         tests.append(sysctl.sh_test(fix.sysctl))
         bodies.append(sysctl.sh_fix(fix.sysctl))
+    if fix.disable_units or fix.end_processes:
+        tests.append(services.sh_test(fix.disable_units, fix.end_processes))
+        bodies.append(services.sh_fix(fix.disable_units, fix.end_processes))
+    if fix.purge_packages:
+        tests.append(packages.sh_test(fix.purge_packages))
+        bodies.append(packages.sh_fix(fix.purge_packages))
     name = shlex.quote(step.label)
     lines = [
         f"# --- {number}. {step.heading}",
@@ -99,19 +105,24 @@ fi
 
 
 def render(plan: Plan, script: str = "remediate.sh") -> str:
+    shell_steps = [s for s in plan.steps if s.fix and s.fix.has_shell]
     parts = [
         HEADER.format(
             host=plan.host,
-            count=sum(1 for s in plan.steps if s.fix and (s.fix.sh or s.fix.sshd or s.fix.sysctl)),
+            count=len(shell_steps),
             when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             script=script,
         )
     ]
-    shell_steps = [s for s in plan.steps if s.fix and (s.fix.sh or s.fix.sshd or s.fix.sysctl)]
-    if any(s.fix and s.fix.sshd for s in shell_steps):
+    fixes = [s.fix for s in shell_steps if s.fix]
+    if any(f.sshd for f in fixes):
         parts.append(sshd.SH_FUNCTIONS)
-    if any(s.fix and s.fix.sysctl for s in shell_steps):
+    if any(f.sysctl for f in fixes):
         parts.append(sysctl.SH_FUNCTIONS)
+    if any(f.disable_units or f.end_processes for f in fixes):
+        parts.append(services.SH_FUNCTIONS)
+    if any(f.purge_packages for f in fixes):
+        parts.append(packages.SH_FUNCTIONS)
     parts += [_step(n, step) + "\n" for n, step in enumerate(shell_steps, start=1)]
     for step in plan.steps:
         if step not in shell_steps:

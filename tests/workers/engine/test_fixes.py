@@ -43,6 +43,20 @@ def test_test_and_sh_and_ansible() -> None:
     assert fix is not None and fix.sh == "echo fixed" and len(fix.ansible) == 1
 
 
+def test_service_and_package_shorthands() -> None:
+    text = check(
+        "    fix:\n      disable_units: [avahi-daemon.service, avahi-daemon.socket]\n"
+        "      end_processes: [avahi-daemon]\n      purge_packages: [inetutils-telnet, g++-12]\n"
+    )
+    loaded = load_policy_text(text, "p.yml")
+    assert loaded.policy is not None, loaded.errors
+    fix = loaded.policy.checks[0].fix
+    assert fix is not None and fix.automatic and fix.has_shell and fix.has_ansible
+    assert fix.disable_units == ("avahi-daemon.service", "avahi-daemon.socket")
+    assert fix.end_processes == ("avahi-daemon",)
+    assert fix.purge_packages == ("inetutils-telnet", "g++-12")
+
+
 @pytest.mark.parametrize(
     ("fix", "message"),
     [
@@ -55,6 +69,13 @@ def test_test_and_sh_and_ansible() -> None:
         ("    fix:\n      manual: 'why'\n      sshd: {A: b}\n", "stands alone"),
         ("    fix:\n      powershell: 'x'\n", "powershell and fix.powershell_test"),
         ("    fix:\n      test: ''\n      sh: ''\n", "fix.test must be a non-empty string"),
+        ("    fix:\n      disable_units: [cups]\n", "not a safe name: cups"),
+        ("    fix:\n      disable_units: ['x.service; reboot']\n", "not a safe name"),
+        ("    fix:\n      disable_units: []\n", "non-empty list of names"),
+        ("    fix:\n      end_processes: avahi\n", "non-empty list of names"),
+        ("    fix:\n      end_processes: [a-name-over-15-chars]\n", "not a safe name"),
+        ("    fix:\n      purge_packages: ['$(reboot)']\n", "not a safe name"),
+        ("    fix:\n      manual: 'why'\n      purge_packages: [nis]\n", "stands alone"),
     ],
 )
 def test_a_bad_fix_refuses_the_policy_naming_line_and_check(fix: str, message: str) -> None:

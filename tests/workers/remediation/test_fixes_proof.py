@@ -13,11 +13,13 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -136,6 +138,50 @@ FAILING: dict[str, dict[str, dict[str, str]]] = {
 }
 
 
+# The package and service fixes run dpkg and systemctl: a failing host sees /var and /usr as
+# overlays of this machine's (lab/harness.py), so what they write lands in the host's own upper
+# directories. The machine's files are compared before and after each proof (machine_state).
+OVERLAYS = ("/var", "/usr")
+# dpkg replaces its status file by renaming a new one over it and keeps the old one as a hard
+# link, which a bind-mounted status file refuses: the scenarios' fake packages (bound over it,
+# once or more) end up written into the host's /var overlay instead.
+DPKG_SETTLE = (
+    "cp /var/lib/dpkg/status /run/dpkg-settled"
+    " && while mountpoint -q /var/lib/dpkg/status; do umount /var/lib/dpkg/status; done"
+    " && cat /run/dpkg-settled > /var/lib/dpkg/status"
+)
+SCENARIO_UNIT = re.compile(r"^/etc/systemd/system/([A-Za-z0-9@_.:-]+\.(?:service|socket))$")
+UNIT_LINK = re.compile(r"(ln -sf? )/etc/systemd/system/([A-Za-z0-9@_.:-]+\.(?:service|socket)) ")
+
+
+def packaged_units(spec: dict[str, Any]) -> None:
+    """Move the scenarios' unit files from /etc/systemd/system to /usr/lib/systemd/system (in the
+    /usr overlay), where packages install them: there `systemctl mask` can mask them, as on a
+    real host; a unit written into /etc itself can only be disabled."""
+    files = spec.get("files", {})
+    moved = {}
+    for path in list(files):
+        match = SCENARIO_UNIT.match(path)
+        if match:
+            moved[match.group(1)] = files.pop(path)
+    writes = [
+        f"printf '%s' {shlex.quote(body)} > /usr/lib/systemd/system/{unit}"
+        for unit, body in moved.items()
+    ]
+    links = [
+        UNIT_LINK.sub(
+            lambda m: (
+                f"{m.group(1)}/usr/lib/systemd/system/{m.group(2)} "
+                if m.group(2) in moved
+                else m.group(0)
+            ),
+            line,
+        )
+        for line in spec.get("setup", [])
+    ]
+    spec["setup"] = [*writes, *links]
+
+
 def failing_distro(policy: str) -> Callable[[str], HostSpec]:
     """A host where every check of the policy with a fix fails at once: the `fail` scenarios of
     those checks (tests/rulesets/scenarios/) merged into one host."""
@@ -148,11 +194,12 @@ def failing_distro(policy: str) -> Callable[[str], HostSpec]:
             spec[key] = {**spec.get(key, {}), **changes}
         # The scenarios add an account to /etc/shadow only; chage (like every real tool) wants
         # it in /etc/passwd too.
-        spec["setup"] = [*spec.get("setup", []), OLDUSER_PASSWD]
+        spec["setup"] = [*spec.get("setup", []), OLDUSER_PASSWD, DPKG_SETTLE]
+        packaged_units(spec)
         for path in spec.get("files", {}):
             if path.startswith("/etc/modprobe.d/60-bulwark-"):
                 spec["files"][path] = "# turned off by the failing scenario\n"
-        return host_spec(name, merged.base, spec)
+        return dataclasses.replace(host_spec(name, merged.base, spec), overlays=OVERLAYS)
 
     return make
 
@@ -230,12 +277,32 @@ def statuses(outcome: AuditOutcome) -> dict[str, str]:
 
 
 def snapshot(host: TestHost, policy: PolicyDefinition) -> str:
-    """Everything a fix may change: the host's /etc is an overlay, so every file a fix creates,
-    changes or re-owns is in its upper directory (content, mode, owner); and the running value
-    of each kernel parameter a fix sets (per network namespace, so per host)."""
-    upper = host.dir / "upper"
+    """Everything a fix may change: the host's /etc (and /var, /usr where overlaid) is an
+    overlay, so every file a fix creates, changes or re-owns is in its upper directory (content,
+    mode, owner); the running value of each kernel parameter a fix sets (per network namespace,
+    so per host); and which of the processes a fix ends are running (per PID namespace)."""
+    lines = tree(host.dir / "upper")
+    for overlaid in host.spec.overlays:
+        # Not /var/log: every SSH login writes wtmp and lastlog there.
+        lines += tree(host.overlay_upper(overlaid), skip=("log",))
+    keys = sorted({k for c in policy.checks if c.fix for k, _ in c.fix.sysctl})
+    if keys:
+        done = host.run_local(f"sysctl {' '.join(keys)} 2>&1")
+        lines.append(done.stdout)
+    names = sorted({n for c in policy.checks if c.fix for n in c.fix.end_processes})
+    if names:
+        running = host.run_local("ps -e -o comm=").stdout.split()
+        lines.append(" ".join(n for n in sorted(running) if n in names))
+    return "\n".join(lines)
+
+
+def tree(top: Path, skip: tuple[str, ...] = ()) -> list[str]:
+    """Each entry under `top`: its path, mode, owner, and content hash or link target."""
     lines = []
-    for path in sorted(upper.rglob("*")):
+    for path in sorted(top.rglob("*")):
+        relative = path.relative_to(top)
+        if relative.parts[0] in skip:
+            continue
         info = path.lstat()
         if path.is_symlink():
             body = os.readlink(path)
@@ -243,14 +310,21 @@ def snapshot(host: TestHost, policy: PolicyDefinition) -> str:
             body = hashlib.sha256(path.read_bytes()).hexdigest()
         else:
             body = ""
-        lines.append(
-            f"{path.relative_to(upper)} {info.st_mode:o} {info.st_uid} {info.st_gid} {body}"
-        )
-    keys = sorted({k for c in policy.checks if c.fix for k, _ in c.fix.sysctl})
-    if keys:
-        done = host.run_local(f"sysctl {' '.join(keys)} 2>&1")
-        lines.append(done.stdout)
-    return "\n".join(lines)
+        lines.append(f"{relative} {info.st_mode:o} {info.st_uid} {info.st_gid} {body}")
+    return lines
+
+
+def machine_state() -> list[str]:
+    """What the package, service and module fixes would change on THIS machine if a host's
+    overlays failed them: dpkg's database and log, the unit files and their links, modprobe.d."""
+    lines = []
+    for name in ("/var/lib/dpkg/status", "/var/log/dpkg.log"):
+        path = Path(name)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
+        lines.append(f"{name} {digest}")
+    for top in ("/etc/systemd/system", "/usr/lib/systemd/system", "/etc/modprobe.d"):
+        lines += [f"{top}/{line}" for line in tree(Path(top))]
+    return lines
 
 
 def apply(host: TestHost, script: str, *args: str) -> tuple[int, str]:
@@ -294,6 +368,7 @@ def test_every_fix_is_proven_by_the_shell_script(
     assert {s.check.id for s in plan.steps} == wanted
     script = shell.render(plan)
 
+    machine = machine_state()
     untouched = snapshot(host, policy)
     code, output = apply(host, script, "--check")
     assert code == 0, output
@@ -313,6 +388,7 @@ def test_every_fix_is_proven_by_the_shell_script(
     assert code == 0, output
     assert output.count("ok       ") == len(wanted) and "0 step(s) changed the host" in output
     assert snapshot(host, policy) == fixed  # a second run changes nothing
+    assert machine_state() == machine  # only the host's overlays changed
 
 
 def test_the_cli_writes_the_script(tmp_path: Path) -> None:
@@ -416,9 +492,7 @@ def test_the_ansible_playbook_is_proven_too(
     policy = load(name)
     host = failing[name][1]
     before = audit(host, policy)
-    with_tasks = {
-        c.id for c in policy.checks if c.fix and (c.fix.ansible or c.fix.sshd or c.fix.sysctl)
-    }
+    with_tasks = {c.id for c in policy.checks if c.fix and c.fix.has_ansible}
     assert {c: statuses(before)[c] for c in with_tasks} == dict.fromkeys(with_tasks, "failed")
     failed = {(r.policy_id, r.check.id) for r in before.results if r.status.value == "failed"}
     generated = yaml.safe_load(playbook.render(make_plan(host.name, failed, [policy])))
@@ -428,7 +502,9 @@ def test_the_ansible_playbook_is_proven_too(
     book.write_text(yaml.safe_dump([generated[0], again], sort_keys=False))
 
     # ansible-playbook exits 0 only when no task failed and the host was reachable.
+    machine = machine_state()
     first, second = _ansible(host, book, tmp_path)
+    assert machine_state() == machine  # only the host's overlays changed
     assert changed_tasks(first), "the first play changed nothing"
     assert changed_tasks(second) == []  # applied again: nothing changes
     after = statuses(audit(host, policy))

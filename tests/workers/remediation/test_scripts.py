@@ -120,3 +120,64 @@ def test_results_documents() -> None:
         failed_ids(fleet, "c")
     with pytest.raises(ResultsError, match="not a Bulwark results document"):
         failed_ids({"x": 1}, None)
+
+
+SERVICES = """\
+policy: {id: s, file: s.yml, name: s, description: d}
+checks:
+  - id: 1
+    title: "Avahi not in use"
+    condition: all
+    rules: ['f:/etc/passwd']
+    fix:
+      disable_units: [avahi-daemon.service, avahi-daemon.socket]
+      end_processes: [avahi-daemon]
+  - id: 2
+    title: "No telnet"
+    condition: all
+    rules: ['f:/etc/passwd']
+    fix:
+      purge_packages: [telnet, inetutils-telnet]
+"""
+
+
+def test_service_and_package_steps_test_first_in_both_formats() -> None:
+    loaded = load_policy_text(SERVICES, "s.yml")
+    assert loaded.policy is not None, loaded.errors
+    plan = make_plan("h", {("s", "1"), ("s", "2")}, [loaded.policy])
+    script = shell.render(plan)
+    assert subprocess.run(["sh", "-n"], input=script, text=True, check=False).returncode == 0
+    assert script.count("bulwark_units_disable() {") == 1
+    assert script.count("bulwark_packages_purge() {") == 1
+    assert (
+        "bulwark_units_off avahi-daemon.service avahi-daemon.socket"
+        " && bulwark_processes_off avahi-daemon" in script
+    )
+    assert "bulwark_packages_purge telnet inetutils-telnet" in script
+    tasks = yaml.safe_load(playbook.render(plan))[0]["tasks"]
+    assert [t["name"] for t in tasks] == [
+        "s 1: Avahi not in use: avahi-daemon.service off, avahi-daemon.socket off,"
+        " no avahi-daemon process",
+        "s 2: No telnet: telnet, inetutils-telnet not installed",
+    ]
+    for task in tasks:
+        body = task["ansible.builtin.shell"]
+        assert subprocess.run(["sh", "-n"], input=body, text=True, check=False).returncode == 0
+        # The test runs first and ends the task unchanged; after the fix it runs again.
+        lines = body.splitlines()
+        first = next(n for n, line in enumerate(lines) if line.endswith(" && exit 0"))
+        test = lines[first].removesuffix(" && exit 0")
+        assert lines[first + 1 :][-2:] == [f"{test} || exit 1", "echo changed"]
+
+
+def test_the_package_test_reads_dpkg() -> None:
+    """bulwark_packages_absent against this machine's dpkg: dpkg itself is installed, a
+    package that does not exist is not."""
+    from workers.remediation import packages
+
+    def absent(name: str) -> int:
+        script = packages.SH_FUNCTIONS + packages.sh_test([name])
+        return subprocess.run(["sh", "-c", script], check=False).returncode
+
+    assert absent("dpkg") == 1
+    assert absent("bwk-no-such-package") == 0
