@@ -28,7 +28,8 @@ ABSOLUTE_PATH = re.compile(r"(?<![\w.-])/[\w.@+-]+(?:/[\w.@+-]+)*")
 ACCOUNT_TOOLS = re.compile(r"\b(useradd|usermod|userdel|groupadd|groupmod|chage|passwd|chpasswd)\b")
 # Directories whose direct files are unrelated to each other: a file there conflicts only with
 # itself, not with its siblings.
-FLAT_DIRECTORIES = {PurePosixPath("/"), PurePosixPath("/etc")}
+ETC = PurePosixPath("/etc")
+FLAT_DIRECTORIES = {PurePosixPath("/"), ETC}
 
 
 def touched(scenario: dict[str, Any]) -> set[tuple[str, str]] | None:
@@ -48,6 +49,10 @@ def touched(scenario: dict[str, Any]) -> set[tuple[str, str]] | None:
         keys.add(("path", str(path)))
         if path.parent not in FLAT_DIRECTORIES:
             keys.add(("dir", str(path.parent)))
+        # Below /etc a check reads a directory with its subdirectories (/etc/audit: auditd.conf
+        # and rules.d/*.rules), so a path there conflicts with every path in its directories.
+        if path.is_relative_to(ETC):
+            keys |= {("dir", str(d)) for d in path.parents if d.is_relative_to(ETC) and d != ETC}
     keys |= {("sysctl", str(name)) for name in scenario.get("sysctls") or {}}
     if scenario.get("processes"):
         keys.add(("processes", ""))
