@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet
 
+from tests.parallel import REDIS_BROKER, require_group
 from tests.require import require
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -94,9 +95,11 @@ def _migrated_template(server: Any) -> str:
 
 
 def redis_broker_url() -> str:
-    """BULWARK_TEST_BROKER_URL, emptied of any earlier test's messages."""
+    """BULWARK_TEST_BROKER_URL, emptied of any earlier test's messages. The whole suite shares
+    it, so under xdist only the tests of one group use it, one at a time (tests/parallel.py)."""
     import redis
 
+    require_group(REDIS_BROKER, "BULWARK_TEST_BROKER_URL")
     url = require_env("BULWARK_TEST_BROKER_URL", "needs a Redis broker")
     redis.Redis.from_url(url).flushdb()
     return url
