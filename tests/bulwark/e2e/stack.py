@@ -105,6 +105,18 @@ def redis_broker_url() -> str:
     return url
 
 
+def forget_broker_connections() -> None:
+    """Close this process's Celery broker pools, so the next publish connects to the broker now
+    configured (what Celery does after a fork). A test that aims the app at Redis calls it when
+    it aims it back: a pool left open would send a later test's tasks to Redis."""
+    from kombu import pools
+
+    from bulwark.celery_app import app
+
+    pools.reset()
+    app._pool = None
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
