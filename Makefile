@@ -3,11 +3,16 @@
 #               lab of SSH test hosts audited, then the web server on DEMO_ADDR until Ctrl-C
 #   make test   lint, import contracts, type checks and the whole test suite
 #   make test-fast  the inner loop: the tests not marked slow, no lint (about a minute)
+# Both run pytest under pytest-xdist: TEST_WORKERS processes (more than the cores: much of the
+# suite waits on test hosts, processes and browsers), tests that share a fixture or the Redis
+# broker kept together by `--dist loadgroup` (tests/parallel.py). Serially, to debug:
+# .venv/bin/pytest -n 0 [tests...]
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_ADDR ?= 127.0.0.1:8000
+TEST_WORKERS ?= 3
 
 .PHONY: demo test test-fast setup lint clean
 
@@ -29,10 +34,10 @@ lint: setup
 	$(VENV)/bin/mypy
 
 test: lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: setup
-	$(VENV)/bin/pytest -m "not slow" -q -n auto
+	$(VENV)/bin/pytest -m "not slow" -q -n auto --dist loadgroup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.parallel import assign_groups
+from tests.parallel import xdist_groups as xdist_groups  # autouse: what require_group asks
 from tests.slow import refuse_heavy, unmarked_heavy_tests
 
 ALLOWED = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", "::1/128", "10.77.0.0/16")]
@@ -53,7 +55,9 @@ def only_local_network() -> Iterator[None]:
 
 
 # Heavy tests (hosts, browsers, whole Bulwarks) must be marked slow: tests/slow.py.
-@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything: every run checks every test
+# tryfirst: before `-m` deselects anything (every run checks every test) and before xdist reads
+# the groups.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     unmarked = unmarked_heavy_tests(items)
     if unmarked:
@@ -61,6 +65,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             "tests that start hosts or a browser must be marked slow "
             "(`pytestmark = pytest.mark.slow`):\n  " + "\n  ".join(unmarked)
         )
+    assign_groups(items)  # before xdist reads the groups: tests/parallel.py
 
 
 @pytest.fixture(autouse=True)

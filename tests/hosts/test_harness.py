@@ -135,13 +135,15 @@ def test_teardown_leaves_no_namespace_veth_process_or_file(
         hosts.link(started[0], started[1])
         state = hosts.dir
         netns = [h.netns for h in started]
-        veths = [f"bwk{h.slot}" for h in started]
+        # By interface index, not name: once freed, another xdist worker may take the slot (and
+        # the name); a new link never gets the index of one removed this soon.
+        veths = [_ifindex(f"bwk{h.slot}") for h in started]
         pids = [h.pid for h in started] + [int(p) for h in started for p in _netns_pids(h.netns)]
         assert all(Path(f"/proc/{pid}").exists() for pid in pids)
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     assert not any(name in names for name in netns)
-    assert not any(f" {veth}@" in links or f" {veth}:" in links for veth in veths)
+    assert not any(line.startswith(f"{index}: ") for line in links.splitlines() for index in veths)
     assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
     assert not state.exists()
     assert str(state) not in Path("/proc/self/mountinfo").read_text()
@@ -213,6 +215,11 @@ def test_a_spec_refuses_paths_outside_etc_and_global_sysctls() -> None:
         HostSpec("bad", sysctls={"kernel.randomize_va_space": "0"})
     with pytest.raises(ValueError):
         HostSpec("Not_A_Hostname")
+
+
+def _ifindex(link: str) -> int:
+    listed = subprocess.run(["ip", "-o", "link", "show", link], capture_output=True, text=True)
+    return int(listed.stdout.split(":", 1)[0])
 
 
 def _netns_pids(netns: str) -> list[str]:

@@ -34,7 +34,8 @@ ABSOLUTE_PATH = re.compile(r"(?<![\w.-])/[\w.@+-]+(?:/[\w.@+-]+)*")
 ACCOUNT_TOOLS = re.compile(r"\b(useradd|usermod|userdel|groupadd|groupmod|chage|passwd|chpasswd)\b")
 # Directories whose direct files are unrelated to each other: a file there conflicts only with
 # itself, not with its siblings.
-FLAT_DIRECTORIES = {PurePosixPath("/"), PurePosixPath("/etc")}
+ETC = PurePosixPath("/etc")
+FLAT_DIRECTORIES = {PurePosixPath("/"), ETC}
 
 
 Key = tuple[str, str]
@@ -61,6 +62,12 @@ def _signed(scenario: dict[str, Any]) -> dict[Key, frozenset[str]] | None:
         change(("path", str(path)), what)
         if path.parent not in FLAT_DIRECTORIES:
             change(("dir", str(path.parent)), what)
+        # Below /etc a check reads a directory with its subdirectories (/etc/audit: auditd.conf
+        # and rules.d/*.rules), so a path there conflicts with every path in its directories.
+        if path.is_relative_to(ETC):
+            for directory in path.parents:
+                if directory.is_relative_to(ETC) and directory != ETC:
+                    change(("dir", str(directory)), what)
 
     for kind in PATH_KEYS:
         value = scenario.get(kind) or ()

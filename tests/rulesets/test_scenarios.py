@@ -34,11 +34,26 @@ def _load(path: Path) -> PolicyDefinition:
 
 
 def _cases() -> list[object]:
+    """One case per check; under pytest-xdist the checks of one batch run on one worker (their
+    `xdist_group`, with `--dist loadgroup`), so each batch's two hosts start once."""
     cases = []
     for path in POLICY_FILES:
         policy = _load(path)
+        group = {
+            check_id: f"{path.stem}-b{index}"
+            for index, ids in enumerate(batches(path))
+            for check_id in ids
+        }
         for check in policy.checks:
-            cases.append(pytest.param(path, check.id, id=f"{path.stem}:{check.id}"))
+            cases.append(
+                pytest.param(
+                    path,
+                    check.id,
+                    id=f"{path.stem}:{check.id}",
+                    # (a check without scenarios fails below, in its own group)
+                    marks=pytest.mark.xdist_group(group.get(check.id, check.id)),
+                )
+            )
     return cases
 
 

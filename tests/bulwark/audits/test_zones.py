@@ -15,7 +15,6 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 from django.utils import timezone
-from kombu import pools
 
 from bulwark.audits.management.commands.worker import worker_argv
 from bulwark.audits.models import Audit, AuditStatus, WorkerHeartbeat
@@ -23,7 +22,7 @@ from bulwark.audits.services import reap_expired_leases, start_audits
 from bulwark.audits.zones import fleet_zones, queue_for, zone_of_queue
 from bulwark.celery_app import app
 from bulwark.inventory.models import Group, Host, Membership, Role
-from tests.bulwark.e2e.stack import redis_broker_url
+from tests.bulwark.e2e.stack import forget_broker_connections, redis_broker_url
 
 
 def _host(name: str, group: Group, zone: str = "") -> Host:
@@ -114,20 +113,13 @@ def publishing_to_redis() -> Iterator[redis.Redis]:
     """Tasks published to the test Redis (not run in-process) for the length of a test."""
     url = redis_broker_url()
     saved = app.conf.broker_url, app.conf.task_always_eager
-    _forget_broker_connections()
+    forget_broker_connections()
     app.conf.broker_url, app.conf.task_always_eager = url, False
     try:
         yield redis.Redis.from_url(url)
     finally:
         app.conf.broker_url, app.conf.task_always_eager = saved
-        _forget_broker_connections()
-
-
-def _forget_broker_connections() -> None:
-    """Close the app's broker pools so the next publish connects to the configured broker (what
-    Celery does after a fork)."""
-    pools.reset()
-    app._pool = None
+        forget_broker_connections()
     app.amqp._producer_pool = None
 
 

@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet
 
+from tests.parallel import REDIS_BROKER, require_group
 from tests.require import require
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -94,12 +95,26 @@ def _migrated_template(server: Any) -> str:
 
 
 def redis_broker_url() -> str:
-    """BULWARK_TEST_BROKER_URL, emptied of any earlier test's messages."""
+    """BULWARK_TEST_BROKER_URL, emptied of any earlier test's messages. The whole suite shares
+    it, so under xdist only the tests of one group use it, one at a time (tests/parallel.py)."""
     import redis
 
+    require_group(REDIS_BROKER, "BULWARK_TEST_BROKER_URL")
     url = require_env("BULWARK_TEST_BROKER_URL", "needs a Redis broker")
     redis.Redis.from_url(url).flushdb()
     return url
+
+
+def forget_broker_connections() -> None:
+    """Close this process's Celery broker pools, so the next publish connects to the broker now
+    configured (what Celery does after a fork). A test that aims the app at Redis calls it when
+    it aims it back: a pool left open would send a later test's tasks to Redis."""
+    from kombu import pools
+
+    from bulwark.celery_app import app
+
+    pools.reset()
+    app._pool = None
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bulwark.audits.models import Audit, AuditStatus, WorkerHeartbeat
 from bulwark.celery_app import app
 from bulwark.inventory.models import Group, Host
-from tests.bulwark.e2e.stack import redis_broker_url
+from tests.bulwark.e2e.stack import forget_broker_connections, redis_broker_url
 from tests.bulwark.reports.test_metrics import samples, scrape, user_token
 
 DASHBOARD = Path(__file__).resolve().parents[3] / "deploy" / "grafana" / "bulwark-fleet.json"
@@ -101,6 +101,7 @@ def real_broker() -> Iterator[str]:
         yield url
     finally:
         app.conf.broker_url = previous
+        forget_broker_connections()
 
 
 def test_the_broker_depth_of_each_zone_queue_is_read_from_redis(

@@ -17,7 +17,7 @@ from kombu import Connection, Exchange, Queue
 from bulwark.audits.models import Audit, AuditStatus, WorkerHeartbeat
 from bulwark.celery_app import app
 from bulwark.inventory.models import Group, Host, Membership, Role
-from tests.bulwark.e2e.stack import redis_broker_url
+from tests.bulwark.e2e.stack import forget_broker_connections, redis_broker_url
 
 ZONE = "zpage"
 
@@ -96,6 +96,7 @@ def real_broker(settings: Any) -> Iterator[str]:
         yield url
     finally:
         app.conf.broker_url = previous
+        forget_broker_connections()
         redis.Redis.from_url(url).delete(f"zone.{ZONE}")
 
 

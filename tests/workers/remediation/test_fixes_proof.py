@@ -336,26 +336,29 @@ def apply(host: TestHost, script: str, *args: str) -> tuple[int, str]:
     return result.exit_status, (result.stdout + result.stderr).decode()
 
 
-@pytest.fixture(scope="module")
-def failing(test_hosts: TestHosts) -> Iterator[dict[str, list[TestHost]]]:
-    specs = [
-        make(f"fix{n}-{kind}")
-        for n, make in enumerate(SCENARIOS.values())
-        for kind in ("sh", "ansible")
-    ]
-    started = test_hosts.start_many(specs)
-    hosts = {name: started[2 * n : 2 * n + 2] for n, name in enumerate(SCENARIOS)}
-    yield hosts
+@pytest.fixture
+def failing(test_hosts: TestHosts) -> Iterator[Callable[[str, str], TestHost]]:
+    """Starts the failing host of one policy for one proof ("sh" or "ansible"): each proof
+    changes its host, so none is shared, and a test starts only its own (under xdist the ten
+    proofs run on several workers)."""
+    started: list[TestHost] = []
+
+    def start(name: str, kind: str) -> TestHost:
+        number = sorted(SCENARIOS).index(name)
+        started.append(test_hosts.start(SCENARIOS[name](f"fix{number}-{kind}"), timeout=30))
+        return started[-1]
+
+    yield start
     for host in started:
         host.stop()
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_every_fix_is_proven_by_the_shell_script(
-    failing: dict[str, list[TestHost]], name: str, tmp_path: Path
+    failing: Callable[[str, str], TestHost], name: str, tmp_path: Path
 ) -> None:
     policy = load(name)
-    host = failing[name][0]
+    host = failing(name, "sh")
     before = audit(host, policy)
     wanted = fixable(policy)
     assert wanted, f"no check of {name} has a fix"
@@ -480,7 +483,7 @@ def changed_tasks(play: str) -> list[str]:
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_the_ansible_playbook_is_proven_too(
-    failing: dict[str, list[TestHost]], name: str, tmp_path: Path
+    failing: Callable[[str, str], TestHost], name: str, tmp_path: Path
 ) -> None:
     """One ansible-playbook run per policy: the generated play, then the same play again. The
     first must change the host and make the re-audit pass; the second must report no change."""
@@ -490,7 +493,7 @@ def test_the_ansible_playbook_is_proven_too(
         pytest.skip(f"needs {ANSIBLE} (Debian: ansible-core)")
     assert shutil.which("ssh"), "ansible needs the OpenSSH client"
     policy = load(name)
-    host = failing[name][1]
+    host = failing(name, "ansible")
     before = audit(host, policy)
     with_tasks = {c.id for c in policy.checks if c.fix and c.fix.has_ansible}
     assert {c: statuses(before)[c] for c in with_tasks} == dict.fromkeys(with_tasks, "failed")
