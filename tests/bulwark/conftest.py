@@ -11,7 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -127,3 +127,24 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(delivery, "enqueue_on_commit", lambda audit_id: sent.append(audit_id))
     return sent
+
+
+@pytest.fixture(autouse=True)
+def celery_left_as_found() -> Iterator[None]:
+    """Tests that aim this process's Celery app at a broker (or off eager) must aim it back.
+    One that does not would make every later test of the process publish its tasks to that
+    broker and wait for an audit nobody runs (under xdist: the rest of that worker's tests).
+    Checked after the test's own fixtures are torn down; the app is put back either way."""
+    from bulwark.celery_app import app
+    from tests.bulwark.e2e.stack import forget_broker_connections
+
+    found = (app.conf.task_always_eager, app.conf.broker_url)
+    yield
+    left = (app.conf.task_always_eager, app.conf.broker_url)
+    if left != found:
+        app.conf.update(task_always_eager=found[0], broker_url=found[1])
+        forget_broker_connections()
+        pytest.fail(
+            f"the test left the Celery app at (eager, broker) = {left}, found at {found}",
+            pytrace=False,
+        )
