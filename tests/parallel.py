@@ -18,7 +18,9 @@ Everything else is spread over the workers one test at a time. Serially (`-p no:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +88,24 @@ def require_group(group: str, what: str) -> None:
             f"{what} is shared by the whole suite: mark the test "
             f"`pytest.mark.xdist_group({group!r})` (tests/parallel.py)"
         )
+
+
+def batched_cases(
+    paths: Iterable[Path],
+    batches_of: Callable[[Path], Sequence[Sequence[str]]],
+    check_ids_of: Callable[[Path], Iterable[str]],
+) -> list[Any]:
+    """One test case (policy path, check id) per check; the checks of one batch share an
+    `xdist_group`, so under `--dist loadgroup` they run on one worker and the batch's hosts or
+    machines start once. A check in no batch gets a group of its own (and fails in its test)."""
+    cases = []
+    for path in paths:
+        group = {
+            check_id: f"{path.stem}-b{index}"
+            for index, ids in enumerate(batches_of(path))
+            for check_id in ids
+        }
+        for check_id in check_ids_of(path):
+            mark = pytest.mark.xdist_group(group.get(check_id, check_id))
+            cases.append(pytest.param(path, check_id, id=f"{path.stem}:{check_id}", marks=mark))
+    return cases

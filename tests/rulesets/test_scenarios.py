@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from lab.harness import HostSpec, TestHosts
+from tests.parallel import batched_cases
 from tests.rulesets.batches import batches, merged
 from tests.rulesets.scenarios import ROOT, host_spec, load_scenarios, scenario_file
 from workers.audit import run
@@ -34,27 +35,9 @@ def _load(path: Path) -> PolicyDefinition:
 
 
 def _cases() -> list[object]:
-    """One case per check; under pytest-xdist the checks of one batch run on one worker (their
-    `xdist_group`, with `--dist loadgroup`), so each batch's two hosts start once."""
-    cases = []
-    for path in POLICY_FILES:
-        policy = _load(path)
-        group = {
-            check_id: f"{path.stem}-b{index}"
-            for index, ids in enumerate(batches(path))
-            for check_id in ids
-        }
-        for check in policy.checks:
-            cases.append(
-                pytest.param(
-                    path,
-                    check.id,
-                    id=f"{path.stem}:{check.id}",
-                    # (a check without scenarios fails below, in its own group)
-                    marks=pytest.mark.xdist_group(group.get(check.id, check.id)),
-                )
-            )
-    return cases
+    """One case per check, grouped by batch (tests/parallel.py), so each batch's hosts start
+    once under pytest-xdist."""
+    return batched_cases(POLICY_FILES, batches, lambda path: (c.id for c in _load(path).checks))
 
 
 @pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: p.stem)

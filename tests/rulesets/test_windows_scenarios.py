@@ -21,6 +21,7 @@ import yaml
 from tests.hosts.windows_machine import WindowsMachine, load_spec
 from tests.hosts.winrm_server import WinRMServer
 from tests.hosts.winrm_support import FIXTURES, PASSWORD, USER, target
+from tests.parallel import batched_cases
 from tests.rulesets.scenarios import ROOT
 from tests.shared_data import shared_data_dir
 from workers.audit import AuditOutcome, run
@@ -155,26 +156,9 @@ def _replace_checks(policy: PolicyDefinition, checks: list[Any]) -> PolicyDefini
 
 
 def _cases() -> list[object]:
-    """One case per check; under pytest-xdist the checks of one batch run on one worker (their
-    `xdist_group`, with `--dist loadgroup`), so each batch's machines are audited once."""
-    cases = []
-    for path in POLICY_FILES:
-        group = {
-            check_id: f"{path.stem}-b{index}"
-            for index, ids in enumerate(batches(path))
-            for check_id in ids
-        }
-        for check in _load(path).checks:
-            cases.append(
-                pytest.param(
-                    path,
-                    check.id,
-                    id=f"{path.stem}:{check.id}",
-                    # (a check without overlays fails below, in its own group)
-                    marks=pytest.mark.xdist_group(group.get(check.id, check.id)),
-                )
-            )
-    return cases
+    """One case per check, grouped by batch (tests/parallel.py), so each batch's machines start
+    once under pytest-xdist."""
+    return batched_cases(POLICY_FILES, batches, lambda path: (c.id for c in _load(path).checks))
 
 
 # -- tests ---------------------------------------------------------------------------------------
