@@ -135,12 +135,20 @@ def celery_left_as_found() -> Iterator[None]:
     One that does not would make every later test of the process publish its tasks to that
     broker and wait for an audit nobody runs (under xdist: the rest of that worker's tests).
     Checked after the test's own fixtures are torn down; the app is put back either way."""
+    from celery import _state as celery_state
+
     from bulwark.celery_app import app
     from tests.bulwark.e2e.stack import forget_broker_connections
 
     found = (app.conf.task_always_eager, app.conf.broker_url)
     yield
     left = (app.conf.task_always_eager, app.conf.broker_url)
+    current = celery_state.get_current_app()
+    if current is not app:
+        # Another Celery app made current (Celery() does by default): the platform's shared
+        # tasks would be sent through it, to its broker, from now on.
+        app.set_current()
+        pytest.fail(f"the test left another Celery app current: {current!r}", pytrace=False)
     if left != found:
         app.conf.update(task_always_eager=found[0], broker_url=found[1])
         forget_broker_connections()
