@@ -43,6 +43,9 @@ def setup_django(database_url: str) -> None:
     os.environ.setdefault("CREDENTIAL_KEYS", "bm90LWEtcmVhbC1rZXktYnV0LTMyLWJ5dGVzLWxvbmc=")
     os.environ["CELERY_BROKER_URL"] = ""
     os.environ["EMBEDDED_TASKS"] = "eager"
+    # One reader walking 3,000 pages in a minute: the per-user throttle (its own concern,
+    # tested in tests/) would answer 429 long before the walk ends.
+    os.environ.setdefault("API_THROTTLE_USER", "1000000/minute")
     os.environ["DJANGO_SETTINGS_MODULE"] = "bulwark.settings"
     sys.path.insert(0, str(ROOT))
     sys.path.append(str(ROOT / "platform"))
