@@ -276,6 +276,17 @@ def compact() -> bool:
     if not compacts():
         return False
     with connection.cursor() as cursor:
+        # A run killed part-way (worker lost, database restarted) leaves its new copies
+        # behind as invalid indexes (`..._ccnew`), which PostgreSQL keeps updating on every
+        # insert and a later REINDEX does not remove: dropped first.
+        cursor.execute(
+            "SELECT quote_ident(i.relname) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
+            " WHERE x.indrelid = %s::regclass AND NOT x.indisvalid",
+            [RESULT],
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+            log.warning("dropped %s, left invalid by an interrupted rebuild", name)
         cursor.execute(f"REINDEX TABLE CONCURRENTLY {RESULT}")
     log.info("rebuilt the indexes of the results table")
     return True

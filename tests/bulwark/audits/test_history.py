@@ -454,3 +454,34 @@ def test_compacting_shrinks_the_sparse_index_pages_reductions_leave() -> None:
     assert history.compact() is True
     assert _index_bytes() < before
     assert {a.pk: _rows(a.pk) for a in audits} == wanted
+
+
+def _invalid_indexes() -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
+            " WHERE x.indrelid = 'audits_result'::regclass AND NOT x.indisvalid"
+        )
+        return [name for (name,) in cursor.fetchall()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_compacting_drops_the_invalid_indexes_an_interrupted_rebuild_left() -> None:
+    """A concurrent index build that did not finish (here: refused, as a killed REINDEX
+    CONCURRENTLY is) leaves an invalid index every insert still updates; compact() drops it
+    before it rebuilds, and reads are unchanged."""
+    from django.db import IntegrityError, connection
+
+    _policy(3)
+    audit = audit_with(_host("h"), _outcome({"7001": ("passed", "", ("x",)),
+                                             "7002": ("failed", "", ("y",))}))  # fmt: skip
+    wanted = _rows(audit.pk)
+    with pytest.raises(IntegrityError), connection.cursor() as cursor:
+        # Not unique: an audit has several rows. PostgreSQL leaves the index, invalid.
+        cursor.execute("CREATE UNIQUE INDEX CONCURRENTLY probe_ccnew ON audits_result (audit_id)")
+    assert _invalid_indexes() == ["probe_ccnew"]
+    assert history.compact() is True
+    assert _invalid_indexes() == []
+    assert _rows(audit.pk) == wanted
