@@ -12,7 +12,7 @@ import re
 
 from django.utils.translation import gettext, gettext_lazy
 
-from bulwark.inventory.connections import ConnectionRefused
+from bulwark.inventory.connections import REFUSALS, ConnectionRefused
 from workers.transports.address_policy import TargetForbidden
 from workers.transports.base import (
     AuthenticationFailed,
@@ -103,6 +103,84 @@ _PATTERNS = [
         ),
     ),
 ]
+
+# The inventory's refusals (inventory.connections.REFUSALS), by kind. "invalid" carries a
+# transport target's own words about a field (workers/transports): translated below when known.
+_REFUSALS = {
+    "local_off": gettext_lazy(
+        "host %(host)s: audits of the Bulwark machine itself are off (ALLOW_LOCAL_AUDITS)"
+    ),
+    "unconfirmed": gettext_lazy(
+        "host %(host)s: its credential is not confirmed for the host's current destination "
+        "(address, port, transport or key settings changed): a group admin re-enters the "
+        "credential's secrets, or a superuser confirms the host"
+    ),
+    "no_credential": gettext_lazy("host %(host)s has no credential"),
+    "not_ssh": gettext_lazy("credential %(credential)s is not an SSH credential"),
+    "no_secret": gettext_lazy("credential %(credential)s has no secret"),
+    "not_winrm": gettext_lazy("host %(host)s needs a WinRM credential"),
+    "basic_http": gettext_lazy("host %(host)s: Basic authentication needs HTTPS"),
+    "invalid": gettext_lazy("host %(host)s: %(problem)s"),
+}
+_TARGET_PROBLEMS = [
+    (
+        re.compile(r"port out of range: (?P<port>-?\d+)"),
+        gettext_lazy("port out of range: %(port)s"),
+    ),
+    (
+        re.compile(r"no credential: give a private key or a password"),
+        gettext_lazy("no credential: give a private key or a password"),
+    ),
+    (
+        re.compile(r"sudo mode 'password' needs sudo_password or password"),
+        gettext_lazy("sudo mode 'password' needs sudo_password or password"),
+    ),
+    (
+        re.compile(r"the sudo password cannot contain a line break or NUL"),
+        gettext_lazy("the sudo password cannot contain a line break or NUL"),
+    ),
+    (
+        re.compile(r"plain HTTP is refused for this host unless allow_http is set"),
+        gettext_lazy("plain HTTP is refused for this host unless allow_http is set"),
+    ),
+    (
+        re.compile(r"(?P<auth>\w+) authentication needs a password"),
+        gettext_lazy("%(auth)s authentication needs a password"),
+    ),
+    (re.compile(r"host and user are required"), gettext_lazy("host and user are required")),
+]
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """`host {host} has no credential` -> a pattern with a named group per field."""
+    escaped = re.escape(template)
+    return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", escaped), re.S)
+
+
+_REFUSAL_PATTERNS = [(kind, _template_pattern(REFUSALS[kind])) for kind in REFUSALS]
+
+
+def _refusal(text: str) -> str | None:
+    for kind, pattern in _REFUSAL_PATTERNS:
+        if not (found := pattern.fullmatch(text)):
+            continue
+        values = found.groupdict()
+        if kind == "invalid":
+            problem = _target_problem(values["problem"])
+            if problem is None:
+                continue  # not one of ours: shown as stored
+            values["problem"] = problem
+        return str(_REFUSALS[kind]) % values
+    return None
+
+
+def _target_problem(text: str) -> str | None:
+    for pattern, message in _TARGET_PROBLEMS:
+        if found := pattern.fullmatch(text):
+            return str(message) % found.groupdict()
+    return None
+
+
 _GAVE_UP = re.compile(r"gave up after (?P<attempts>\d+) attempts: (?P<reason>.+)", re.S)
 
 
@@ -115,6 +193,8 @@ def translated(reason: str) -> str:
     for pattern, message in _PATTERNS:
         if found := pattern.fullmatch(text):
             return str(message) % found.groupdict()
+    if (refusal := _refusal(text)) is not None:
+        return refusal
     if found := _GAVE_UP.fullmatch(text):
         return gettext("gave up after %(attempts)s attempts: %(reason)s") % {
             "attempts": found["attempts"],

@@ -21,6 +21,7 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from bulwark.core import actor, seclog
 from bulwark.core.fields import reveal
@@ -103,7 +104,7 @@ def confirm_with_secrets(host: Any, user: Any, given: dict[str, str]) -> None:
     needs none). Raises ValidationError naming the field that does not match."""
     credential = host.credential
     if credential is None:
-        raise ValidationError({"credential": "this host has no credential to confirm"})
+        raise ValidationError({"credential": _("this host has no credential to confirm")})
     if not user.is_superuser:
         errors = {}
         for name in SECRET_FIELDS:
@@ -112,7 +113,7 @@ def confirm_with_secrets(host: Any, user: Any, given: dict[str, str]) -> None:
                 continue
             offered = given.get(name) or ""
             if not hmac.compare_digest(offered.encode(), stored.encode()):
-                errors[name] = "does not match the stored value: re-enter it"
+                errors[name] = _("does not match the stored value: re-enter it")
         if errors:
             raise ValidationError(errors)
     confirm(host, by=user)

@@ -26,6 +26,29 @@ class ConnectionRefused(TransportError):
     permanent = True
 
 
+# Every refusal's words, with `{name}` fields. They are stored as an audit's error in English
+# (the API, webhooks and logs carry them so); audits.reasons translates each one where it is
+# shown, and a test makes sure none is missing there.
+REFUSALS = {
+    "local_off": "host {host}: audits of the Bulwark machine itself are off (ALLOW_LOCAL_AUDITS)",
+    "unconfirmed": (
+        "host {host}: its credential is not confirmed for the host's current destination "
+        "(address, port, transport or key settings changed): a group admin re-enters the "
+        "credential's secrets, or a superuser confirms the host"
+    ),
+    "no_credential": "host {host} has no credential",
+    "not_ssh": "credential {credential} is not an SSH credential",
+    "no_secret": "credential {credential} has no secret",
+    "not_winrm": "host {host} needs a WinRM credential",
+    "basic_http": "host {host}: Basic authentication needs HTTPS",
+    "invalid": "host {host}: {problem}",
+}
+
+
+def _refused(kind: str, **values: str) -> ConnectionRefused:
+    return ConnectionRefused(REFUSALS[kind].format(**values))
+
+
 @dataclass
 class Connection:
     """A transport for one host, with the secrets it holds (to redact from any message)."""
@@ -38,10 +61,7 @@ def open_connection(host: Host, *, connect_timeout: float = 10.0) -> Connection:
     """A transport for `host` (not yet connected). Raises ConnectionRefused."""
     if host.transport == Host.TransportKind.LOCAL:
         if not settings.ALLOW_LOCAL_AUDITS:
-            raise ConnectionRefused(
-                f"host {host.name}: audits of the Bulwark machine itself are off "
-                "(ALLOW_LOCAL_AUDITS)"
-            )
+            raise _refused("local_off", host=host.name)
         return Connection(LocalTransport())
     if host.transport == Host.TransportKind.WINRM:
         winrm = winrm_target(host, connect_timeout=connect_timeout)
@@ -53,23 +73,19 @@ def open_connection(host: Host, *, connect_timeout: float = 10.0) -> Connection:
 def _require_binding(host: Host) -> None:
     """Release a credential's secrets only to the destination they were confirmed for."""
     if not bindings.is_bound(host):
-        raise ConnectionRefused(
-            f"host {host.name}: its credential is not confirmed for the host's current "
-            "destination (address, port, transport or key settings changed): a group admin "
-            "re-enters the credential's secrets, or a superuser confirms the host"
-        )
+        raise _refused("unconfirmed", host=host.name)
 
 
 def ssh_target(host: Host, *, connect_timeout: float = 10.0, jump: bool = True) -> SSHTarget:
     credential = host.credential
     if credential is None:
-        raise ConnectionRefused(f"host {host.name} has no credential")
+        raise _refused("no_credential", host=host.name)
     _require_binding(host)
     if credential.kind == Credential.Kind.WINRM:
-        raise ConnectionRefused(f"credential {credential.name} is not an SSH credential")
+        raise _refused("not_ssh", credential=credential.name)
     secret = reveal(credential.secret)
     if not secret:
-        raise ConnectionRefused(f"credential {credential.name} has no secret")
+        raise _refused("no_secret", credential=credential.name)
     via = None
     if jump and credential.jump_host is not None:
         via = ssh_target(credential.jump_host, connect_timeout=connect_timeout, jump=False)
@@ -92,20 +108,20 @@ def ssh_target(host: Host, *, connect_timeout: float = 10.0, jump: bool = True) 
         )
     except ValueError as exc:
         # SSHTarget's messages name fields, never their values.
-        raise ConnectionRefused(f"host {host.name}: {exc}") from None
+        raise _refused("invalid", host=host.name, problem=str(exc)) from None
 
 
 def winrm_target(host: Host, *, connect_timeout: float = 10.0) -> WinRMTarget:
     credential = host.credential
     if credential is None or credential.kind != Credential.Kind.WINRM:
-        raise ConnectionRefused(f"host {host.name} needs a WinRM credential")
+        raise _refused("not_winrm", host=host.name)
     _require_binding(host)
     if host.winrm_auth == "basic" and host.winrm_allow_http:
         # Basic over HTTP would hand the password to anyone on the path, unverified.
-        raise ConnectionRefused(f"host {host.name}: Basic authentication needs HTTPS")
+        raise _refused("basic_http", host=host.name)
     password = reveal(credential.secret)
     if not password:
-        raise ConnectionRefused(f"credential {credential.name} has no secret")
+        raise _refused("no_secret", credential=credential.name)
     try:
         return WinRMTarget(
             host=host.address,
@@ -120,7 +136,7 @@ def winrm_target(host: Host, *, connect_timeout: float = 10.0) -> WinRMTarget:
             connect_timeout=connect_timeout,
         )
     except ValueError as exc:
-        raise ConnectionRefused(f"host {host.name}: {exc}") from None
+        raise _refused("invalid", host=host.name, problem=str(exc)) from None
 
 
 def _ca_bundle(host: Host) -> str | None:

@@ -12,7 +12,7 @@ from paramiko import ECDSAKey
 
 from bulwark.audits import alerts, reasons
 from bulwark.audits.models import AlertEvent, Audit, AuditStatus
-from bulwark.inventory.connections import ConnectionRefused
+from bulwark.inventory.connections import REFUSALS, ConnectionRefused
 from bulwark.inventory.models import Host
 from bulwark.web.models import Preference
 from tests.bulwark.world import World
@@ -23,8 +23,9 @@ from workers.transports.base import (
     TransportTimeout,
     Unreachable,
 )
-from workers.transports.ssh import SSHTarget
+from workers.transports.ssh import SSHTarget, SudoMode
 from workers.transports.ssh_keys import verify_host_key
+from workers.transports.winrm import WinRMTarget
 
 VOCABULARY = [
     reasons.REFUSED,
@@ -155,3 +156,62 @@ def test_the_lock_out_page_is_translated(world: World) -> None:
     for _ in range(3):
         answer = english.post("/login/", {"username": "nobody", "password": "wrong"})
     assert answer.status_code == 429 and "Sign-in locked" in answer.content.decode()
+
+
+def _target_problems() -> list[str]:
+    """The transport targets' own words about a bad field, as they raise them."""
+    problems = []
+    for make in (
+        lambda: SSHTarget(host="10.77.0.9", port=70000, password="x"),
+        lambda: SSHTarget(host="10.77.0.9"),
+        lambda: SSHTarget(host="10.77.0.9", private_key="k", sudo=SudoMode.PASSWORD),
+        lambda: SSHTarget(
+            host="10.77.0.9", password="x", sudo=SudoMode.PASSWORD, sudo_password="a\nb"
+        ),
+        lambda: WinRMTarget(host="10.77.0.9", user="u", password="p", https=False),
+        lambda: WinRMTarget(host="10.77.0.9", user="u", password=""),
+        lambda: WinRMTarget(host="", user="u", password="p"),
+    ):
+        with pytest.raises(ValueError) as bad:
+            make()
+        problems.append(str(bad.value))
+    return problems
+
+
+def test_every_refusal_of_the_inventory_is_translated() -> None:
+    values = {"host": "web 01", "credential": "ops-key"}
+    stored = [REFUSALS[kind].format(**values) for kind in REFUSALS if kind != "invalid"] + [
+        REFUSALS["invalid"].format(host="web 01", problem=p) for p in _target_problems()
+    ]
+    for reason in stored:
+        with translation.override("en"):
+            assert reasons.translated(reason) == reason
+        with translation.override("ja"):
+            shown = reasons.translated(reason)
+        assert japanese(shown), reason
+        assert ("web 01" in shown) or ("ops-key" in shown), shown
+    # A text after "host NAME: " that is not one of the targets' own stays as stored.
+    with translation.override("ja"):
+        other = REFUSALS["invalid"].format(host="web 01", problem="said by somebody else")
+        assert reasons.translated(other) == other
+
+
+def test_test_connection_shows_the_inventorys_refusal_in_japanese(world: World) -> None:
+    host = world.a.host
+    Host.objects.filter(pk=host.pk).update(credential=None)
+    client = _japanese_client(world.users["a_admin"])
+    page = client.post(f"/manage/hosts/{host.pk}/test/", follow=True).content.decode()
+    assert "has no credential" not in page
+    assert f"ホスト {host.name} には資格情報がありません" in page
+
+
+def test_confirming_a_credential_says_what_did_not_match_in_japanese(world: World) -> None:
+    host = world.a.host
+    client = _japanese_client(world.users["a_admin"])
+    form = client.get(f"/manage/hosts/{host.pk}/").context["form"]
+    # The form as shown (unticked boxes and empty values are not posted), with a wrong secret.
+    data = {name: value for name, value in form.initial.items() if value not in (None, False)}
+    data["confirm_secret"] = "not the stored secret"
+    page = client.post(f"/manage/hosts/{host.pk}/", data, follow=True).content.decode()
+    assert "does not match the stored value" not in page
+    assert "保存されている値と一致しません" in page

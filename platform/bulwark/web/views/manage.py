@@ -140,6 +140,12 @@ def manage_edit(request: HttpRequest, kind_name: str, pk: int | None = None) -> 
     return render(request, "web/manage_form.html", context)
 
 
+def _field_label(form: Any, name: str) -> str:
+    """A model field's error under the label of the form field that asked for it."""
+    field = form.fields.get(f"confirm_{name}") or form.fields.get(name)
+    return str(field.label) if field is not None and field.label else name
+
+
 def _confirm_credential(request: HttpRequest, form: Any, host: Host) -> None:
     """Bind the host's credential when its secrets were re-entered; say so when it is unbound."""
     given = form.confirmation()
@@ -147,7 +153,9 @@ def _confirm_credential(request: HttpRequest, form: Any, host: Host) -> None:
         try:
             bindings.confirm_with_secrets(host, request.user, given)
         except ValidationError as exc:
-            problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            problems = "; ".join(
+                f"{_field_label(form, k)}: {' '.join(v)}" for k, v in exc.message_dict.items()
+            )
             messages.error(request, _("Credential not confirmed: %(why)s") % {"why": problems})
             return
     if not bindings.is_bound(host):
@@ -195,7 +203,8 @@ def _seen_key(pk: int) -> str:
 @login_required
 @require_POST
 def test_connection(request: HttpRequest, pk: int) -> HttpResponse:
-    from bulwark.audits.reasons import kind_of
+    from bulwark.audits.reasons import kind_of, translated
+    from bulwark.inventory.connections import ConnectionRefused
     from bulwark.inventory.services import check_connection
 
     host = _editable(KINDS["hosts"], request.user, pk)
@@ -206,11 +215,15 @@ def test_connection(request: HttpRequest, pk: int) -> HttpResponse:
     if outcome.error is None:
         messages.success(request, outcome.message)
     else:
-        # The kind in the reader's language; the detail (where, what was tried) as found.
+        # The kind in the reader's language; the detail (where, what was tried) as found,
+        # but for the inventory's own refusals, which are our words and translated.
+        detail = outcome.message
+        if isinstance(outcome.error, ConnectionRefused):
+            detail = translated(str(outcome.error))
         messages.error(
             request,
             _("%(host)s: %(kind)s. Details: %(detail)s")
-            % {"host": host.name, "kind": kind_of(outcome.error), "detail": outcome.message},
+            % {"host": host.name, "kind": kind_of(outcome.error), "detail": detail},
         )
     return redirect("web:manage-edit", "hosts", host.pk)
 
