@@ -91,14 +91,17 @@ class ScheduleFilterSet(filters.FilterSet):
 class AlertFilterSet(filters.FilterSet):
     """Alerts by host, group, kind, severity, date and whether acknowledged."""
 
-    host = NumberFilter(field_name="host_id")
-    group = NumberFilter(field_name="host__group_id")
-    kind = filters.ChoiceFilter(choices=AlertEvent.Kind.choices, label=_("kind"))
-    severity = filters.ChoiceFilter(choices=AlertEvent.Severity.choices, label=_("severity"))
-    acknowledged = filters.BooleanFilter(method="filter_acknowledged", label=_("acknowledged"))
-    date = filters.DateFromToRangeFilter(
-        field_name="created_at", label=_("created between (date_after, date_before)")
+    host = NumberFilter(field_name="host_id", label=_("Host"))
+    group = NumberFilter(field_name="host__group_id", label=_("Group"))
+    kind = filters.ChoiceFilter(
+        choices=AlertEvent.Kind.choices, label=_("Kind"), empty_label=_("any")
     )
+    severity = filters.ChoiceFilter(
+        choices=AlertEvent.Severity.choices, label=_("Severity"), empty_label=_("any")
+    )
+    acknowledged = filters.BooleanFilter(method="filter_acknowledged", label=_("Acknowledged"))
+    # date_after / date_before, inclusive (docs/filters.md)
+    date = filters.DateFromToRangeFilter(field_name="created_at", label=_("Created between"))
 
     class Meta:
         model = AlertEvent

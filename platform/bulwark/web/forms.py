@@ -137,3 +137,31 @@ class ReportForm(forms.Form):
                 % {"host": host.name, "group": group.name},
             )
         return data
+
+
+ANY_YES_NO = [("", _("any")), ("true", _("yes")), ("false", _("no"))]
+
+
+def as_picked_on_a_page(form: forms.Form, user: Any) -> forms.Form:
+    """A FilterSet's form (the API's parameters) as a person fills it in: hosts and groups
+    picked by name among those the user sees (the values stay their ids), yes/no questions
+    with an "any", dates with the browser's date picker. Only widgets change: the fields
+    clean exactly what the API accepts."""
+    if "host" in form.fields:
+        hosts = [(h.pk, f"{h.name} ({h.group.name})") for h in visible_hosts(user)]
+        form.fields["host"].widget = forms.Select(choices=[("", _("all hosts")), *hosts])
+    if "group" in form.fields:
+        groups = [(g.pk, g.name) for g in scope(Group.objects.order_by("name"), user, "pk")]
+        form.fields["group"].widget = forms.Select(choices=[("", _("all groups")), *groups])
+    for field in form.fields.values():
+        if isinstance(field, forms.NullBooleanField):
+            field.widget = forms.Select(choices=ANY_YES_NO)
+        for widget in getattr(field.widget, "widgets", []):
+            if isinstance(widget, forms.DateInput | forms.TextInput) and _is_date(field):
+                widget.input_type = "date"
+    return form
+
+
+def _is_date(field: forms.Field) -> bool:
+    fields = getattr(field, "fields", [])
+    return bool(fields) and all(isinstance(f, forms.DateField) for f in fields)

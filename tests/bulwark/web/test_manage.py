@@ -107,3 +107,27 @@ def test_the_nav_links_every_page(world: World) -> None:
         assert link in body
     assert 'id="nav-admin"' not in body
     assert 'id="nav-admin"' in signed_in("root").get("/").content.decode()
+
+
+def test_the_alert_filters_are_picked_by_name_among_what_the_user_sees(world: World) -> None:
+    viewer = signed_in("a_viewer")
+    form = viewer.get("/alerts/").context["filterset"].form
+    host_choices = dict(form.fields["host"].widget.choices)
+    assert host_choices[world.a.host.pk].startswith(world.a.host.name)
+    assert world.b.host.pk not in host_choices  # another group's host is not even named
+    group_choices = dict(form.fields["group"].widget.choices)
+    assert world.a.group.pk in group_choices and world.b.group.pk not in group_choices
+    assert [value for value, _ in form.fields["acknowledged"].widget.choices] == [
+        "",
+        "true",
+        "false",
+    ]
+    body = viewer.get("/alerts/").content.decode()
+    assert 'type="date" name="date_after"' in body and 'type="date" name="date_before"' in body
+    assert "date_after, date_before" not in body  # parameter names are not labels
+    # The values stay the API's: a host picked by id narrows the list as ?host= does.
+    alerted = world.a.alert.host_id
+    picked = viewer.get(f"/alerts/?host={alerted}&acknowledged=").content.decode()
+    assert world.a.alert.message in picked
+    other = next(pk for pk in host_choices if pk and pk != alerted)
+    assert world.a.alert.message not in viewer.get(f"/alerts/?host={other}").content.decode()

@@ -58,6 +58,17 @@ def both(driver: Any, name: str) -> None:
     driver.set_window_size(1400, 1000)
 
 
+def in_view(driver: Any, element_id: str) -> bool:
+    """Whether the element lies wholly inside the window, as shown without scrolling."""
+    return bool(
+        driver.execute_script(
+            "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
+            "return r.top >= 0 && r.bottom <= window.innerHeight;",
+            element_id,
+        )
+    )
+
+
 def tab_until(driver: Any, element_id: str, limit: int = 60) -> list[str]:
     """Press Tab until the element with this id has the focus; what got the focus on the way
     (id, or the class of the skip link). Fails when it is never reached."""
@@ -171,6 +182,9 @@ def test_a_group_admin_runs_the_product_from_its_pages(
     driver.get(f"{base}/manage/hosts/{host.pk}/")
     find(By.ID, "test-connection").click()
     assert target.host_key_line.split()[1] in find(By.ID, "seen-key").text
+    # The answer opens at the key and its pin button, not at the top of a long form.
+    assert driver.current_url.endswith("#connection")
+    assert in_view(driver, "seen-key") and in_view(driver, "pin-key")
     both(driver, "03-test-connection")
     find(By.ID, "pin-key").click()
     assert find(By.ID, "key-pinned")
@@ -198,6 +212,9 @@ def test_a_group_admin_runs_the_product_from_its_pages(
     both(driver, "05-audit-queued")
     wait(lambda d: "done" in d.find_element(By.ID, "audits").text)
     assert find(By.ID, "latest-audit")
+    # A Linux host's fix script is offered as shell and Ansible, not PowerShell.
+    assert find(By.ID, "host-remediation").text.split()[:3] == ["shell", "·", "Ansible"]
+    assert "PowerShell" not in find(By.ID, "host-remediation").text
     both(driver, "06-audit-done")
 
     # A weekly schedule, made due in a few seconds (the short test interval), fires.

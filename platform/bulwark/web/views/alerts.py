@@ -17,6 +17,7 @@ from bulwark.audits.models import AlertEvent
 from bulwark.audits.services import acknowledge_alerts
 from bulwark.inventory.access import can, scope, visible_group_ids
 from bulwark.inventory.models import Role
+from bulwark.web.forms import as_picked_on_a_page
 
 PAGE_SIZE = 50
 
@@ -25,6 +26,7 @@ PAGE_SIZE = 50
 def alert_list(request: HttpRequest) -> HttpResponse:
     alerts = scope(AlertEvent.objects.select_related("host__group"), request.user, "host__group")
     filterset = AlertFilterSet(request.GET or None, queryset=alerts.order_by("-created_at", "-pk"))
+    as_picked_on_a_page(filterset.form, request.user)
     # Unbound (no filter given): every alert; a bad filter: none, with its errors on the form.
     rows = filterset.qs if not filterset.is_bound or filterset.is_valid() else alerts.none()
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -15,8 +15,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, ProtectedError, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
@@ -196,6 +197,12 @@ def manage_delete(request: HttpRequest, kind_name: str, pk: int) -> HttpResponse
 # -- hosts: test the connection, pin the key it showed -------------------------------------------
 
 
+def _connection_section(host: Host) -> HttpResponse:
+    """Back to the host's form, scrolled to the key it presented (and the button to pin it)."""
+    url = reverse("web:manage-edit", args=["hosts", host.pk])
+    return HttpResponseRedirect(f"{url}#connection")
+
+
 def _seen_key(pk: int) -> str:
     return f"bulwark-seen-key-{pk}"
 
@@ -225,7 +232,7 @@ def test_connection(request: HttpRequest, pk: int) -> HttpResponse:
             _("%(host)s: %(kind)s. Details: %(detail)s")
             % {"host": host.name, "kind": kind_of(outcome.error), "detail": detail},
         )
-    return redirect("web:manage-edit", "hosts", host.pk)
+    return _connection_section(host)
 
 
 @login_required
@@ -241,4 +248,4 @@ def pin_key(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         pin_host_key(host, seen, by=request.user)
         messages.success(request, _("Host key of %(host)s pinned.") % {"host": host.name})
-    return redirect("web:manage-edit", "hosts", host.pk)
+    return _connection_section(host)
