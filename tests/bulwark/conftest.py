@@ -71,6 +71,20 @@ def catalogue(db: None) -> None:
 
 
 @pytest.fixture
+def machine_policy(db: None, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Only the OpenSSH baseline in the catalogue, for tests that audit this machine to see what
+    becomes of a real audit (store, exceptions, leases, failures), not which checks run: it
+    takes a fraction of a second and, on any Debian with openssh-server (CI installs it),
+    gives passed and failed results. The whole catalogue's audit of this machine scans every
+    local filesystem (30 s or more); tests of that are marked slow."""
+    folder = tmp_path_factory.mktemp("machine-policy")
+    (folder / "bulwark_openssh.yml").symlink_to(
+        Path(settings.RULESETS_DIR) / "linux" / "bulwark_openssh.yml"
+    )
+    sync_rulesets(folder)
+
+
+@pytest.fixture
 def group(db: None) -> Group:
     return Group.objects.create(name="servers")
 

@@ -73,7 +73,7 @@ def test_a_retry_waiting_for_its_backoff_is_not_re_driven_early(
 
 @pytest.mark.django_db(transaction=True)
 def test_audit_now_on_a_host_whose_message_was_lost_runs_the_stuck_audit(
-    catalogue: None, local_host: Host, queued_audit: Callable[[Host], Audit]
+    machine_policy: None, local_host: Host, queued_audit: Callable[[Host], Audit]
 ) -> None:
     # The operator story: queued, then the broker restarted empty.
     stuck = queued_audit(local_host)
@@ -86,7 +86,7 @@ def test_audit_now_on_a_host_whose_message_was_lost_runs_the_stuck_audit(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_reaper_task_runs_audits_whose_message_was_lost(
-    catalogue: None, local_host: Host, queued_audit: Callable[[Host], Audit]
+    machine_policy: None, local_host: Host, queued_audit: Callable[[Host], Audit]
 ) -> None:
     stuck = queued_audit(local_host)
     _age(stuck, 10_000)

@@ -38,7 +38,7 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.fixture
-def audited(catalogue: None, local_host: Host, connections: list[str]) -> Iterator[Audit]:
+def audited(machine_policy: None, local_host: Host, connections: list[str]) -> Iterator[Audit]:
     audit = Audit.objects.create(host=local_host)
     services.run_audit(audit.pk)
     audit.refresh_from_db()

@@ -64,7 +64,7 @@ def test_a_nul_in_host_output_is_stored_as_a_visible_escape(local_host: Host) ->
 
 @pytest.mark.django_db(transaction=True)
 def test_data_the_database_refuses_ends_the_audit_as_an_error_with_the_reason(
-    catalogue: None, local_host: Host
+    machine_policy: None, local_host: Host
 ) -> None:
     refused = DataError("value too long for type character varying(16)\nDETAIL: more")
     with mock.patch.object(store, "_insert_results", side_effect=refused):
@@ -82,7 +82,7 @@ def test_data_the_database_refuses_ends_the_audit_as_an_error_with_the_reason(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_terminated_mid_store_is_retried_and_stored_once(
-    settings: Any, catalogue: None, local_host: Host
+    settings: Any, machine_policy: None, local_host: Host
 ) -> None:
     if not using_postgres():
         pytest.skip("pg_terminate_backend needs PostgreSQL (CI runs it)")

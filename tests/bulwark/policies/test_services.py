@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from bulwark.policies import services
 from bulwark.policies.models import Check, Policy
 from bulwark.policies.services import PolicyRefused, enabled_definitions, sync_rulesets
 
@@ -86,6 +88,30 @@ def test_a_sync_keeps_check_rows_and_retires_removed_checks(tmp_path: Path) -> N
     assert (report.checks_created, report.checks_retired) == (0, 1)
     assert {c.check_id: c.pk for c in Check.objects.all()} == first  # same rows
     assert list(Check.objects.filter(active=False).values_list("check_id", flat=True)) == ["2"]
+
+
+@pytest.mark.django_db
+def test_unchanged_files_are_parsed_once_and_an_edit_of_the_same_size_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+    real = services.load_files
+    monkeypatch.setattr(services, "load_files", lambda paths: parsed.append(1) or real(paths))
+    path = _write(tmp_path, "t.yml", GOOD.format(id="t"))
+    sync_rulesets(tmp_path)
+    Check.objects.all().delete()
+    Policy.objects.all().delete()
+    sync_rulesets(tmp_path)  # the same bytes: stored again from what was parsed
+    assert len(parsed) == 1 and Check.objects.count() == 2
+    # Same size, other words, a later modification time: parsed again, the new title stored.
+    edited = GOOD.format(id="t").replace("No telnet", "No rlogin")
+    assert len(edited) == len(GOOD.format(id="t"))
+    stat = path.stat()
+    path.write_text(edited)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    sync_rulesets(tmp_path)
+    assert len(parsed) == 2
+    assert Check.objects.get(check_id="2").title == "No rlogin"
 
 
 @pytest.mark.django_db
