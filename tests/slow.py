@@ -45,3 +45,27 @@ def refuse_heavy(nodeid: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(TestHosts, "_allocate", refuse("a test host"))
     monkeypatch.setattr(Stack, "spawn", refuse("a Bulwark process"))
+    _refuse_whole_machine_scans(nodeid, monkeypatch)
+
+
+# The Linux policies' world-writable and unowned files checks scan every local filesystem of
+# the audited machine: on this machine, 30 s or more (more than make test-fast's whole budget).
+WHOLE_MACHINE_SCAN = b"/proc/self/mountinfo) -xdev"
+
+
+def _refuse_whole_machine_scans(nodeid: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A collector script sent to a local process (this machine's audit) that would scan every
+    local filesystem raises NotMarkedSlow before it runs."""
+    from workers.transports.local import LocalProcess
+
+    write = LocalProcess.write
+
+    def refusing(self: LocalProcess, data: bytes) -> None:
+        if WHOLE_MACHINE_SCAN in data:
+            self.kill()
+            raise NotMarkedSlow(
+                f"{nodeid} audits every local filesystem of this machine: mark it slow"
+            )
+        write(self, data)
+
+    monkeypatch.setattr(LocalProcess, "write", refusing)

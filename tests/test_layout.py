@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -53,3 +55,10 @@ def test_no_top_level_name_shadows_the_stdlib_or_a_dependency() -> None:
             if is_module and name in shadowed:
                 offenders.append(str(child.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_a_hung_test_fails_instead_of_holding_ci(pytestconfig: pytest.Config) -> None:
+    # pytest-timeout, configured in pyproject.toml: under xdist a hang would otherwise hold
+    # the whole run until CI's limit.
+    assert pytestconfig.pluginmanager.hasplugin("timeout")
+    assert 0 < float(pytestconfig.getini("timeout")) <= 1800

@@ -43,3 +43,16 @@ def test_the_collection_names_unmarked_tests_whose_fixtures_start_hosts_or_a_bro
         "t.py::hosts (uses test_hosts)",
         "t.py::browser (uses browser)",
     ]
+
+
+def test_a_test_not_marked_slow_cannot_audit_every_filesystem_of_this_machine() -> None:
+    from pathlib import Path
+
+    from workers import audit
+    from workers.engine.policy import load_policy
+    from workers.transports.local import LocalTransport
+
+    debian = load_policy(Path(__file__).parents[1] / "rulesets" / "linux" / "bulwark_debian12.yml")
+    assert debian.policy is not None
+    with pytest.raises(NotMarkedSlow, match="audits every local filesystem of this machine"):
+        audit.run(LocalTransport(), [debian.policy])

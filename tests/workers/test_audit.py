@@ -95,6 +95,7 @@ def test_cis_debian12_audit_is_one_execution_and_stable() -> None:
     assert runs[0] == runs[1]
 
 
+@pytest.mark.slow  # audits this machine with every Wazuh policy
 @pytest.mark.parametrize("dialect_dir", ["wazuh-sca-5x", "wazuh-sca-4x"])
 def test_cli_local_audit_json(dialect_dir: str) -> None:
     path = shared_data_dir() / dialect_dir / "debian" / "cis_debian12.yml"

@@ -30,6 +30,7 @@ def sarif_errors(document: object) -> list[str]:
     return [str(e) for e in validator.iter_errors(document)]
 
 
+@pytest.mark.slow  # a whole-machine audit (every local filesystem scanned): not for make test-fast
 @pytest.mark.django_db(transaction=True)
 def test_a_real_audit_exports_in_every_format(catalogue: None, local_host: Host) -> None:
     (audit,) = services.start_audits([local_host])

@@ -27,6 +27,7 @@ def _migrate(targets: list[tuple[str, str]]):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.mark.slow  # migrates the database back and forth
 @pytest.mark.django_db(transaction=True)
 def test_old_audits_lose_per_check_rows_of_inapplicable_policies_and_counts_agree() -> None:
     apps = _migrate(BEFORE)

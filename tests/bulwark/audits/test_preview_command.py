@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.slow  # a whole-machine audit (every local filesystem scanned): not for make test-fast
 def test_it_prints_counts_per_host_and_refuses_bad_files(
     catalogue: None, local_host: Host, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -25,6 +25,7 @@ def _audit(host: Host) -> Audit:
     return audit
 
 
+@pytest.mark.slow  # a whole-machine audit (every local filesystem scanned): not for make test-fast
 @pytest.mark.django_db
 def test_a_debian_host_stores_one_not_applicable_line_per_foreign_policy(
     catalogue: None, local_host: Host
@@ -61,6 +62,7 @@ def test_a_debian_host_stores_one_not_applicable_line_per_foreign_policy(
     assert page.count("not applicable: platform:") == len(WINDOWS)
 
 
+@pytest.mark.slow  # a whole-machine audit (every local filesystem scanned): not for make test-fast
 @pytest.mark.django_db
 def test_a_level_1_group_has_no_level_2_check_in_results_or_scores(
     catalogue: None, local_host: Host

@@ -23,6 +23,10 @@ from workers import exports
 from workers.exports import csvfile, htmlpage, junit, oscal, sarif
 from workers.exports.model import HostReport, Run
 
+# A whole-machine audit (a session fixture: every local filesystem scanned) and schema
+# validation of its exports: not for make test-fast.
+pytestmark = pytest.mark.slow
+
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = HERE.parents[2] / "artifacts" / "exports"
 
