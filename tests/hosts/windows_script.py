@@ -12,12 +12,22 @@ it does not know is an error, as an unknown cmdlet would be, so an unproven fix 
   test again, count changed and failed steps; the footer prints the counts and exits 1 when a
   step failed;
 - a TEST is `try { (Get-ItemPropertyValue -LiteralPath 'HKLM:\\K' -Name 'N' -ErrorAction Stop)
-  -eq|-ge|-le INT } catch { $false }`: a missing key or value throws, so the test is false;
+  OP VALUE } catch { $false }`, or several joined as `$(TEST) -and $(TEST)` (a subexpression,
+  because `try` is a statement and `( )` takes only a pipeline): a missing key or value throws,
+  so the test is false. OP is -eq, -ne, -ge, -gt, -le, -lt or -like, VALUE an integer or a
+  single-quoted string. As in PowerShell the value read decides the comparison: a number
+  (REG_DWORD/QWORD) against an integer, a string (REG_SZ, and REG_EXPAND_SZ with its %NAMES%
+  expanded, as Get-ItemPropertyValue returns it) against the right side made a string, without
+  regard to case (-eq, -ne, and -like with its * and ? wildcards); a number against a string
+  that is not one is false (-eq), or throws and the catch makes it false (-ge...); other
+  pairings and other value types are not emulated (an error);
 - a FIX is made of `if (-not (Test-Path -LiteralPath 'HKLM:\\K')) { New-Item -Path 'HKLM:\\K'
   -Force | Out-Null }` (New-Item -Force creates the missing parent keys; on an existing key it
   would replace it and lose its values, which is why the fixes test first) and
-  `New-ItemProperty -LiteralPath 'HKLM:\\K' -Name 'N' -Value INT -PropertyType DWord -Force |
-  Out-Null` (-Force overwrites an existing value, whatever its type).
+  `New-ItemProperty -LiteralPath 'HKLM:\\K' -Name 'N' -Value VALUE -PropertyType TYPE -Force |
+  Out-Null` (-Force overwrites an existing value, whatever its type), TYPE being DWord with an
+  integer, String or ExpandString with a single-quoted string (written as it is: PowerShell
+  expands nothing in single quotes). New-ItemProperty on a missing key fails.
 
 A 64-bit PowerShell writes the 64-bit registry view, which is the one emulated here.
 """
@@ -25,28 +35,34 @@ A 64-bit PowerShell writes the 64-bit registry view, which is the one emulated h
 from __future__ import annotations
 
 import base64
+import fnmatch
 import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from tests.hosts.pslex import LexError, read_literal
+from tests.hosts.pslex import QUOTES, LexError, read_literal
 from workers.remediation import powershell
 
 if TYPE_CHECKING:
     from tests.hosts.windows_machine import WindowsMachine
 
 _ENCODED = re.compile(r"(?i)^-encodedcommand\s+([A-Za-z0-9+/=]+)\s*$")
-_TEST = re.compile(
-    r"^try \{ \(Get-ItemPropertyValue -LiteralPath (?P<key>'.*') -Name (?P<name>'[^']*') "
-    r"-ErrorAction Stop\) (?P<op>-eq|-ge|-le) (?P<value>\d+) \} catch \{ \$false \}$"
+_LITERAL = r"'(?:[^']|'')*'"
+_CLAUSE = (
+    rf"try \{{ \(Get-ItemPropertyValue -LiteralPath (?P<key>{_LITERAL}) -Name (?P<name>{_LITERAL}) "
+    rf"-ErrorAction Stop\) (?P<op>-eq|-ne|-ge|-gt|-le|-lt|-like) (?P<value>\d+|{_LITERAL}) "
+    r"\} catch \{ \$false \}"
 )
+_TEST = re.compile(f"^{_CLAUSE}$")
+_PART = re.compile(rf"\$\({_CLAUSE}\)")
 _NEW_KEY = re.compile(
     r"^if \(-not \(Test-Path -LiteralPath (?P<key>'[^']*')\)\) \{ "
     r"New-Item -Path (?P<again>'[^']*') -Force \| Out-Null \}$"
 )
 _NEW_VALUE = re.compile(
-    r"^New-ItemProperty -LiteralPath (?P<key>'[^']*') -Name (?P<name>'[^']*') "
-    r"-Value (?P<value>\d+) -PropertyType DWord -Force \| Out-Null$"
+    rf"^New-ItemProperty -LiteralPath (?P<key>{_LITERAL}) -Name (?P<name>{_LITERAL}) "
+    rf"-Value (?P<value>\d+|{_LITERAL}) -PropertyType (?P<type>DWord|String|ExpandString) "
+    r"-Force \| Out-Null$"
 )
 _FOOTER = (
     'if ($Check) { Write-Output "dry run: $script:Changed step(s) would change the host" }\n'
@@ -180,19 +196,50 @@ def _key(literal: str) -> str:
 
 
 def _test(machine: WindowsMachine, statement: str) -> bool:
-    match = _TEST.match(statement)
-    if match is None:
+    if any(q in statement for q in QUOTES[1:]):
+        raise NotEmulated(f"typographic quotes: {statement[:80]}")
+    if match := _TEST.match(statement):
+        return _compare(machine, match)
+    parts = list(_PART.finditer(statement))
+    if len(parts) < 2 or " -and ".join(p.group(0) for p in parts) != statement:
         raise NotEmulated(f"not an emulated test: {statement[:80]}")
+    return all(_compare(machine, part) for part in parts)  # -and: every one, as PowerShell
+
+
+def _compare(machine: WindowsMachine, match: re.Match[str]) -> bool:
     found = machine.key("64", _key(match["key"]))
     name = read_literal(match["name"], 0)[0]
     value = found.values.get(name.lower()) if found else None
     if value is None:
         return False  # Get-ItemPropertyValue throws: the catch answers $false
     _, reg_type, raw = value
-    if reg_type not in ("REG_DWORD", "REG_QWORD"):
-        return False  # a string compared with -eq INT: not emulated as equal
-    number, wanted = int.from_bytes(raw, "little"), int(match["value"])
-    return {"-eq": number == wanted, "-ge": number >= wanted, "-le": number <= wanted}[match["op"]]
+    op, wanted = match["op"], match["value"]
+    if reg_type in ("REG_DWORD", "REG_QWORD") and wanted.isdigit() and op != "-like":
+        number, limit = int.from_bytes(raw, "little"), int(wanted)
+        return {
+            "-eq": number == limit,
+            "-ne": number != limit,
+            "-ge": number >= limit,
+            "-gt": number > limit,
+            "-le": number <= limit,
+            "-lt": number < limit,
+        }[op]
+    if reg_type in ("REG_DWORD", "REG_QWORD"):
+        text = read_literal(wanted, 0)[0] if not wanted.isdigit() else wanted
+        if op != "-like" and not text.strip().isdigit():
+            return False  # not a number: -eq and -ne say no, an ordering throws (the catch: no)
+        raise NotEmulated(f"a number compared with {op} {wanted}")
+    if reg_type in ("REG_SZ", "REG_EXPAND_SZ"):
+        data = raw.decode()
+        data = machine.expand(data) if reg_type == "REG_EXPAND_SZ" else data
+        text = wanted if wanted.isdigit() else read_literal(wanted, 0)[0]  # 1 becomes '1'
+        if op == "-like" and "[" not in text and "`" not in text:
+            return fnmatch.fnmatchcase(data.lower(), text.lower())
+        if op in ("-eq", "-ne"):
+            return (data.lower() == text.lower()) == (op == "-eq")
+        raise NotEmulated(f"a string compared with {op} {wanted}")
+    # REG_MULTI_SZ is an array (-eq filters it), REG_BINARY bytes: not emulated
+    raise NotEmulated(f"a {reg_type} value compared with {op}")
 
 
 def _fix(machine: WindowsMachine, statement: str) -> None:
@@ -207,9 +254,17 @@ def _fix(machine: WindowsMachine, statement: str) -> None:
         key = _key(match["key"])
         if machine.key("64", key) is None:
             raise NotEmulated(f"New-ItemProperty: the key does not exist: {key}")
-        value = int(match["value"])
-        if value > 0xFFFFFFFF:
-            raise NotEmulated("a DWord holds 32 bits")
+        kind, raw = match["type"], match["value"]
+        if (kind == "DWord") != raw.isdigit():
+            raise NotEmulated(f"-PropertyType {kind} with -Value {raw[:40]}")
+        value: object
+        if kind == "DWord":
+            value = int(raw)
+            if value > 0xFFFFFFFF:
+                raise NotEmulated("a DWord holds 32 bits")
+        else:
+            text = read_literal(raw, 0)[0]
+            value = text if kind == "String" else {"expand_sz": text}
         machine.set_value("64", key, read_literal(match["name"], 0)[0], value)
         return
     raise NotEmulated(f"not an emulated fix statement: {statement[:80]}")
