@@ -38,7 +38,7 @@ from workers.transports.base import Transport
 
 OS_RELEASE = FileRequest("/etc/os-release", content=True)
 UNAME = CommandRequest(("uname", "-s", "-n", "-r", "-m"))
-MAX_STAGES = 4  # requirements, checks, directory contents, and one spare
+MAX_STAGES = 4  # requirements, checks, directory contents / users' keys, and one spare
 
 
 class AuditError(Exception):

@@ -3,7 +3,7 @@
 Answers are (collector status, output): `rc=N`, `noexec` (CreateProcess failed) or `timeout`.
 Emulated: fixture `commands` (exact text, case-insensitive), auditpol (/get /subcategory:"X"
 text and /get /category:* /r CSV, from `audit_policy`), secedit exports read through
-PowerShell's Select-String (from `secedit`), `reg query KEY /v NAME` (from the registry),
+PowerShell's Select-String (from `secedit`), `reg query KEY [/v NAME]` (from the registry),
 `net user`, the stock Guest-account queries (from `accounts`), and Bulwark's generated
 remediation scripts as `powershell -EncodedCommand` (windows_script.py). Other known programs
 exit 1.
@@ -55,7 +55,7 @@ _PROGRAM = re.compile(r'^\s*(?:"([^"]*)"|(\S+))')
 _SUBCATEGORY = re.compile(r'(?i)^auditpol(?:\.exe)?\s+/get\s+/subcategory:"?([^"]+?)"?\s*$')
 _CATEGORY_CSV = re.compile(r"(?i)^auditpol(?:\.exe)?\s+/get\s+/category:\*\s+/r\s*$")
 _SELECT = re.compile(r'(?i)Select-String\s+\\?"([^"\\]+)\\?"')
-_REG_QUERY = re.compile(r'(?i)^reg(?:\.exe)?\s+query\s+(?:"([^"]+)"|(\S+))\s+/v\s+(\S+)\s*$')
+_REG_QUERY = re.compile(r'(?i)^reg(?:\.exe)?\s+query\s+(?:"([^"]+)"|(\S+))(?:\s+/v\s+(\S+))?\s*$')
 _NOT_FOUND = b"ERROR: The system was unable to find the specified registry key or value.\r\n"
 
 
@@ -162,10 +162,25 @@ def _reg_query(machine: WindowsMachine, command: str) -> tuple[str, bytes]:
     if match is None:
         return "rc=1", b"ERROR: Invalid syntax.\r\n"
     key, name = match.group(1) or match.group(2), match.group(3)
+    hive, _, rest = key.partition("\\")
+    full = {"HKLM": "HKEY_LOCAL_MACHINE", "HKCU": "HKEY_CURRENT_USER"}.get(hive.upper(), hive)
+    full = f"{full}\\{rest}"
+    if name is None:
+        # Without /v reg lists every value of the key, then its subkeys' full names.
+        found = machine.key("64", key)
+        if found is None:
+            return "rc=1", _NOT_FOUND
+        lines = [_reg_line(*value) for value in found.values.values()]
+        lines += ["", *(f"{full}\\{sub}" for sub in found.subkeys.values())]
+        return "rc=0", (f"\r\n{full}\r\n" + "".join(f"{x}\r\n" for x in lines)).encode()
     value = machine.value(key, name)
     if value is None:
         return "rc=1", _NOT_FOUND
-    value_name, reg_type, raw = value
+    return "rc=0", f"\r\n{full}\r\n{_reg_line(*value)}\r\n\r\n".encode()
+
+
+def _reg_line(value_name: str, reg_type: str, raw: bytes) -> str:
+    """One value as `reg query` prints it."""
     if reg_type == "REG_DWORD":
         shown = hex(int.from_bytes(raw, "little"))
     elif reg_type in ("REG_SZ", "REG_EXPAND_SZ"):
@@ -174,10 +189,7 @@ def _reg_query(machine: WindowsMachine, command: str) -> tuple[str, bytes]:
         shown = raw.decode().replace("\0", "\\0")
     else:
         shown = raw.hex().upper()
-    hive, _, rest = key.partition("\\")
-    full = {"HKLM": "HKEY_LOCAL_MACHINE", "HKCU": "HKEY_CURRENT_USER"}.get(hive.upper(), hive)
-    text = f"\r\n{full}\\{rest}\r\n    {value_name}    {reg_type}    {shown}\r\n\r\n"
-    return "rc=0", text.encode()
+    return f"    {value_name}    {reg_type}    {shown}"
 
 
 def _accounts(machine: WindowsMachine) -> list[dict[str, Any]]:

@@ -96,8 +96,9 @@ def linux_benchmark(policy_id: str) -> Benchmark:
 _COMMENT = re.compile(
     r"^\s*#\s*(?P<id>\d+(?:\.\d+)+)\s+(?:\((?P<level>L1|L2|NG|BL)\)\s+)?(?P<title>.*)$"
 )
-# Ends the title; one comment of Wazuh's Windows 11 file runs two items together after it.
-_NOT_IMPLEMENTED = re.compile(r"\s*-\s*not implemented\b.*$", re.IGNORECASE)
+# Ends the title; one comment of Wazuh's Windows 11 file runs two items together after it, and
+# one (19.7.8.2) writes the dash twice.
+_NOT_IMPLEMENTED = re.compile(r"\s*-+\s*not implemented\b.*$", re.IGNORECASE)
 
 
 @cache

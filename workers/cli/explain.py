@@ -27,6 +27,7 @@ from workers.engine.facts import (
     RegistryRequest,
 )
 from workers.engine.plan import rule_requests
+from workers.engine.windows import USERS_ROOT, every_user_path
 
 CONDITIONS = {
     Condition.ALL: "passes when every rule below holds",
@@ -68,6 +69,8 @@ def rule_words(rule: RuleDefinition) -> str:
     else:
         value = f" value '{rule.filename}'" if rule.filename else ""
         text = f"registry key {where}{value}" + (has.replace(" has", " holds") or " exists")
+        if every_user_path(where) is not None:
+            text += " in every signed-in user's hive (docs/policy-format.md §4.5)"
     return ("NOT: " if rule.negated else "") + text
 
 
@@ -80,6 +83,8 @@ def fact_words(request: FactRequest) -> str:
         return "run " + (request.line or " ".join(request.argv))
     if isinstance(request, ProcessListRequest):
         return "list the running processes"
+    if request == USERS_ROOT:
+        return "list the users' hives loaded under HKEY_USERS, then read the key in each"
     if isinstance(request, RegistryRequest):
         return f"read registry key {request.key}"
     return repr(request)

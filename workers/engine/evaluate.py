@@ -45,6 +45,7 @@ from workers.engine.lines import w4_command_lines, w4_file_lines, w5_command_tex
 from workers.engine.patterns import Outcome, Result, matcher_for
 from workers.engine.plan import command_request, command_runs, matching_entries
 from workers.engine.redaction import redact_evidence
+from workers.engine.windows import USERS_ROOT, every_user_path, user_key, user_sids
 
 EVIDENCE_LINE_CHARS = 300
 
@@ -293,6 +294,31 @@ class RuleEvaluator:
 
     def _registry(self, rule: RuleDefinition) -> Outcome:
         key = rule.locations[0]
+        path = every_user_path(key)
+        return self._registry_key(rule, key) if path is None else self._every_user(rule, path)
+
+    def _every_user(self, rule: RuleDefinition, path: str) -> Outcome:
+        """`HKEY_USERS\\*\\PATH` (§4.5): FOUND only when the rule holds in every loaded user's
+        hive; the first user for whom it is NOT_FOUND decides, then the first INVALID."""
+        key = rule.locations[0]
+        root = self._fact(USERS_ROOT)
+        if isinstance(root, UnavailableFact):
+            return Outcome(Result.INVALID, root.reason, location=key)
+        sids = user_sids(root)
+        if sids is None:
+            return Outcome(Result.INVALID, "HKEY_USERS could not be read", location=key)
+        if not sids:
+            return Outcome(Result.INVALID, "no user's registry hive is loaded", location=key)
+        outcomes = [self._registry_key(rule, user_key(sid, path)) for sid in sids]
+        for result in (Result.NOT_FOUND, Result.INVALID):
+            decided = next((o for o in outcomes if o.result is result), None)
+            if decided is not None:
+                return decided
+        return Outcome(
+            Result.FOUND, f"in the hives of {len(sids)} user(s): {', '.join(sids)}", location=key
+        )
+
+    def _registry_key(self, rule: RuleDefinition, key: str) -> Outcome:
         fact = self._fact(RegistryRequest(key))
         if isinstance(fact, UnavailableFact):
             return Outcome(Result.INVALID, fact.reason, location=key)

@@ -2,7 +2,8 @@
 
 The evaluator asks for facts with the very same request values, so whatever the plan collected
 is exactly what evaluation finds. Directory rules with a content pattern need two stages: the
-walk first, then the files whose names match.
+walk first, then the files whose names match; so do registry rules on every user's hive
+(HKEY_USERS first, then the key under each user's SID).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from workers.engine.facts import (
     RegistryRequest,
 )
 from workers.engine.osregex import RegexError, compile_osmatch, compile_osregex, compile_pcre2
+from workers.engine.windows import USERS_ROOT, every_user_path, user_key, user_sids
 
 NameMatcher = Callable[[str], bool]
 
@@ -108,7 +110,14 @@ def rule_requests(rule: RuleDefinition, dialect: Dialect, facts: Facts) -> Itera
         if command_runs(rule, dialect):
             yield command_request(rule, facts.windows)
     elif rule.type is RuleType.REGISTRY:
-        yield RegistryRequest(rule.locations[0])
+        users_path = every_user_path(rule.locations[0])
+        if users_path is None:
+            yield RegistryRequest(rule.locations[0])
+            return
+        # Every user's hive: the loaded hives first, then the key in each of them.
+        yield USERS_ROOT
+        for sid in user_sids(facts.get(USERS_ROOT)) or ():
+            yield RegistryRequest(user_key(sid, users_path))
 
 
 def requests_for_rules(

@@ -84,6 +84,37 @@ _NAMES_SECEDIT = re.compile(r"(?i)\bsecedit(?:\.exe)?\b")
 _NAMES_AUDITPOL = re.compile(r"(?i)\bauditpol(?:\.exe)?\b")
 
 
+# -- every user's hive ---------------------------------------------------------------------------
+
+# Bulwark's extension (docs/policy-format.md §4.5): `HKEY_USERS\*\PATH` in an `r:` rule stands for
+# PATH in the hive of every user whose hive is loaded. The plan reads HKEY_USERS first to learn
+# the SIDs, then each user's key; the evaluator judges the rule in each of them.
+EVERY_USER = "HKEY_USERS\\*\\"
+USERS_ROOT = RegistryRequest("HKEY_USERS")
+# The hives of people: local and domain accounts (S-1-5-21-...) and Microsoft Entra ID accounts
+# (S-1-12-1-...). Left out: .DEFAULT and S-1-5-18/19/20 (LocalSystem, LocalService,
+# NetworkService: no user policy applies to them), service and app pool identities
+# (S-1-5-80-..., S-1-5-82-...), and each user's <SID>_Classes hive (file associations, never
+# Software\Policies; its name does not match).
+_USER_SID = re.compile(r"S-1-(?:5-21|12-1)(?:-\d+)+", re.IGNORECASE)
+
+
+def every_user_path(key: str) -> str | None:
+    """PATH for an `HKEY_USERS\\*\\PATH` key, None for an ordinary key."""
+    return key[len(EVERY_USER) :] if key.startswith(EVERY_USER) else None
+
+
+def user_sids(fact: object) -> list[str] | None:
+    """The SIDs of the users whose hives HKEY_USERS holds, sorted; None when it was not read."""
+    if not isinstance(fact, RegistryFact) or not fact.exists:
+        return None
+    return sorted(name for name in fact.subkeys if _USER_SID.fullmatch(name))
+
+
+def user_key(sid: str, path: str) -> str:
+    return f"HKEY_USERS\\{sid}\\{path}"
+
+
 def split_registry_key(key: str) -> tuple[str, str] | None:
     """(.NET hive name, subkey path) for a rule's KEY, or None when W4 refuses the hive."""
     hive, _, path = key.partition("\\")

@@ -55,6 +55,15 @@ def test_it_explains_a_windows_check_with_its_registry_reads(tmp_path: Path) -> 
     assert "read registry key HKLM\\SYSTEM\\CurrentControlSet" in done.stdout
 
 
+def test_it_says_a_user_policy_is_read_in_every_users_hive() -> None:
+    done = explain("rulesets/windows/bulwark_win2022_member.yml", "bwk-ws2022-0398")
+    assert done.returncode == 0, done.stderr
+    assert "holds a line that is exactly '0' in every signed-in user's hive" in done.stdout
+    assert "  - list the users' hives loaded under HKEY_USERS, then read the key in each" in (
+        done.stdout
+    )
+
+
 def test_an_unknown_check_is_named() -> None:
     done = explain("rulesets/linux/", "nope-1")
     assert done.returncode == 1

@@ -45,6 +45,7 @@ from workers.engine.windows import (
     AUDITPOL_REPORT,
     OS_REQUESTS,
     SECEDIT_EXPORT,
+    USERS_ROOT,
     parse_registry_answer,
     render_registry_data,
     snapshot_requests,
@@ -383,6 +384,96 @@ def test_registry_rules_follow_w4(rule: str, status: str) -> None:
 
 def test_w5_name_rules_also_match_subkeys() -> None:
     assert _evaluate(r"r:HKLM\SOFTWARE\Both -> Child", Dialect.W5) is CheckStatus.PASSED
+
+
+# -- every user's hive (HKEY_USERS\*\..., docs/policy-format.md §4.5) ----------------------------
+
+ALICE, BOB = "S-1-5-21-1004336348-1177238915-682003330-1001", "S-1-12-1-1-2-3-4"
+INSTALLER = r"Software\Policies\Microsoft\Windows\Installer"
+
+
+def _users(alice: object, bob: object, *, hives: bool = True) -> WindowsMachine:
+    """Two people's hives (a local account and an Entra ID account) beside the hives that are not
+    people's, which never hold the value: a check must not depend on them."""
+    registry: dict[str, dict[str, object]] = {r"HKEY_USERS\.DEFAULT\Software": {}}
+    for sid in ("S-1-5-18", "S-1-5-19", "S-1-5-20", "S-1-5-82-1-2", f"{ALICE}_Classes"):
+        registry[f"HKEY_USERS\\{sid}\\Software"] = {}
+    if hives:
+        for sid, value in ((ALICE, alice), (BOB, bob)):
+            if value == "no key":
+                registry[f"HKEY_USERS\\{sid}\\Software"] = {}
+                continue
+            values = {} if value is None else {"AlwaysInstallElevated": value}
+            registry[f"HKEY_USERS\\{sid}\\{INSTALLER}"] = values
+    return WindowsMachine({"registry": registry})
+
+
+def _audit_users(machine: WindowsMachine, rules: list[str], condition: str = "all"):
+    """Plan and evaluate as an audit does: stages until the plan asks nothing more."""
+    policy = make_policy(rules, dialect=Dialect.W5, condition=condition)
+    facts = Facts(windows=True)
+    stages = []
+    while needed := check_requests(policy, facts):
+        stages.append(needed)
+        for request in needed:
+            assert isinstance(request, RegistryRequest)
+            split = split_registry_key(request.key)
+            assert split is not None
+            status, data = machine.answer({"kind": "registry", "hive": split[0], "path": split[1]})
+            facts.by_request[request] = parse_answer(request, status, data, 10_000)
+    return evaluate_policy(policy, facts).checks[0], stages
+
+
+EVERY_USER_RULES = [
+    f"r:HKEY_USERS\\*\\{INSTALLER}",
+    f"r:HKEY_USERS\\*\\{INSTALLER} -> AlwaysInstallElevated",
+    f"r:HKEY_USERS\\*\\{INSTALLER} -> AlwaysInstallElevated -> 0",
+]
+
+
+def test_every_user_rules_read_hkey_users_then_each_persons_key() -> None:
+    _, stages = _audit_users(_users(0, 0), EVERY_USER_RULES)
+    assert stages == [
+        [USERS_ROOT],
+        [RegistryRequest(f"HKEY_USERS\\{sid}\\{INSTALLER}") for sid in sorted((ALICE, BOB))],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("alice", "bob", "status"),
+    [
+        (0, 0, "passed"),  # both people; the service and _Classes hives lack it and do not count
+        (0, 1, "failed"),  # one person's value is wrong
+        (0, None, "failed"),  # one person's key has no value
+        (0, "no key", "failed"),  # one person's hive has no such key
+    ],
+)
+def test_an_every_user_rule_holds_only_when_it_holds_in_every_persons_hive(
+    alice: object, bob: object, status: str
+) -> None:
+    result, _ = _audit_users(_users(alice, bob), EVERY_USER_RULES)
+    assert result.status.value == status, result.reason
+
+
+def test_a_failing_user_is_named_in_the_evidence() -> None:
+    result, _ = _audit_users(_users(0, 1), EVERY_USER_RULES)
+    assert [e.location for e in result.evidence if e.result == "not_found"] == [
+        f"HKEY_USERS\\{BOB}\\{INSTALLER}"
+    ]
+
+
+def test_not_negates_the_whole_every_user_rule() -> None:
+    """`not` applies to "in every person's hive": it holds when some person lacks the value."""
+    rule = [f"not r:HKEY_USERS\\*\\{INSTALLER} -> AlwaysInstallElevated -> 1"]
+    assert _audit_users(_users(0, 1), rule)[0].status is CheckStatus.PASSED
+    assert _audit_users(_users(1, 1), rule)[0].status is CheckStatus.FAILED
+
+
+def test_without_a_persons_hive_an_every_user_rule_is_not_applicable() -> None:
+    result, stages = _audit_users(_users(0, 0, hives=False), EVERY_USER_RULES)
+    assert stages == [[USERS_ROOT]]
+    assert result.status is CheckStatus.NOT_APPLICABLE
+    assert "no user's registry hive is loaded" in (result.reason or "")
 
 
 @pytest.mark.parametrize(
