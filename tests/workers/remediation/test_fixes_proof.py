@@ -286,6 +286,9 @@ def fstab(points: list[str]) -> str:
 NO_DAEMONS = (
     "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d"
 )
+# Proof time: no manual page index rebuilt after each install (man-db's trigger skips it
+# without this file, as on Debian's container images).
+NO_MANDB = "rm -f /var/lib/man-db/auto-update"
 # apt in the host sees only the local repository (apt_repository): no other source.
 APT_SOURCES = "rm -f /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources"
 
@@ -334,6 +337,7 @@ def failing_distro(policy: str) -> Callable[[str, Path], HostSpec]:
             OLDUSER_PASSWD,
             DPKG_SETTLE,
             NO_DAEMONS,
+            NO_MANDB,
             APT_SOURCES,
         ]
         packaged_units(spec)
