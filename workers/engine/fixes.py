@@ -12,6 +12,8 @@ A Wazuh agent ignores the key; our loader validates it (docs/policy-format-exten
       disable_units: [x.service]  # shorthand: systemd units stopped, disabled and masked
       end_processes: [name]       # shorthand: no process of that name left running
       purge_packages: [pkg]       # shorthand: Debian packages purged (dpkg refuses if needed)
+      install_packages: [pkg]     # shorthand: Debian packages installed with apt-get
+      mount_options: {/tmp: [nodev]}  # shorthand: options added to the fstab line, remounted
       manual: "why no automatic fix is offered (a decision is needed)"
 """
 
@@ -36,6 +38,8 @@ KEYS = (
     "disable_units",
     "end_processes",
     "purge_packages",
+    "install_packages",
+    "mount_options",
     "manual",
 )
 _SSHD_KEYWORD = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
@@ -49,7 +53,12 @@ _NAMES = {
     "disable_units": re.compile(r"^[A-Za-z0-9][A-Za-z0-9@_.:-]*\.(service|socket|timer|path)$"),
     "end_processes": re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,14}$"),
     "purge_packages": re.compile(r"^[a-z0-9][a-z0-9+.-]+$"),
+    "install_packages": re.compile(r"^[a-z0-9][a-z0-9+.-]+$"),
 }
+# Mount points and options go into shell commands and /etc/fstab: plain absolute paths, and
+# only the options that take rights away (adding one can break a program, never lock anyone out).
+_MOUNT_POINT = re.compile(r"^/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+$")
+MOUNT_OPTIONS = ("nodev", "nosuid", "noexec")
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,8 @@ class FixDefinition:
     disable_units: tuple[str, ...] = ()
     end_processes: tuple[str, ...] = ()
     purge_packages: tuple[str, ...] = ()
+    install_packages: tuple[str, ...] = ()
+    mount_options: tuple[tuple[str, tuple[str, ...]], ...] = ()
     manual: str = ""
     line: int = 0
 
@@ -82,6 +93,8 @@ class FixDefinition:
             or self.disable_units
             or self.end_processes
             or self.purge_packages
+            or self.install_packages
+            or self.mount_options
         )
 
     @property
@@ -151,6 +164,7 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
         if bad:
             problems.append(f"fix.{key}: not a safe name: {', '.join(bad)}")
         names[key] = tuple(str(n) for n in listed)
+    mounts = _mount_options(value, problems)
     if "manual" in value and len(value) > 1:
         problems.append("fix.manual says no automatic fix is offered: it stands alone")
     for problem in problems:
@@ -168,6 +182,36 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
         disable_units=names["disable_units"],
         end_processes=names["end_processes"],
         purge_packages=names["purge_packages"],
+        install_packages=names["install_packages"],
+        mount_options=mounts,
         manual=value.get("manual", ""),
         line=node.start_mark.line + 1,
     )
+
+
+def _mount_options(
+    value: Mapping[str, Any], problems: list[str]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """fix.mount_options: {mount point: [options]}, each checked (problems get the defects)."""
+    if "mount_options" not in value:
+        return ()
+    mounts = value["mount_options"]
+    if not isinstance(mounts, dict) or not mounts:
+        problems.append("fix.mount_options must be a mapping of mount points to lists of options")
+        return ()
+    found = []
+    for point, options in mounts.items():
+        if not (isinstance(point, str) and _MOUNT_POINT.match(point)) or ".." in str(point):
+            problems.append(f"fix.mount_options: not a plain absolute mount point: {point}")
+            continue
+        if (
+            not isinstance(options, list)
+            or not options
+            or any(o not in MOUNT_OPTIONS for o in options)
+        ):
+            problems.append(
+                f"fix.mount_options: {point}: a non-empty list of {', '.join(MOUNT_OPTIONS)}"
+            )
+            continue
+        found.append((point, tuple(options)))
+    return tuple(found)

@@ -59,7 +59,7 @@ class Step:
 @dataclass(frozen=True)
 class Plan:
     host: str
-    steps: tuple[Step, ...]  # failed checks with an automatic fix, in order
+    steps: tuple[Step, ...]  # failed checks with an automatic fix, installs first, in order
     without_fix: tuple[Step, ...]  # failed checks without one (manual or none written)
 
 
@@ -112,4 +112,7 @@ def make_plan(
                 continue
             step = Step(policy.id, check)
             (steps if check.fix is not None and check.fix.automatic else without).append(step)
+    # Package installs first: a package brings its own configuration files (rsyslog.conf with
+    # its $FileCreateMode, say), which the configuration steps must see to settle them.
+    steps.sort(key=lambda step: not (step.fix and step.fix.install_packages))
     return Plan(one_line(host) or "host", tuple(steps), tuple(without))

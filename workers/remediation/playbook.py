@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from workers.remediation import packages, services, sshd, sysctl
+from workers.remediation import mounts, packages, services, sshd, sysctl
 from workers.remediation.plan import Plan
 
 
@@ -30,6 +30,10 @@ def render(plan: Plan) -> str:
             tasks += services.ansible_tasks(fix.disable_units, fix.end_processes, label)
         if fix.purge_packages:
             tasks += packages.ansible_tasks(fix.purge_packages, label)
+        if fix.install_packages:
+            tasks += packages.ansible_install_tasks(fix.install_packages, label)
+        if fix.mount_options:
+            tasks += mounts.ansible_tasks(fix.mount_options, label)
         for number, task in enumerate(fix.ansible, start=1):
             named = dict(task)
             own = f": {named['name']}" if "name" in named else f" (task {number})"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 from datetime import UTC, datetime
 
-from workers.remediation import packages, services, sshd, sysctl
+from workers.remediation import mounts, packages, services, sshd, sysctl
 from workers.remediation.plan import Plan, Step
 
 
@@ -39,6 +39,12 @@ def _step(number: int, step: Step) -> str:
     if fix.purge_packages:
         tests.append(packages.sh_test(fix.purge_packages))
         bodies.append(packages.sh_fix(fix.purge_packages))
+    if fix.install_packages:
+        tests.append(packages.sh_install_test(fix.install_packages))
+        bodies.append(packages.sh_install(fix.install_packages))
+    if fix.mount_options:
+        tests.append(mounts.sh_test(fix.mount_options))
+        bodies.append(mounts.sh_fix(fix.mount_options))
     name = shlex.quote(step.label)
     lines = [
         f"# --- {number}. {step.heading}",
@@ -121,8 +127,10 @@ def render(plan: Plan, script: str = "remediate.sh") -> str:
         parts.append(sysctl.SH_FUNCTIONS)
     if any(f.disable_units or f.end_processes for f in fixes):
         parts.append(services.SH_FUNCTIONS)
-    if any(f.purge_packages for f in fixes):
+    if any(f.purge_packages or f.install_packages for f in fixes):
         parts.append(packages.SH_FUNCTIONS)
+    if any(f.mount_options for f in fixes):
+        parts.append(mounts.SH_FUNCTIONS)
     parts += [_step(n, step) + "\n" for n, step in enumerate(shell_steps, start=1)]
     for step in plan.steps:
         if step not in shell_steps:

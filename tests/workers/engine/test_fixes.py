@@ -57,6 +57,19 @@ def test_service_and_package_shorthands() -> None:
     assert fix.purge_packages == ("inetutils-telnet", "g++-12")
 
 
+def test_install_and_mount_shorthands() -> None:
+    text = check(
+        "    fix:\n      install_packages: [aide, aide-common]\n"
+        "      mount_options: {/var/log/audit: [nodev, noexec]}\n"
+    )
+    loaded = load_policy_text(text, "p.yml")
+    assert loaded.policy is not None, loaded.errors
+    fix = loaded.policy.checks[0].fix
+    assert fix is not None and fix.automatic and fix.has_shell and fix.has_ansible
+    assert fix.install_packages == ("aide", "aide-common")
+    assert fix.mount_options == (("/var/log/audit", ("nodev", "noexec")),)
+
+
 @pytest.mark.parametrize(
     ("fix", "message"),
     [
@@ -76,6 +89,13 @@ def test_service_and_package_shorthands() -> None:
         ("    fix:\n      end_processes: [a-name-over-15-chars]\n", "not a safe name"),
         ("    fix:\n      purge_packages: ['$(reboot)']\n", "not a safe name"),
         ("    fix:\n      manual: 'why'\n      purge_packages: [nis]\n", "stands alone"),
+        ("    fix:\n      install_packages: ['aide; reboot']\n", "not a safe name"),
+        ("    fix:\n      mount_options: [/tmp]\n", "mapping of mount points"),
+        ("    fix:\n      mount_options: {tmp: [nodev]}\n", "plain absolute mount point"),
+        ("    fix:\n      mount_options: {'/tmp;reboot': [nodev]}\n", "plain absolute"),
+        ("    fix:\n      mount_options: {/tmp/../etc: [nodev]}\n", "plain absolute"),
+        ("    fix:\n      mount_options: {/tmp: [ro]}\n", "non-empty list of nodev"),
+        ("    fix:\n      mount_options: {/tmp: nodev}\n", "non-empty list of nodev"),
     ],
 )
 def test_a_bad_fix_refuses_the_policy_naming_line_and_check(fix: str, message: str) -> None:

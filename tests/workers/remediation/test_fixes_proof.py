@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
+from lab import apt_repo
 from lab.commands import run_command
 from lab.harness import HostSpec, TestHost, TestHosts
 from tests.rulesets.hardened import merge_scenarios
@@ -182,20 +183,165 @@ def packaged_units(spec: dict[str, Any]) -> None:
     spec["setup"] = [*writes, *links]
 
 
-def failing_distro(policy: str) -> Callable[[str], HostSpec]:
-    """A host where every check of the policy with a fix fails at once: the `fail` scenarios of
-    those checks (tests/rulesets/scenarios/) merged into one host."""
+# The mount option fixes: each mount point the policy fixes is mounted without nodev, nosuid and
+# noexec (tmpfs; /var is the host's own /var overlay, which the harness mounts without them) and
+# has an /etc/fstab line without them. The fail scenarios stack one mount per check on the same
+# mount point, which a remount (of the top one) could not fix: they are left out.
+MOUNTED = {
+    "/tmp": "mount -t tmpfs -o mode=1777 tmpfs /tmp",
+    "/dev/shm": (
+        "while umount -l /dev/shm 2>/dev/null; do :; done"
+        " && mount -t tmpfs -o mode=1777 tmpfs /dev/shm"
+    ),
+    "/home": "mount -t tmpfs -o mode=0755 tmpfs /home",
+    "/var": "",
+    "/var/tmp": "mount -t tmpfs -o mode=1777 tmpfs /var/tmp",
+    # With the logs dpkg and apt keep on every Debian host that ever installed a package, with
+    # the modes they create them with (6.1.4.1 reports them; the package fixes add to them).
+    "/var/log": (
+        "mount -t tmpfs -o mode=0755 tmpfs /var/log && mkdir -m 0755 /var/log/apt"
+        " && install -m 0644 /dev/null /var/log/dpkg.log"
+        " && install -m 0644 /dev/null /var/log/alternatives.log"
+        " && install -m 0644 /dev/null /var/log/apt/history.log"
+        " && install -m 0640 -g adm /dev/null /var/log/apt/term.log"
+    ),
+    "/var/log/audit": (
+        "mkdir -p -m 0700 /var/log/audit && mount -t tmpfs -o mode=0700 tmpfs /var/log/audit"
+    ),
+}
 
-    def make(name: str) -> HostSpec:
+
+def mount_points(policy: PolicyDefinition) -> list[str]:
+    """The mount points the policy's fixes set options on, parents first."""
+    return sorted({p for c in policy.checks if c.fix for p, _ in c.fix.mount_options})
+
+
+def mount_scenario(line: str) -> bool:
+    """A fail scenario's line that mounts one of MOUNTED's mount points."""
+    return line.startswith("while umount -l /dev/shm") or (
+        line.startswith("mount ") and line.split()[-1] in MOUNTED
+    )
+
+
+# A fail scenario of a package fix marks an installed package as removed in a copy of the dpkg
+# status bound over it; two such copies would hide each other, so the proof edits it once for
+# all of them.
+DEINSTALL = re.compile(
+    r"^sed '/\^Package: (?P<name>[a-z0-9][a-z0-9+.-]+)\$/,/\^\$/ s/\^Status: \.\*/"
+    r"Status: deinstall ok config-files/' /var/lib/dpkg/status > /run/dpkg-status"
+    r" && mount --bind /run/dpkg-status /var/lib/dpkg/status$"
+)
+
+
+def deinstalled(names: list[str]) -> list[str]:
+    """One setup line marking all these packages removed (their configuration files kept)."""
+    if not names:
+        return []
+    edits = " ".join(
+        f"-e '/^Package: {n}$/,/^$/ s/^Status: .*/Status: deinstall ok config-files/'"
+        for n in names
+    )
+    # Written through whatever is mounted there (Ubuntu 24.04's base binds its own copy).
+    return [
+        f"sed {edits} /var/lib/dpkg/status > /run/dpkg-deinstalled"
+        " && cat /run/dpkg-deinstalled > /var/lib/dpkg/status"
+    ]
+
+
+# The scenarios' fake packages are version 1.0(-1). Real packages of this machine declare they
+# break or conflict with some at that version (hostname breaks nis < 3.17-30, libldap conflicts
+# with old ldap-utils), and apt refuses to install anything while such a pair is installed; and
+# a package fix that completes a pair (audispd-plugins beside a fake auditd) wants the real
+# version of the other. So, as on a real host: a fake of a package the local repository holds
+# gets the repository's version, any other a version no installed package names.
+FAKE_STANZA = re.compile(
+    r"(?P<head>\\nPackage: (?P<name>[a-z0-9][a-z0-9+.-]+)\\n(?:(?!\\n\\n).)*?\\nVersion: )"
+    r"1\.0(?:-1)?(?=\\n)"
+)
+
+
+def repository_versions(repository: Path) -> dict[str, str]:
+    index = (repository / "Packages").read_text() if repository.is_dir() else ""
+    found = re.findall(r"^Package: (\S+)\n(?:.+\n)*?Version: (\S+)$", index, re.MULTILINE)
+    return dict(found)
+
+
+def unbroken(lines: list[str], versions: dict[str, str]) -> list[str]:
+    def version(match: re.Match[str]) -> str:
+        return match["head"] + versions.get(match["name"], "99:1.0")
+
+    return [FAKE_STANZA.sub(version, line) for line in lines]
+
+
+def fstab(points: list[str]) -> str:
+    return "".join(
+        f"{'overlay' if p == '/var' else 'tmpfs'} {p} {'overlay' if p == '/var' else 'tmpfs'}"
+        " defaults 0 0\n"
+        for p in points
+    )
+
+
+# Daemons installed by the package fixes must not start (their postinst asks invoke-rc.d, which
+# asks policy-rc.d; exit 101 is "not allowed"): the host writes it into its /usr overlay.
+NO_DAEMONS = (
+    "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d"
+)
+# Proof time: no manual page index rebuilt after each install (man-db's trigger skips it
+# without this file, as on Debian's container images).
+NO_MANDB = "rm -f /var/lib/man-db/auto-update"
+# apt in the host sees only the local repository (apt_repository): no other source.
+APT_SOURCES = "rm -f /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources"
+
+
+def installed_by_fixes() -> list[str]:
+    """Every package a Linux policy's fix installs: the local repository holds them all."""
+    names = set()
+    for path in sorted((ROOT / "rulesets" / "linux").glob("*.yml")):
+        policy = load(path.stem)
+        names |= {n for c in policy.checks if c.fix for n in c.fix.install_packages}
+    return sorted(names)
+
+
+def failing_distro(policy: str) -> Callable[[str, Path], HostSpec]:
+    """A host where every check of the policy with a fix fails at once: the `fail` scenarios of
+    those checks (tests/rulesets/scenarios/) merged into one host. `repository` is the local
+    package repository its apt uses."""
+
+    def make(name: str, repository: Path) -> HostSpec:
         path = ROOT / f"rulesets/linux/{policy}.yml"
-        merged = merge_scenarios(path, sorted(fixable(load(policy))), "fail", shared_with_machine)
+        removed: list[str] = []
+
+        def keep(line: str) -> bool:
+            match = DEINSTALL.match(line)
+            if match:
+                removed.append(match["name"])
+            return not match and shared_with_machine(line) and not mount_scenario(line)
+
+        merged = merge_scenarios(path, sorted(fixable(load(policy))), "fail", keep)
         spec = merged.spec
         for key, changes in FAILING.get(policy, {}).items():
             spec[key] = {**spec.get(key, {}), **changes}
+        points = mount_points(load(policy))
+        spec["files"] = {
+            **spec.get("files", {}),
+            "/etc/fstab": fstab(points),
+            "/etc/apt/sources.list": apt_repo.sources_line(repository),
+        }
+        mounts = [MOUNTED[p] for p in points if MOUNTED[p]]
         # The scenarios add an account to /etc/shadow only; chage (like every real tool) wants
         # it in /etc/passwd too.
-        spec["setup"] = [*spec.get("setup", []), OLDUSER_PASSWD, DPKG_SETTLE]
+        spec["setup"] = [
+            *mounts,
+            *deinstalled(sorted(set(removed))),
+            *spec.get("setup", []),
+            OLDUSER_PASSWD,
+            DPKG_SETTLE,
+            NO_DAEMONS,
+            NO_MANDB,
+            APT_SOURCES,
+        ]
         packaged_units(spec)
+        spec["setup"] = unbroken(spec["setup"], repository_versions(repository))
         for path in spec.get("files", {}):
             if path.startswith("/etc/modprobe.d/60-bulwark-"):
                 spec["files"][path] = "# turned off by the failing scenario\n"
@@ -204,10 +350,10 @@ def failing_distro(policy: str) -> Callable[[str], HostSpec]:
     return make
 
 
-# policy -> the host spec maker of its failing host
-SCENARIOS: dict[str, Callable[[str], HostSpec]] = {
-    "bulwark_openssh": weak_sshd,
-    "bulwark_openssh_cis": weak_sshd_elsewhere,
+# policy -> the host spec maker of its failing host (name, local package repository)
+SCENARIOS: dict[str, Callable[[str, Path], HostSpec]] = {
+    "bulwark_openssh": lambda name, _: weak_sshd(name),
+    "bulwark_openssh_cis": lambda name, _: weak_sshd_elsewhere(name),
     **{
         p: failing_distro(p)
         for p in ("bulwark_debian12", "bulwark_ubuntu2204", "bulwark_ubuntu2404")
@@ -293,6 +439,10 @@ def snapshot(host: TestHost, policy: PolicyDefinition) -> str:
     if names:
         running = host.run_local("ps -e -o comm=").stdout.split()
         lines.append(" ".join(n for n in sorted(running) if n in names))
+    points = mount_points(policy)
+    if points:
+        mounted = host.run_local("cat /proc/self/mounts").stdout.splitlines()
+        lines += [line for line in mounted if line.split()[1] in points]
     return "\n".join(lines)
 
 
@@ -336,8 +486,23 @@ def apply(host: TestHost, script: str, *args: str) -> tuple[int, str]:
     return result.exit_status, (result.stdout + result.stderr).decode()
 
 
+@pytest.fixture(scope="session")
+def apt_repository() -> Path:
+    """The local package repository of the package fixes (lab/apt_repo.py), built once from
+    this machine's apt sources into the worktree's ignored var/ (and kept there). Without the
+    package archive there is no proof: under CI that fails, elsewhere it skips."""
+    try:
+        return apt_repo.build(installed_by_fixes(), ROOT / "var" / "apt-repo")
+    except apt_repo.RepositoryUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"cannot build the local package repository: {exc}")
+        pytest.skip(f"cannot build the local package repository: {exc}")
+
+
 @pytest.fixture
-def failing(test_hosts: TestHosts) -> Iterator[Callable[[str, str], TestHost]]:
+def failing(
+    test_hosts: TestHosts, apt_repository: Path
+) -> Iterator[Callable[[str, str], TestHost]]:
     """Starts the failing host of one policy for one proof ("sh" or "ansible"): each proof
     changes its host, so none is shared, and a test starts only its own (under xdist the ten
     proofs run on several workers)."""
@@ -345,7 +510,8 @@ def failing(test_hosts: TestHosts) -> Iterator[Callable[[str, str], TestHost]]:
 
     def start(name: str, kind: str) -> TestHost:
         number = sorted(SCENARIOS).index(name)
-        started.append(test_hosts.start(SCENARIOS[name](f"fix{number}-{kind}"), timeout=30))
+        spec = SCENARIOS[name](f"fix{number}-{kind}", apt_repository)
+        started.append(test_hosts.start(spec, timeout=30))
         return started[-1]
 
     yield start
@@ -389,7 +555,8 @@ def test_every_fix_is_proven_by_the_shell_script(
     fixed = snapshot(host, policy)
     code, output = apply(host, script)
     assert code == 0, output
-    assert output.count("ok       ") == len(wanted) and "0 step(s) changed the host" in output
+    assert output.count("ok       ") == len(wanted), output
+    assert "0 step(s) changed the host" in output, output
     assert snapshot(host, policy) == fixed  # a second run changes nothing
     assert machine_state() == machine  # only the host's overlays changed
 

@@ -3,7 +3,9 @@ only failed checks, and the results file shapes `remediate` reads."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -181,3 +183,80 @@ def test_the_package_test_reads_dpkg() -> None:
 
     assert absent("dpkg") == 1
     assert absent("bwk-no-such-package") == 0
+
+
+INSTALL_AND_MOUNTS = """\
+policy: {id: s, file: s.yml, name: s, description: d}
+checks:
+  - id: 1
+    title: "AIDE installed"
+    condition: all
+    rules: ['f:/etc/passwd']
+    fix:
+      install_packages: [aide, aide-common]
+  - id: 2
+    title: "nodev and noexec on /var/tmp"
+    condition: all
+    rules: ['f:/etc/passwd']
+    fix:
+      mount_options: {/var/tmp: [nodev, noexec]}
+"""
+
+
+def test_install_and_mount_steps_test_first_in_both_formats() -> None:
+    loaded = load_policy_text(INSTALL_AND_MOUNTS, "s.yml")
+    assert loaded.policy is not None, loaded.errors
+    plan = make_plan("h", {("s", "1"), ("s", "2")}, [loaded.policy])
+    script = shell.render(plan)
+    assert subprocess.run(["sh", "-n"], input=script, text=True, check=False).returncode == 0
+    assert "bulwark_packages_present aide aide-common" in script
+    assert "bulwark_packages_install aide aide-common" in script
+    assert "apt-get install -y -q --no-install-recommends" in script
+    assert "DEBIAN_FRONTEND=noninteractive apt-get install" in script
+    assert "bulwark_mount_ok /var/tmp nodev && bulwark_mount_ok /var/tmp noexec" in script
+    assert "bulwark_mount_ok /var/tmp noexec || bulwark_mount_set /var/tmp noexec" in script
+    tasks = yaml.safe_load(playbook.render(plan))[0]["tasks"]
+    assert [t["name"] for t in tasks] == [
+        "s 1: AIDE installed: aide, aide-common installed",
+        "s 2: nodev and noexec on /var/tmp: nodev on /var/tmp, noexec on /var/tmp",
+    ]
+    for task in tasks:
+        body = task["ansible.builtin.shell"]
+        assert subprocess.run(["sh", "-n"], input=body, text=True, check=False).returncode == 0
+        lines = body.splitlines()
+        first = next(n for n, line in enumerate(lines) if line.endswith(" && exit 0"))
+        test = lines[first].removesuffix(" && exit 0")
+        assert lines[first + 1 :][-2:] == [f"{test} || exit 1", "echo changed"]
+
+
+def test_the_mount_test_reads_whole_options(tmp_path: Path) -> None:
+    """bulwark_mount_lacks on a table: the option must be a whole option of that mount point's
+    own (non-comment) lines; `nodevice` is not nodev, and /tmpx is not /tmp."""
+    from workers.remediation import mounts
+
+    table = tmp_path / "fstab"
+
+    def lacks(text: str, point: str = "/tmp", option: str = "nodev") -> bool:
+        table.write_text(text)
+        script = mounts.SH_FUNCTIONS + f"bulwark_mount_lacks {table} {point} {option}"
+        return subprocess.run(["sh", "-c", script], check=False).returncode == 0
+
+    assert lacks("tmpfs /tmp tmpfs defaults 0 0\n")
+    assert lacks("tmpfs /tmp tmpfs rw,nodevice 0 0\n")
+    assert lacks("tmpfs /tmp tmpfs\n")
+    assert not lacks("tmpfs /tmp tmpfs rw,nodev,nosuid 0 0\n")
+    assert not lacks("tmpfs /tmp tmpfs nodev 0 0\n# tmpfs /tmp tmpfs defaults 0 0\n")
+    assert not lacks("tmpfs /tmpx tmpfs defaults 0 0\n")
+    assert lacks("tmpfs /tmp tmpfs nodev 0 0\ntmpfs /tmp tmpfs nosuid 0 0\n")
+
+
+def test_package_installs_come_first() -> None:
+    """A package's own configuration files must exist before the steps that configure them:
+    the install step goes first, the others keep the policy's order."""
+    loaded = load_policy_text(INSTALL_AND_MOUNTS, "s.yml")
+    assert loaded.policy is not None, loaded.errors
+    mounts_first = dataclasses.replace(loaded.policy, checks=loaded.policy.checks[::-1])
+    plan = make_plan("h", {("s", "1"), ("s", "2")}, [mounts_first])
+    assert [s.check.id for s in plan.steps] == ["1", "2"]
+    script = shell.render(plan)
+    assert script.index("# --- 1. s 1: AIDE installed") < script.index("# --- 2. s 2:")
