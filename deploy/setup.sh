@@ -11,7 +11,9 @@ PYTHON=${PYTHON:-python3}
 # system chromedriver); poppler-utils (pdftotext) lets a person or a test read a PDF report.
 # ansible-core runs the generated remediation playbooks against test hosts in the proof tests.
 # gettext compiles the translations; fonts-ipafont-gothic draws Japanese pages in the browser.
-packages="python3 python3-venv python3-dev openssh-server openssh-client sudo openssl iproute2 procps util-linux make chromium chromium-driver poppler-utils ansible-core gettext fonts-ipafont-gothic"
+# dpkg-dev (dpkg-scanpackages) indexes the local package repository the remediation proof's
+# test hosts install from (lab/apt_repo.py).
+packages="python3 python3-venv python3-dev openssh-server openssh-client sudo openssl iproute2 procps util-linux make chromium chromium-driver poppler-utils ansible-core gettext fonts-ipafont-gothic dpkg-dev"
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing="$missing $package"
