@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from bulwark.audits import history, store
+from bulwark.audits import history, services, store
 from bulwark.audits.models import Audit, Result
 from bulwark.audits.rescoping_scope import rescope
 from bulwark.audits.rescoring import rescore
@@ -480,6 +480,44 @@ def test_result_lists_answer_as_the_result_serializer_in_a_few_queries(
         assert body["results"] == serialized(history.results_of(audit.pk), audit)
         counts = audit.passed + audit.failed + audit.not_applicable + audit.excepted
         assert len(body["results"]) == counts > 8
+
+
+@pytest.mark.django_db
+def test_a_store_takes_a_bounded_number_of_queries(
+    django_assert_max_num_queries: Any,
+) -> None:
+    """A store is mostly round trips to the database (docs/history.md): the number of
+    statements of one, with the previous audit reduced, a regression alerted and exceptions
+    applied, stays bounded whatever the number of checks."""
+    _policy(40)
+    (policy,) = enabled_definitions()
+    ids = [c.id for c in policy.checks]
+    host = _host("h")
+    audit_with(host, _outcome({i: ("passed", "", ("x",)) for i in ids}))
+    worse = {
+        **{i: ("passed", "", ("x",)) for i in ids},
+        **{i: ("failed", "", ("y",)) for i in ids[:5]},
+    }
+    audit = Audit.objects.create(host=host)
+    claim = services.claim(audit.pk)
+    assert claim is not None
+    with django_assert_max_num_queries(24):  # 41 before (docs/history.md); 40 checks
+        assert store.store_outcome(claim, _outcome(worse))
+    assert Audit.objects.filter(host=host, results_reduced=True).count() == 1
+    assert host.alerts.filter(kind="regression").exists()
+    check = Policy.objects.get(policy_id=policy.id).checks.get(check_id=ids[0])
+    RiskException.objects.create(
+        policy_id=policy.id, check_id=ids[0], policy_check=check, host=host,
+        justification="accepted", owner="ops", expires_at=timezone.localdate() + timedelta(days=9),
+    )  # fmt: skip
+    audit = Audit.objects.create(host=host)
+    claim = services.claim(audit.pk)
+    assert claim is not None
+    with django_assert_max_num_queries(38):  # with an exception: the re-scoring's too
+        assert store.store_outcome(claim, _outcome(worse))
+    audit.refresh_from_db()
+    assert (audit.failed, audit.excepted) == (4, 1)
+    assert _rows(audit)[ids[0]][0] == "excepted"
 
 
 def _index_bytes() -> int:
