@@ -2,15 +2,20 @@
 in PostgreSQL (docs/history.md reads these figures).
 
     DATABASE_URL=postgres://USER:PASS@127.0.0.1:5432/ANY .venv/bin/python bench/history.py
-        [--hosts 100] [--weeks 12] [--checks 300] [--churn 0.02]
+        [--hosts 100] [--weeks 12] [--checks 300] [--churn 0.02] [--processes 2]
+        [--keep | --reuse DATABASE | --resume DATABASE]
 
 Weekly audits of every host go through the real store path (audits.store.store_outcome, with
-the reports' aggregates and the reduction of the previous audit), each week `churn` of a
-host's checks change status (with their evidence). Then: rows and bytes stored, the year
-extrapolated to 10,000 hosts x 300 checks x 52 weeks, the time to rebuild one audit, and the
-p50/p95 of every report over the whole range and of the pages (dashboard, host, old audit).
-Full size: --hosts 10000 --weeks 52 (days on this machine; a dedicated server for that).
-Works in a throwaway database (bulwark_bench_<pid>) dropped at the end.
+the reports' aggregates and the reduction of the previous audit), `--processes` storing at a
+time, each week `churn` of a host's checks change status (with their evidence). Progress is
+printed after each week, with the rate so far and the time left. Then: rows and bytes
+stored, the year extrapolated to 10,000 hosts x 300 checks x 52 weeks, the time to rebuild
+one audit, and the p50/p95 of every report over the whole range and of the pages
+(dashboard, host, old audit).
+Full size: --hosts 10000 --weeks 52 --keep (hours: the time a week takes and the estimate
+for the whole year are printed as it goes); if it is stopped, `--resume DATABASE` with the
+same --hosts/--weeks stores only what is missing (host by host, week by week).
+Works in a throwaway database (bulwark_bench_<pid>), dropped at the end unless kept.
 """
 
 from __future__ import annotations
@@ -51,17 +56,25 @@ def statuses_at(host_index: int, week: int, checks: int, churn: float) -> list[s
     return statuses
 
 
-def store_week(task: tuple[int, datetime, list[int], int, float]) -> float:
-    """Store one week's audit of each of these hosts (in a worker process); returns the seconds
-    spent in store_outcome."""
+def store_week(task: tuple[int, datetime, list[int], int, float]) -> tuple[float, int]:
+    """Store one week's audit of each of these hosts (in a worker process) that does not have
+    it yet (a resumed run skips what an interrupted one stored); returns the seconds spent in
+    store_outcome and the audits stored."""
     from bulwark.audits import services, store
     from bulwark.audits.models import Audit
 
     week, moment, host_ids, checks, churn = task
-    real_timezone, spent = store.timezone, 0.0
+    real_timezone, spent, stored = store.timezone, 0.0, 0
     store.timezone = SimpleNamespace(now=lambda: moment)  # type: ignore[assignment]
+    done = set(
+        Audit.objects.filter(host_id__in=host_ids, stored_seq__gt=week).values_list(
+            "host_id", flat=True
+        )
+    )
     try:
         for host_id in host_ids:
+            if host_id in done:
+                continue
             outcome = bench_outcome(statuses_at(host_id, week, checks, churn))
             audit = Audit.objects.create(host_id=host_id)
             claim = services.claim(audit.pk)
@@ -69,43 +82,72 @@ def store_week(task: tuple[int, datetime, list[int], int, float]) -> float:
             started = time.perf_counter()
             assert store.store_outcome(claim, outcome)
             spent += time.perf_counter() - started
+            stored += 1
     finally:
         store.timezone = real_timezone  # type: ignore[assignment]
-    return spent
+    return spent, stored
 
 
-def store_history(args: argparse.Namespace, start: datetime) -> tuple[float, float]:
-    """Store every weekly audit of every host, `--processes` hosts at a time (as workers store
-    concurrently), vacuuming the results table after each week as autovacuum would (it is off
-    on some servers: without it the space of the rows each reduction deletes is never
-    reused). Returns results stored per second of wall time and per second of store time."""
-    from django.db import connections
-
+def bench_hosts(args: argparse.Namespace) -> dict[int, list[int]]:
+    """The hosts by group: created (50 a group, and at least a group per process), or those
+    of a resumed database. Unfinished audits of an interrupted run (created, never stored)
+    are deleted."""
+    from bulwark.audits.models import Audit
     from bulwark.inventory.models import Group, Host
 
-    groups = [Group.objects.create(name=f"history{n}") for n in range(max(1, args.hosts // 50))]
-    host_ids = [
-        Host.objects.create(
-            name=f"h{n:05d}", address="localhost", transport="local", group=groups[n % len(groups)]
-        ).pk
-        for n in range(args.hosts)
-    ]
+    Audit.objects.filter(stored_seq__isnull=True).delete()
+    if not Host.objects.exists():
+        count = min(args.hosts, max(1, args.processes, args.hosts // 50))
+        groups = [Group.objects.create(name=f"history{n}") for n in range(count)]
+        for n in range(args.hosts):
+            group = groups[n % len(groups)]
+            Host.objects.create(
+                name=f"h{n:05d}", address="localhost", transport="local", group=group
+            )
+    by_group: dict[int, list[int]] = {}
+    for pk, group_id in Host.objects.order_by("pk").values_list("pk", "group_id"):
+        by_group.setdefault(group_id, []).append(pk)
+    return by_group
+
+
+def store_history(args: argparse.Namespace, start: datetime) -> tuple[float, float] | None:
+    """Store every weekly audit of every host, `--processes` at a time (as workers store
+    concurrently), vacuuming after each week as autovacuum would (it is off on some servers:
+    without it the space of the rows each reduction deletes is never reused). A process
+    stores one group's hosts at a time: stores of one group add to the same report counters
+    (a row per group, day and check), whose row locks would make processes wait for each
+    other's commits. Returns results stored per second of wall time and per second of store
+    time (both over the audits this run stored; None if it stored none)."""
+    from django.db import connections
+
+    by_group = bench_hosts(args)
+    hosts = sum(len(h) for h in by_group.values())
     connections.close_all()  # each process opens its own
-    chunks = [host_ids[n :: args.processes * 4] for n in range(args.processes * 4)]
-    wall, spent = 0.0, 0.0
+    tasks_of_week = [hosts_of for _, hosts_of in sorted(by_group.items())]
+    wall, spent, stored = 0.0, 0.0, 0
     with multiprocessing.get_context("fork").Pool(args.processes) as pool:
         for week in range(args.weeks):
             moment = start + timedelta(weeks=week)
             started = time.perf_counter()
-            tasks = [(week, moment, chunk, args.checks, args.churn) for chunk in chunks if chunk]
-            spent += sum(pool.map(store_week, tasks))
+            tasks = [(week, moment, chunk, args.checks, args.churn) for chunk in tasks_of_week]
+            answers = pool.map(store_week, tasks)
+            if not sum(n for _, n in answers):
+                continue  # stored by an interrupted run
+            spent += sum(t for t, _ in answers)
+            stored += sum(n for _, n in answers)
             wall += time.perf_counter() - started
             execute("VACUUM")  # the results and the report counters churn most
-            done = (week + 1) * args.hosts * args.checks
-            print(f"week {week + 1}/{args.weeks}: {done / wall:,.0f} results/s"
-                  f" ({done / args.checks / wall:,.1f} audits/s) so far", flush=True)  # fmt: skip
-    results = args.hosts * args.weeks * args.checks
-    return results / wall, results / spent * args.processes
+            rate = stored / wall
+            left = (args.weeks - week - 1) * hosts / rate
+            print(f"week {week + 1}/{args.weeks}: {rate:,.1f} audits/s"
+                  f" ({rate * args.checks:,.0f} results/s) so far; about {left / 60:,.0f} min"
+                  " left", flush=True)  # fmt: skip
+    if not stored:
+        return None
+    full = 10_000 * 52 / (stored / wall)
+    print(f"at this rate, the full year (10,000 hosts x 52 = 520,000 stores) would take"
+          f" {full / 3600:,.1f} h with {args.processes} processes", flush=True)  # fmt: skip
+    return stored * args.checks / wall, stored * args.checks / spent * args.processes
 
 
 def scalar(sql: str, params: list[Any] | None = None) -> Any:
@@ -262,6 +304,11 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="hosts stored at a time")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     parser.add_argument("--reuse", metavar="DATABASE", help="measure a kept database again")
+    parser.add_argument(
+        "--resume",
+        metavar="DATABASE",
+        help="store what a kept (or interrupted --keep) run has not stored yet, then measure",
+    )
     args = parser.parse_args()
     # The pages are read through Django's test client; a throwaway key signs its session.
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
@@ -272,15 +319,16 @@ def main() -> None:
 
     from bulwark.policies.services import import_policy_texts
 
-    name = args.reuse or f"bulwark_bench_{os.getpid()}"
+    name = args.reuse or args.resume or f"bulwark_bench_{os.getpid()}"
     connections["default"].settings_dict["TEST"]["NAME"] = name
-    keep = args.keep or bool(args.reuse)
+    keep = args.keep or bool(args.reuse or args.resume)
     # keepdb: a kept database is migrated to this code (new indexes), not recreated.
-    state = setup_databases(verbosity=0, interactive=False, keepdb=bool(args.reuse))
+    state = setup_databases(verbosity=0, interactive=False, keepdb=bool(args.reuse or args.resume))
     try:
         rates = None
         if not args.reuse:
-            import_policy_texts([("bench_policy.yml", policy_yaml(args.checks))])
+            if not args.resume:
+                import_policy_texts([("bench_policy.yml", policy_yaml(args.checks))])
             start = datetime.fromisoformat("2026-01-05T03:00:00+00:00")
             rates = store_history(args, start)
         measure(args, rates)

@@ -102,56 +102,45 @@ def rebuilt(audit_id: int) -> QuerySet[Result]:
     return Result.objects.filter(audit_id__in=chain, pk__in=ids)
 
 
-def _successor(cursor: object, audit_id: int) -> int | None:
-    cursor.execute(  # type: ignore[attr-defined]
-        f"SELECT s.id FROM {AUDIT} p JOIN {AUDIT} s ON s.host_id = p.host_id"  # noqa: S608
-        " WHERE p.id = %s AND s.stored_seq > p.stored_seq AND s.results_purged_at IS NULL"
-        " ORDER BY s.stored_seq LIMIT 1",
-        [audit_id],
-    )
-    row = cursor.fetchone()  # type: ignore[attr-defined]
-    return row[0] if row else None
-
-
 def reduce(audit_id: int) -> bool:
     """Reduce a full audit to the rows that differ from its successor's results. Idempotent:
     an audit already reduced, purged, or without a successor is left as it is (False). Run in
     the caller's transaction; the host's row lock (taken by the store) serializes it with the
-    host's other stores."""
+    host's other stores. Two statements (it runs in every store): the audit locked and its
+    successor found, then the reduction."""
     if not compacts():
         return False
     with connection.cursor() as cursor:
+        # The audit's row locked (FOR UPDATE OF p) and, if it is to be reduced, its successor.
         cursor.execute(
-            f"SELECT results_reduced, results_purged_at IS NOT NULL, stored_seq"  # noqa: S608
-            f" FROM {AUDIT} WHERE id = %s FOR UPDATE",
+            f"SELECT p.results_reduced OR p.results_purged_at IS NOT NULL"  # noqa: S608
+            f" OR p.stored_seq IS NULL, (SELECT s.id FROM {AUDIT} s WHERE s.host_id = p.host_id"
+            "  AND s.stored_seq > p.stored_seq AND s.results_purged_at IS NULL"
+            "  ORDER BY s.stored_seq LIMIT 1)"
+            f" FROM {AUDIT} p WHERE p.id = %s FOR UPDATE OF p",
             [audit_id],
         )
         row = cursor.fetchone()
-        if row is None or row[0] or row[1] or row[2] is None:
+        if row is None or row[0] or row[1] is None:
             return False
-        successor = _successor(cursor, audit_id)
-        if successor is None:
-            return False
+        successor = row[1]
         target = f"SELECT * FROM ({_RECONSTRUCT}) t WHERE t.status <> %s"  # noqa: S608
-        # First the markers (checks the successor has and this audit has not), then drop the
-        # rows equal to the successor's: the other order would mark the dropped rows absent.
+        # The markers (checks the successor has and this audit has not), the rows equal to
+        # the successor's dropped, the audit marked reduced: one statement, so all three read
+        # the rows as they were before it (the markers are not among the rows dropped, which
+        # are the successor's results; a marker for a dropped row would need the reverse).
         cursor.execute(
-            f"INSERT INTO {RESULT} (audit_id, policy_check_id, status, reason, evidence)"  # noqa: S608
+            f"WITH markers AS (INSERT INTO {RESULT}"  # noqa: S608
+            " (audit_id, policy_check_id, status, reason, evidence)"
             f" SELECT %s, t.policy_check_id, %s, '', '[]'::jsonb FROM ({target}) t"
             f" WHERE NOT EXISTS (SELECT 1 FROM {RESULT} r"
-            "  WHERE r.audit_id = %s AND r.policy_check_id = t.policy_check_id)",
-            [audit_id, ABSENT, successor, ABSENT, audit_id],
-        )
-        cursor.execute(
-            f"DELETE FROM {RESULT} r USING ({target}) t"  # noqa: S608
+            "  WHERE r.audit_id = %s AND r.policy_check_id = t.policy_check_id)),"
+            f" same AS (DELETE FROM {RESULT} r USING ({target}) t"
             " WHERE r.audit_id = %s AND r.policy_check_id = t.policy_check_id"
             " AND r.status = t.status AND r.reason = t.reason AND r.evidence = t.evidence"
-            " AND r.exception_id IS NOT DISTINCT FROM t.exception_id",
-            [successor, ABSENT, audit_id],
-        )
-        cursor.execute(
-            f"UPDATE {AUDIT} SET results_reduced = true WHERE id = %s",  # noqa: S608
-            [audit_id],
+            " AND r.exception_id IS NOT DISTINCT FROM t.exception_id)"
+            f" UPDATE {AUDIT} SET results_reduced = true WHERE id = %s",
+            [audit_id, ABSENT, successor, ABSENT, audit_id, successor, ABSENT, audit_id, audit_id],
         )
     return True
 
@@ -188,14 +177,14 @@ def materialize(audit_id: int) -> bool:
     return True
 
 
-def next_seq(host_id: int) -> int:
-    """The stored_seq of the host's next stored audit (call under the host's row lock)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT coalesce(max(stored_seq), 0) + 1 FROM {AUDIT} WHERE host_id = %s",  # noqa: S608
-            [host_id],
-        )
-        return int(cursor.fetchone()[0])
+def next_seq(host_id: int) -> RawSQL:
+    """The stored_seq of the host's next stored audit, as an expression for the UPDATE that
+    sets it (in a statement after the one taking the host's row lock: that statement's
+    snapshot then holds every audit of the host stored before)."""
+    return RawSQL(  # noqa: S611
+        f"SELECT coalesce(max(stored_seq), 0) + 1 FROM {AUDIT} WHERE host_id = %s",  # noqa: S608
+        [host_id],
+    )
 
 
 def pending(host_id: int | None = None) -> list[int]:

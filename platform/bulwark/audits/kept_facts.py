@@ -44,10 +44,12 @@ class KeptFacts(models.Model):
         return f"facts of audit {self.audit_id} ({self.size} bytes)"
 
 
-def keep(audit_id: int, host_id: int, facts: Facts | None) -> bool:
-    """Keep this audit's facts (replacing a previous attempt's) and drop those beyond
-    FACTS_RETENTION for the host. False when there was nothing to keep or it was too big."""
-    KeptFacts.objects.filter(audit_id=audit_id).delete()
+def keep(audit_id: int, host_id: int, facts: Facts | None, *, replace: bool = True) -> bool:
+    """Keep this audit's facts (replacing a previous attempt's, unless the caller has deleted
+    it: `replace=False`) and drop those beyond FACTS_RETENTION for the host. False when there
+    was nothing to keep or it was too big."""
+    if replace:
+        KeptFacts.objects.filter(audit_id=audit_id).delete()
     if facts is None or int(settings.FACTS_RETENTION) == 0:
         return False
     packed = zlib.compress(json.dumps(facts_codec.dump(facts)).encode(), 6)
@@ -66,8 +68,8 @@ def keep(audit_id: int, host_id: int, facts: Facts | None) -> bool:
         token=encrypt(base64.b64encode(packed).decode()),
     )
     old = KeptFacts.objects.filter(host_id=host_id).order_by("-created_at", "-pk")
-    stale = list(old.values_list("pk", flat=True)[int(settings.FACTS_RETENTION) :])
-    KeptFacts.objects.filter(pk__in=stale).delete()
+    stale = old.values_list("pk", flat=True)[int(settings.FACTS_RETENTION) :]
+    KeptFacts.objects.filter(pk__in=stale).delete()  # one statement: a subquery
     return True
 
 

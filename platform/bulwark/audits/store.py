@@ -12,22 +12,25 @@ import logging
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.dispatch import Signal
 from django.utils import timezone
 
 from bulwark.audits import alerts, history, kept_facts
+from bulwark.audits.kept_facts import KeptFacts
 from bulwark.audits.models import Audit, AuditStatus, CategorySummary, Result, ScoreSample
 from bulwark.audits.rescoring import rescore
 from bulwark.audits.storable import storable, storable_json
+from bulwark.audits.targets import PolicyVerdict
 from bulwark.audits.verdicts import store_verdicts
 from bulwark.inventory.models import Host, HostState
-from bulwark.policies.models import Check
+from bulwark.policies.models import Policy
 from workers.audit import AuditOutcome
 
 log = logging.getLogger(__name__)
 BATCH = 1000
-# One result as stored: (check pk, status, reason, evidence).
-ResultRow = tuple[int, str, str, list[dict[str, str]]]
+# One result as stored: (check pk, status, reason, evidence, the evidence as JSON text).
+ResultRow = tuple[int, str, str, list[dict[str, str]], str]
 
 # Sent inside the store transaction once `audit` is its host's latest (kwargs: audit). The
 # reports app keeps its aggregates with it, in the same commit, without audits importing it.
@@ -84,21 +87,22 @@ def store_outcome(claim: Claim, outcome: AuditOutcome, seen: SeenKeys | None = N
         )
         Audit.objects.filter(pk=claim.audit_id).update(stored_seq=history.next_seq(host.pk))
         audit = Audit.objects.get(pk=claim.audit_id)
-        _replace_results(audit, outcome)
-        kept_facts.keep(audit.pk, claim.host_id, outcome.facts)
+        failed_pks = _replace_results(audit, outcome)
+        kept_facts.keep(audit.pk, claim.host_id, outcome.facts, replace=False)
         # Exceptions in effect apply from the first store: failed -> excepted, score up.
-        rescore(None, "", audit_ids=[audit.pk])
-        audit.refresh_from_db()
-        failed_pks = list(
-            Result.objects.filter(audit=audit, status=Result.Status.FAILED).values_list(
-                "policy_check_id", flat=True
+        if rescore(None, "", audit_ids=[audit.pk]):
+            audit.refresh_from_db()
+            failed_pks = list(
+                Result.objects.filter(audit=audit, status=Result.Status.FAILED).values_list(
+                    "policy_check_id", flat=True
+                )
             )
-        )
         previous_state = HostState(host.state)
         state = alerts.state_for(audit.score, *host.thresholds())
-        previous = Audit.objects.filter(host_id=host.pk, latest=True).first()
-        regressed = alerts.regressed_checks(previous.pk if previous else None, failed_pks)
-        Audit.objects.filter(host_id=host.pk, latest=True).update(latest=False)
+        latest = Audit.objects.filter(host_id=host.pk, latest=True)
+        previous = latest.values_list("pk", flat=True).first()
+        regressed = alerts.regressed_checks(previous, failed_pks)
+        latest.update(latest=False)
         Audit.objects.filter(pk=audit.pk).update(latest=True)
         _update_host(host, audit, outcome, state, now)
         audit_stored.send(sender=Audit, audit=audit)
@@ -112,20 +116,14 @@ def store_outcome(claim: Claim, outcome: AuditOutcome, seen: SeenKeys | None = N
 
 
 def _replace_results(audit: Audit, outcome: AuditOutcome) -> list[int]:
-    """Write results, category summaries and the score sample; returns failed check pks."""
-    Result.objects.filter(audit=audit).delete()
-    CategorySummary.objects.filter(audit=audit).delete()
-    ScoreSample.objects.filter(audit=audit).delete()
-    policy_ids = {evaluation.policy.id for evaluation in outcome.policies}
-    store_verdicts(audit, outcome)
-    checks = {
-        (policy_id, check_id): pk
-        for policy_id, check_id, pk in Check.objects.filter(
-            policy__policy_id__in=policy_ids
-        ).values_list("policy__policy_id", "check_id", "pk")
-    }
+    """Write results, verdicts, category summaries and the score sample (replacing whatever a
+    previous attempt left); returns the failed check pks as stored (before exceptions)."""
+    _delete_attempt(audit.pk)
+    policies, checks = _catalogue({evaluation.policy.id for evaluation in outcome.policies})
+    store_verdicts(audit, outcome, policies)
     rows: list[ResultRow] = []
     failed, missing = [], 0
+    dumps = json.dumps
     for result in outcome.results:
         check_pk = checks.get((result.policy_id, result.check.id))
         if check_pk is None:
@@ -134,8 +132,14 @@ def _replace_results(audit: Audit, outcome: AuditOutcome) -> list[int]:
         status = result.status.value
         if status == Result.Status.FAILED:
             failed.append(check_pk)
-        evidence = storable_json([e.as_dict() for e in result.evidence])
-        rows.append((check_pk, status, storable(result.reason or ""), evidence))
+        evidence = [e.as_dict() for e in result.evidence]
+        text = dumps(evidence)
+        # ASCII JSON shows a NUL as \u0000 and a surrogate as \udXXX: only then is there
+        # anything to make storable (most evidence is plain text; this skips the walk).
+        if "\\u0000" in text or "\\ud" in text:
+            evidence = storable_json(evidence)
+            text = dumps(evidence)
+        rows.append((check_pk, status, storable(result.reason or ""), evidence, text))
     if missing:
         log.warning("audit %s: %d results for checks not in the catalogue", audit.pk, missing)
     _insert_results(audit.pk, rows)
@@ -165,10 +169,46 @@ def _replace_results(audit: Audit, outcome: AuditOutcome) -> list[int]:
     return failed
 
 
+# What a store writes per audit, so what a previous attempt of it may have left.
+_ATTEMPT_TABLES = (Result, CategorySummary, ScoreSample, PolicyVerdict, KeptFacts)
+
+
+def _delete_attempt(audit_id: int) -> None:
+    """Delete what a previous attempt of the audit stored: on PostgreSQL in one statement
+    (one round trip instead of five: a store is mostly round trips). Plain DELETEs, as
+    Django's own for these tables: no rows depend on them, no delete signals."""
+    if connection.vendor != "postgresql":
+        for model in _ATTEMPT_TABLES:
+            model.objects.filter(audit_id=audit_id).delete()
+        return
+    parts = ", ".join(
+        f"d{n} AS (DELETE FROM {model._meta.db_table} WHERE audit_id = %s)"  # noqa: S608
+        for n, model in enumerate(_ATTEMPT_TABLES)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {parts} SELECT 1", [audit_id] * len(_ATTEMPT_TABLES))
+
+
+def _catalogue(
+    policy_ids: set[str],
+) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """The pks of these policies and of their checks by (policy id, check id): one query."""
+    policies: dict[str, int] = {}
+    checks: dict[tuple[str, str], int] = {}
+    rows = Policy.objects.filter(policy_id__in=policy_ids).values_list(
+        "policy_id", "pk", "checks__check_id", "checks__pk"
+    )
+    for policy_id, policy_pk, check_id, check_pk in rows:
+        policies[policy_id] = policy_pk
+        if check_pk is not None:
+            checks[(policy_id, check_id)] = check_pk
+    return policies, checks
+
+
 def _insert_results(audit_id: int, rows: list[ResultRow]) -> None:
-    """Insert (check pk, status, reason, evidence) rows: COPY on PostgreSQL (several times
-    faster than a multi-row INSERT for a few hundred rows with JSON evidence: no model
-    instances, no SQL to build, no parameters to adapt), a bulk INSERT elsewhere."""
+    """Insert (check pk, status, reason, evidence, evidence as JSON) rows: COPY on PostgreSQL
+    (several times faster than a multi-row INSERT for a few hundred rows with JSON evidence:
+    no model instances, no SQL to build, no parameters to adapt), a bulk INSERT elsewhere."""
     if connection.vendor != "postgresql":
         Result.objects.bulk_create(
             (
@@ -179,14 +219,13 @@ def _insert_results(audit_id: int, rows: list[ResultRow]) -> None:
                     reason=reason,
                     evidence=evidence,
                 )
-                for check_pk, status, reason, evidence in rows
+                for check_pk, status, reason, evidence, _ in rows
             ),
             batch_size=BATCH,
         )
         return
     columns = "audit_id, policy_check_id, status, reason, evidence"
     statement = f"COPY {Result._meta.db_table} ({columns}) FROM STDIN"
-    dumps = json.dumps
     # The raw psycopg COPY bypasses Django's error translation: wrap it, so a refused row or a
     # lost connection is a django.db error that the audit's handling knows.
     with (
@@ -194,14 +233,15 @@ def _insert_results(audit_id: int, rows: list[ResultRow]) -> None:
         connection.cursor() as cursor,
         cursor.cursor.copy(statement) as copy,
     ):
-        for check_pk, status, reason, evidence in rows:
-            copy.write_row((audit_id, check_pk, status, reason, dumps(evidence)))
+        for check_pk, status, reason, _, text in rows:
+            copy.write_row((audit_id, check_pk, status, reason, text))
 
 
 def _update_host(
     host: Host, audit: Audit, outcome: AuditOutcome, state: HostState, now: object
 ) -> None:
     info = type(outcome.host)(**storable_json(outcome.host.as_dict()))
+    covered = Q(scope_widened_at__lte=audit.started_at)
     # A conditional UPDATE of our fields only: never overwrites an edit made meanwhile.
     Host.objects.filter(pk=host.pk).update(
         last_audit_at=now,
@@ -221,11 +261,10 @@ def _update_host(
         kernel=info.kernel[:200],
         architecture=info.architecture[:50],
         reported_hostname=info.hostname[:255],
-    )
-    # This audit evaluated the scope as it was when it started: a widening made before that is
-    # now covered; one made while it ran is not (the mark stays).
-    Host.objects.filter(pk=host.pk, scope_widened_at__lte=audit.started_at).update(
-        scope_widened_at=None, scope_widened_reason=""
+        # This audit evaluated the scope as it was when it started: a widening made before
+        # that is now covered; one made while it ran is not (the mark stays).
+        scope_widened_at=Case(When(covered, then=None), default=F("scope_widened_at")),
+        scope_widened_reason=Case(When(covered, then=Value("")), default=F("scope_widened_reason")),
     )
 
 

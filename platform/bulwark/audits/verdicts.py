@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from bulwark.audits.models import Audit
 from bulwark.audits.targets import PolicyVerdict
-from bulwark.policies.models import Policy
 from workers.audit import AuditOutcome
 from workers.engine.evaluate import PolicyStatus
 
 
-def store_verdicts(audit: Audit, outcome: AuditOutcome) -> None:
-    """Replace the audit's verdicts with the outcome's (idempotent on a retried store)."""
-    PolicyVerdict.objects.filter(audit=audit).delete()
-    pks = dict(
-        Policy.objects.filter(policy_id__in=[e.policy.id for e in outcome.policies]).values_list(
-            "policy_id", "pk"
-        )
-    )
+def store_verdicts(audit: Audit, outcome: AuditOutcome, pks: dict[str, int]) -> None:
+    """Insert the audit's verdicts from the outcome; `pks` maps policy ids to their pks. The
+    store has deleted a previous attempt's (idempotent on a retried store)."""
     rows = []
     for evaluation in outcome.policies:
         pk = pks.get(evaluation.policy.id)

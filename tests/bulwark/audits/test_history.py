@@ -4,6 +4,7 @@ failed reductions and purges; the data migration reduces and restores stored dat
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import timedelta
 from types import SimpleNamespace
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from bulwark.audits import history, store
+from bulwark.audits import history, services, store
 from bulwark.audits.models import Audit, Result
 from bulwark.audits.rescoping_scope import rescope
 from bulwark.audits.rescoring import rescore
@@ -429,6 +430,94 @@ def test_the_results_list_is_every_result_of_audits_kept_in_full(django_user_mod
         assert {r["check"]["check_id"]: r["status"] for r in rows} == {
             k: v[0] for k, v in _rows(old.pk).items()
         }
+
+
+@pytest.mark.django_db
+def test_result_lists_answer_as_the_result_serializer_in_a_few_queries(
+    django_user_model: Any, django_assert_max_num_queries: Any
+) -> None:
+    """The list builds its rows from values() (serializers.result_rows), not through
+    ResultSerializer: the JSON must stay exactly the serializer's (old audits rebuilt and
+    shown as themselves, latest ones, rows with an exception), in a number of queries that
+    does not grow with the rows of a page."""
+    from django.test import Client
+    from rest_framework.renderers import JSONRenderer
+
+    from bulwark.audits.api.serializers import ResultSerializer
+
+    _policy()
+    (policy,) = enabled_definitions()
+    group, _ = Group.objects.get_or_create(name="hist")
+    for check in Policy.objects.get(policy_id=policy.id).checks.order_by("pk")[:6]:
+        RiskException.objects.create(
+            policy_id=policy.id, check_id=check.check_id, policy_check=check, group=group,
+            justification="accepted", owner="ops", reference="T-1",
+            expires_at=timezone.localdate() + timedelta(days=30),
+        )  # fmt: skip
+    rng = random.Random(31)
+    host, state, audits = _host("h"), None, []
+    for _ in range(3):
+        state = _random_state(rng, state)
+        audits.append(audit_with(host, _outcome(state)))
+    assert Result.objects.filter(exception__isnull=False).exists()
+    client = Client()
+    client.force_login(django_user_model.objects.create_superuser("root", password="x"))
+
+    def serialized(rows: Any, audit: Audit | None = None) -> Any:
+        rows = rows.select_related("audit", "policy_check__policy", "exception").order_by("id")
+        answer = []
+        for row in rows:
+            if audit is not None:  # as filtersets.filter_audit annotates them
+                row.as_of, row.as_of_finished = audit.pk, audit.finished_at
+            answer.append(ResultSerializer(row).data)
+        return json.loads(JSONRenderer().render(answer))
+
+    listed = client.get(f"/api/results/?host={host.pk}&limit=100").json()["results"]
+    assert listed == serialized(Result.objects.filter(audit=audits[-1]))
+    for audit in audits:
+        with django_assert_max_num_queries(8):  # session, user, audit, count, page
+            body = client.get(f"/api/results/?audit={audit.pk}&limit=100").json()
+        assert body["results"] == serialized(history.results_of(audit.pk), audit)
+        counts = audit.passed + audit.failed + audit.not_applicable + audit.excepted
+        assert len(body["results"]) == counts > 8
+
+
+@pytest.mark.django_db
+def test_a_store_takes_a_bounded_number_of_queries(
+    django_assert_max_num_queries: Any,
+) -> None:
+    """A store is mostly round trips to the database (docs/history.md): the number of
+    statements of one, with the previous audit reduced, a regression alerted and exceptions
+    applied, stays bounded whatever the number of checks."""
+    _policy(40)
+    (policy,) = enabled_definitions()
+    ids = [c.id for c in policy.checks]
+    host = _host("h")
+    audit_with(host, _outcome({i: ("passed", "", ("x",)) for i in ids}))
+    worse = {
+        **{i: ("passed", "", ("x",)) for i in ids},
+        **{i: ("failed", "", ("y",)) for i in ids[:5]},
+    }
+    audit = Audit.objects.create(host=host)
+    claim = services.claim(audit.pk)
+    assert claim is not None
+    with django_assert_max_num_queries(24):  # 41 before (docs/history.md); 40 checks
+        assert store.store_outcome(claim, _outcome(worse))
+    assert Audit.objects.filter(host=host, results_reduced=True).count() == 1
+    assert host.alerts.filter(kind="regression").exists()
+    check = Policy.objects.get(policy_id=policy.id).checks.get(check_id=ids[0])
+    RiskException.objects.create(
+        policy_id=policy.id, check_id=ids[0], policy_check=check, host=host,
+        justification="accepted", owner="ops", expires_at=timezone.localdate() + timedelta(days=9),
+    )  # fmt: skip
+    audit = Audit.objects.create(host=host)
+    claim = services.claim(audit.pk)
+    assert claim is not None
+    with django_assert_max_num_queries(38):  # with an exception: the re-scoring's too
+        assert store.store_outcome(claim, _outcome(worse))
+    audit.refresh_from_db()
+    assert (audit.failed, audit.excepted) == (4, 1)
+    assert _rows(audit)[ids[0]][0] == "excepted"
 
 
 def _index_bytes() -> int:

@@ -233,3 +233,27 @@ def test_starting_twice_gives_one_active_audit_per_host(
     assert [a.pk for a in first] == [a.pk for a in second]
     assert Audit.objects.filter(host=local_host).count() == 1
     assert len(callbacks) == 1  # enqueued once, after the commit
+
+
+@pytest.mark.django_db
+def test_kept_facts_are_the_latest_facts_retention_audits_of_each_host(local_host: Host) -> None:
+    """keep() drops a host's facts beyond FACTS_RETENTION (newest kept), other hosts' alone."""
+    from django.test import override_settings
+
+    from bulwark.audits import kept_facts
+    from workers.engine.facts import Facts, FileFact, FileRequest, PathState
+
+    facts = Facts()
+    facts.by_request[FileRequest("/etc/hostname", content=True)] = FileFact(
+        PathState.REGULAR, b"bench\n"
+    )
+    other = Host.objects.create(name="other", address="localhost", transport="local",
+                                group=local_host.group)  # fmt: skip
+    audits = [Audit.objects.create(host=local_host, status="done") for _ in range(4)]
+    elsewhere = Audit.objects.create(host=other, status="done")
+    with override_settings(FACTS_RETENTION=2):
+        assert kept_facts.keep(elsewhere.pk, other.pk, facts)
+        for audit in audits:
+            assert kept_facts.keep(audit.pk, local_host.pk, facts)
+        kept = set(kept_facts.KeptFacts.objects.values_list("audit_id", flat=True))
+    assert kept == {audits[2].pk, audits[3].pk, elsewhere.pk}

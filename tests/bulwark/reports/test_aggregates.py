@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from django.db.models import Sum
 
 from bulwark.audits.models import Result
@@ -16,7 +17,9 @@ from bulwark.reports.models import (
     LatestCheckCount,
 )
 from tests.bulwark.audits.outcomes import audit_with, check_ids, make_outcome
+from tests.bulwark.conftest import using_postgres
 from tests.bulwark.reports.fleet import ACCOUNTS, Fleet, record, statuses
+from tests.require import require
 
 
 def counters() -> Counter[tuple[int, int, str]]:
@@ -97,3 +100,18 @@ def _today():
     from django.utils import timezone
 
     return timezone.localdate()
+
+
+@pytest.mark.django_db
+def test_the_check_counters_leave_room_for_their_updates() -> None:
+    """Every store updates ~600 counter rows that a group's hosts share: on PostgreSQL their
+    table keeps half of each page free so those updates stay on their page (reports 0005)."""
+    from django.db import connection
+
+    require(using_postgres(), "fillfactor is a PostgreSQL storage parameter")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE relname = %s",
+            [LatestCheckCount._meta.db_table],
+        )
+        assert "fillfactor=50" in (cursor.fetchone()[0] or [])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from rest_framework import serializers
 
 from bulwark.audits.models import (
@@ -116,6 +119,61 @@ class ResultSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "exception",
         ]
         read_only_fields = fields
+
+
+# The columns a result list row is made of (ResultSerializer's fields, read with values()).
+RESULT_ROW_COLUMNS = (
+    *("id", "audit_id", "audit__host_id", "audit__finished_at", "status", "reason", "evidence"),
+    *("policy_check_id", "policy_check__policy__policy_id", "policy_check__check_id"),
+    *("policy_check__title", "policy_check__category", "policy_check__level"),
+    *("exception_id", "exception__justification", "exception__owner", "exception__reference"),
+    "exception__expires_at",
+)
+
+
+def result_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ResultSerializer's representation of list rows read as `RESULT_ROW_COLUMNS` (plus the
+    `as_of` annotations of ?audit=): the same JSON, built as plain dicts. A page of 300 rows
+    through the serializer made five model instances and about 60 field calls per row, most
+    of a page's CPU; the schema still comes from ResultSerializer (tests check both agree)."""
+    moment_text = serializers.DateTimeField().to_representation
+    day_text = serializers.DateField().to_representation
+    moments: dict[Any, str | None] = {}  # the rows of a page share a few audits' times
+    answer = []
+    for row in rows:
+        moment = row["as_of_finished"] if "as_of_finished" in row else row["audit__finished_at"]
+        if moment not in moments:
+            moments[moment] = moment_text(moment) if moment else None
+        exception = row["exception_id"]
+        answer.append(
+            {
+                "id": row["id"],
+                "audit": int(row.get("as_of", row["audit_id"])),
+                "host": row["audit__host_id"],
+                "finished_at": moments[moment],
+                "check": {
+                    "id": row["policy_check_id"],
+                    "policy": row["policy_check__policy__policy_id"],
+                    "check_id": row["policy_check__check_id"],
+                    "title": row["policy_check__title"],
+                    "category": row["policy_check__category"],
+                    "level": row["policy_check__level"],
+                },
+                "status": row["status"],
+                "reason": row["reason"],
+                "evidence": row["evidence"],
+                "exception": None
+                if exception is None
+                else {
+                    "id": exception,
+                    "justification": row["exception__justification"],
+                    "owner": row["exception__owner"],
+                    "reference": row["exception__reference"],
+                    "expires_at": day_text(row["exception__expires_at"]),
+                },
+            }
+        )
+    return answer
 
 
 class ResultDetailSerializer(ResultSerializer):

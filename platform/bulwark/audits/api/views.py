@@ -100,6 +100,20 @@ class ResultViewSet(ScopedReadOnlyViewSet):
             return serializers.ResultDetailSerializer
         return serializers.ResultSerializer
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """ResultSerializer's JSON, built from values() rows (serializers.result_rows): a
+        page of 300 results without a model instance or a serializer field per value."""
+        queryset = self.filter_queryset(self.get_queryset())
+        columns = list(serializers.RESULT_ROW_COLUMNS)
+        if "as_of" in queryset.query.annotations:  # ?audit=: the time is that audit's
+            columns += ["as_of", "as_of_finished"]
+            columns.remove("audit__finished_at")
+        rows = queryset.values(*columns)
+        page = self.paginate_queryset(rows)
+        if page is None:
+            return Response(serializers.result_rows(rows))
+        return self.get_paginated_response(serializers.result_rows(page))
+
 
 class ScoreSampleViewSet(ScopedReadOnlyViewSet):
     """Each host's failed / not applied / passed / score at every audit (P6, P7)."""
