@@ -28,6 +28,8 @@ from typing import Any
 
 from tests.rulesets.scenarios import STAND_INS, load_scenarios
 
+AUDITOR_SUDOERS = "/etc/sudoers.d/bwk-auditor"  # where lab/overlay.py writes its sudo rule
+
 PATH_KEYS = ("files", "remove", "modes", "owners", "overrides")
 ISOLATING_KEYS = ("users",)
 ABSOLUTE_PATH = re.compile(r"(?<![\w.-])/[\w.@+-]+(?:/[\w.@+-]+)*")
@@ -88,6 +90,9 @@ def _signed(scenario: dict[str, Any]) -> dict[Key, frozenset[str]] | None:
         change(("processes", ""), f"processes {list(scenario['processes'])!r}")
     for name, outputs in (scenario.get("commands") or {}).items():
         change(("path", f"{STAND_INS}/{name}"), f"commands {outputs!r}")
+    if scenario.get("auditor"):
+        # The harness writes the auditor's sudo rule, which sudoers checks read.
+        path_change(AUDITOR_SUDOERS, f"auditor {scenario['auditor']!r}")
     return {key: frozenset(whats) for key, whats in changes.items()}
 
 

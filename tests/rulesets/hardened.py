@@ -7,10 +7,11 @@ Merge rules (scenario keys as in tests/rulesets/scenarios.py):
     every variant shares last. That suits the files met so far: sshd_config (sshd keeps the
     first value, so a scenario's own directive must precede the harness's default body), audit
     rules (all wanted) and banners (any of the passing texts).
-  - modes, owners, sysctls, keyed by path or name: the first check's value wins; a different
-    value later is recorded as a conflict.
+  - modes, owners, sysctls, auditor, keyed by path or name: the first check's value wins; a
+    different value later is recorded as a conflict.
   - commands (stand-in programs): each program's output per arguments united line by line,
-    identical lines once.
+    identical lines once. An output read from a file that the scenario's own setup writes
+    (`{file: PATH}`) is left out, recorded as a conflict.
   - processes and setup: concatenated in check order, identical lines once. Every scenario
     that appends fake packages to the dpkg status file copies and bind-mounts it anew, which
     cannot be repeated: their packages are gathered into one such line, run last.
@@ -91,6 +92,10 @@ RESOLUTIONS: dict[str, dict[str, tuple[tuple[str, ...], str]]] = {
         # 0286 binds a /var/log of its own holding log files with compliant modes; in the merge
         # they are written into the /var/log tmpfs above instead.
         "bwk-deb12-0286": ((_LOG_FILES,), "its log files go into the one /var/log tmpfs"),
+        # 0295 writes an audit rule for each setuid file its host sees, and serves them as the
+        # loaded rules from a file (not merged: the other checks' auditctl stand-in serves
+        # theirs). A plain /tmp tmpfs would hide 0048's; the hardened host fails 0295.
+        "bwk-deb12-0295": ((), "left out: its loaded rules are a file its own hosts write"),
     },
 }
 
@@ -135,7 +140,9 @@ def merge_scenarios(
     resolutions = RESOLUTIONS.get(policy_path.stem, {}) if side == "pass" else {}
     merged = MergedSpec(base=base)
     contents: dict[str, dict[str, list[tuple[str, str]]]] = {"files": {}, "overrides": {}}
-    keyed: dict[str, dict[str, tuple[str, Any]]] = {"modes": {}, "owners": {}, "sysctls": {}}
+    keyed: dict[str, dict[str, tuple[str, Any]]] = {
+        "modes": {}, "owners": {}, "sysctls": {}, "auditor": {}
+    }  # fmt: skip
     lines: dict[str, dict[str, None]] = {"setup": {}, "processes": {}}
     packages: list[str] = []  # the printf text of each dpkg status line
     loaded: dict[str, dict[str, dict[str, None]]] = {}  # program -> arguments -> output lines
@@ -156,6 +163,12 @@ def merge_scenarios(
                     merged.conflicts.append((key, name, (first[0], check_id), how))
         for program, outputs in (own.get("commands") or {}).items():
             for arguments, text in outputs.items():
+                if not isinstance(text, str):
+                    # A file the scenario's own setup writes on its host: nothing to unite.
+                    how = "left out (an output its own setup writes)"
+                    where = f"{program} {arguments}"
+                    merged.conflicts.append(("commands", where, (check_id,), how))
+                    continue
                 united = loaded.setdefault(program, {}).setdefault(arguments, {})
                 united.update(dict.fromkeys(text.splitlines(keepends=True)))
         for key, seen in lines.items():
