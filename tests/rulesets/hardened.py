@@ -7,11 +7,15 @@ Merge rules (scenario keys as in tests/rulesets/scenarios.py):
     every variant shares last. That suits the files met so far: sshd_config (sshd keeps the
     first value, so a scenario's own directive must precede the harness's default body), audit
     rules (all wanted) and banners (any of the passing texts).
-  - modes, owners, sysctls, auditor, keyed by path or name: the first check's value wins; a
-    different value later is recorded as a conflict.
+  - modes, owners, sysctls, keyed by path or name: the first check's value wins; a different
+    value later is recorded as a conflict.
+  - auditor is not merged: the host keeps the auditor's passwordless sudo, so 5.2.4 fails there
+    (for Wazuh too). A password for the auditor would put ageing fields in /etc/shadow that the
+    harness fixes at 0/99999 days, which 5.4.1.1 and 5.4.1.2 rightly fail.
   - commands (stand-in programs): each program's output per arguments united line by line,
-    identical lines once. An output read from a file that the scenario's own setup writes
-    (`{file: PATH}`) is left out, recorded as a conflict.
+    identical lines once; nft's rulesets block by block (each chain's rules stay in that chain
+    and every brace is closed). An output read from a file that the scenario's own setup
+    writes (`{file: PATH}`) is left out, recorded as a conflict.
   - processes and setup: concatenated in check order, identical lines once. Every scenario
     that appends fake packages to the dpkg status file copies and bind-mounts it anew, which
     cannot be repeated: their packages are gathered into one such line, run last.
@@ -62,6 +66,9 @@ _LOG_FILES = " && ".join(
         )
     ]
 )
+
+# Stand-in programs whose output nests blocks in braces, one statement a line.
+NESTED_OUTPUTS = {"nft"}
 
 # check id -> (setup lines used in the merge instead of the scenario's own, why).
 RESOLUTIONS: dict[str, dict[str, tuple[tuple[str, ...], str]]] = {
@@ -122,6 +129,65 @@ def _united_lines(variants: list[str]) -> str:
     return "".join(f"{line}\n" for line in [*own, *shared])
 
 
+def _united_output(variants: list[str]) -> str:
+    """The lines of every variant, each once, in the order first seen."""
+    lines: dict[str, None] = {}
+    for text in variants:
+        lines.update(dict.fromkeys(text.splitlines(keepends=True)))
+    return "".join(lines)
+
+
+Block = dict[str, "Block | None"]  # a line -> its nested block (a line ending in "{") or None
+
+
+def _blocks(text: str) -> Block:
+    root: Block = {}
+    stack = [root]
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line == "}":
+            stack.pop()
+        elif line.endswith("{"):
+            child = stack[-1].get(line)
+            if child is None:
+                child = stack[-1][line] = {}
+            stack.append(child)
+        elif line:
+            stack[-1].setdefault(line, None)
+    return root
+
+
+def _unite(into: Block, block: Block) -> None:
+    for line, child in block.items():
+        if child is None:
+            into.setdefault(line, None)
+        else:
+            mine = into.get(line)
+            if mine is None:
+                mine = into[line] = {}
+            _unite(mine, child)
+
+
+def _render(block: Block, depth: int = 0) -> str:
+    indent = "\t" * depth
+    return "".join(
+        f"{indent}{line}\n"
+        if child is None
+        else f"{indent}{line}\n{_render(child, depth + 1)}{indent}}}\n"
+        for line, child in block.items()
+    )
+
+
+def _united_blocks(variants: list[str]) -> str:
+    """Brace-nested outputs (`nft list ruleset`: tables, chains, rules) united block by block:
+    each chain gets the rules every variant has in that chain, the others' after its own, so
+    a rule stays in its chain and every brace closes what it opened."""
+    united: Block = {}
+    for text in variants:
+        _unite(united, _blocks(text))
+    return _render(united)
+
+
 def merge_pass_scenarios(policy_path: Path, check_ids: list[str]) -> MergedSpec:
     """Merge the pass scenarios of these checks (in this order) into one scenario."""
     return merge_scenarios(policy_path, check_ids, "pass")
@@ -140,12 +206,10 @@ def merge_scenarios(
     resolutions = RESOLUTIONS.get(policy_path.stem, {}) if side == "pass" else {}
     merged = MergedSpec(base=base)
     contents: dict[str, dict[str, list[tuple[str, str]]]] = {"files": {}, "overrides": {}}
-    keyed: dict[str, dict[str, tuple[str, Any]]] = {
-        "modes": {}, "owners": {}, "sysctls": {}, "auditor": {}
-    }  # fmt: skip
+    keyed: dict[str, dict[str, tuple[str, Any]]] = {"modes": {}, "owners": {}, "sysctls": {}}
     lines: dict[str, dict[str, None]] = {"setup": {}, "processes": {}}
     packages: list[str] = []  # the printf text of each dpkg status line
-    loaded: dict[str, dict[str, dict[str, None]]] = {}  # program -> arguments -> output lines
+    loaded: dict[str, dict[str, list[str]]] = {}  # program -> arguments -> distinct outputs
     for check_id in check_ids:
         own = dict(scenarios[check_id][side] or {})
         if check_id in resolutions:
@@ -169,8 +233,9 @@ def merge_scenarios(
                     where = f"{program} {arguments}"
                     merged.conflicts.append(("commands", where, (check_id,), how))
                     continue
-                united = loaded.setdefault(program, {}).setdefault(arguments, {})
-                united.update(dict.fromkeys(text.splitlines(keepends=True)))
+                variants = loaded.setdefault(program, {}).setdefault(arguments, [])
+                if text not in variants:
+                    variants.append(text)
         for key, seen in lines.items():
             for line in own.get(key) or []:
                 if key == "setup" and not keep_setup(line):
@@ -202,7 +267,10 @@ def merge_scenarios(
         )
     if loaded:
         merged.spec["commands"] = {
-            program: {arguments: "".join(text) for arguments, text in outputs.items()}
+            program: {
+                arguments: (_united_blocks if program in NESTED_OUTPUTS else _united_output)(texts)
+                for arguments, texts in outputs.items()
+            }
             for program, outputs in loaded.items()
         }
     refuse_double_mounts(setup)
