@@ -32,7 +32,9 @@ def _script() -> str:
     return argv[2]
 
 
-def _scan(tmp_path: Path, found: list[str], disk: list[str], loaded: list[str], status: int = 0):
+def _scan(
+    tmp_path: Path, found: list[str], disk: list[str], loaded: list[str], status: int = 0
+) -> subprocess.CompletedProcess[str]:
     stubs = {
         "find": f"printf '%s' \"$FOUND\"; exit {status}",
         "cat": 'printf "%s" "$DISK"',  # the awk's `cat /etc/audit/rules.d/*.rules`
