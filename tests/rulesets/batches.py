@@ -7,7 +7,11 @@ touch the same path or a path in the same directory below /etc (sshd_config.d, p
 are read as a whole), the same sysctl, or both leave processes running. A setup command touches
 the absolute paths it names (each also as a directory: a bind mount hides what is below it); a
 setup command that names no path, or runs an account tool, has effects no key describes, and
-its check gets hosts of its own.
+its check gets hosts of its own. Two more conflicts: a stand-in for a program that reports
+processes or sockets (ss, ps...) hides what real processes of another scenario show; and a
+mount over (or unmount of) a directory hides whatever another scenario named below it, such
+as a `mount --bind /var /var` over a fake dpkg status bound onto /var/lib/dpkg/status, however
+deep (`covers`).
 
 Two checks that change a thing in exactly the same way, in both their pass and their fail
 scenarios (the same setup line, file body, mode...), do not conflict over it: each finds on the
@@ -28,6 +32,8 @@ from typing import Any
 
 from tests.rulesets.scenarios import STAND_INS, load_scenarios
 
+AUDITOR_SUDOERS = "/etc/sudoers.d/bwk-auditor"  # where lab/overlay.py writes its sudo rule
+
 PATH_KEYS = ("files", "remove", "modes", "owners", "overrides")
 ISOLATING_KEYS = ("users",)
 ABSOLUTE_PATH = re.compile(r"(?<![\w.-])/[\w.@+-]+(?:/[\w.@+-]+)*")
@@ -36,6 +42,8 @@ ACCOUNT_TOOLS = re.compile(r"\b(useradd|usermod|userdel|groupadd|groupmod|chage|
 # itself, not with its siblings.
 ETC = PurePosixPath("/etc")
 FLAT_DIRECTORIES = {PurePosixPath("/"), ETC}
+# Stand-ins of these programs replace the real view of the host's processes and sockets.
+PROCESS_VIEWERS = {"ss", "netstat", "ps", "pgrep", "pidof", "lsof"}
 
 
 Key = tuple[str, str]
@@ -88,40 +96,93 @@ def _signed(scenario: dict[str, Any]) -> dict[Key, frozenset[str]] | None:
         change(("processes", ""), f"processes {list(scenario['processes'])!r}")
     for name, outputs in (scenario.get("commands") or {}).items():
         change(("path", f"{STAND_INS}/{name}"), f"commands {outputs!r}")
+        if name in PROCESS_VIEWERS:
+            change(("processes", ""), f"commands {name} {outputs!r}")
+    if scenario.get("auditor"):
+        # The harness writes the auditor's sudo rule, which sudoers checks read.
+        path_change(AUDITOR_SUDOERS, f"auditor {scenario['auditor']!r}")
     return {key: frozenset(whats) for key, whats in changes.items()}
+
+
+def mount_points(scenario: dict[str, Any]) -> set[PurePosixPath]:
+    """The directories a scenario's setup mounts over or unmounts (remounts aside, which only
+    change options): what another scenario put below them is hidden or gone."""
+    points = set()
+    for line in scenario.get("setup") or ():
+        for command in re.split(r"&&|;|\|\|", str(line)):
+            words = command.split()
+            if "remount" in command or not {"mount", "umount"} & set(words):
+                continue
+            targets = [word for word in words if word.startswith("/")]
+            if targets:
+                points.add(PurePosixPath(targets[-1]))
+    return points
+
+
+def named_paths(scenario: dict[str, Any]) -> set[PurePosixPath]:
+    """Every path a scenario's keys or setup lines name."""
+    paths = {PurePosixPath(str(p)) for kind in PATH_KEYS for p in scenario.get(kind) or ()}
+    for line in scenario.get("setup") or ():
+        paths.update(PurePosixPath(p) for p in ABSOLUTE_PATH.findall(str(line)))
+    return paths
+
+
+def covers(points: set[PurePosixPath], paths: set[PurePosixPath]) -> bool:
+    """Whether a mount at one of `points` would hide one of `paths` (strictly below it)."""
+    return any(path != point and path.is_relative_to(point) for point in points for path in paths)
+
+
+Sides = tuple[tuple[set[PurePosixPath], set[PurePosixPath]], ...]  # (mounts, paths) per kind
+
+
+def _hidden(mine: Sides, theirs: Sides) -> bool:
+    return any(
+        covers(my_mounts, their_paths) or covers(their_mounts, my_paths)
+        for (my_mounts, my_paths), (their_mounts, their_paths) in zip(mine, theirs, strict=True)
+    )
 
 
 @functools.cache
 def batches(policy_path: Path) -> tuple[tuple[str, ...], ...]:
     """The policy's check ids grouped so that no two checks of a group conflict, in file order."""
     _base, scenarios = load_scenarios(policy_path)
-    # Per group: its check ids and, per key, what its checks do to it in (pass, fail).
-    groups: list[tuple[list[str], dict[Key, tuple[frozenset[str], frozenset[str]]]]] = []
+    # Per group: its check ids, per key what its checks do to it in (pass, fail), and per kind
+    # the directories its scenarios mount over and the paths they name.
+    groups: list[tuple[list[str], dict[Key, tuple[frozenset[str], frozenset[str]]], Sides]] = []
     for check_id, both in scenarios.items():
         signed = [_signed(both.get(kind) or {}) for kind in ("pass", "fail")]
         if signed[0] is None or signed[1] is None:
-            groups.append(([check_id], {("alone", check_id): (frozenset(), frozenset())}))
+            alone = {("alone", check_id): (frozenset(), frozenset())}
+            groups.append(([check_id], alone, ((set(), set()), (set(), set()))))
             continue
         none: frozenset[str] = frozenset()
         mine = {
             key: (signed[0].get(key, none), signed[1].get(key, none))
             for key in signed[0].keys() | signed[1].keys()
         }
+        sides = tuple(
+            (mount_points(both.get(kind) or {}), named_paths(both.get(kind) or {}))
+            for kind in ("pass", "fail")
+        )
         group = next(
             (
                 g
                 for g in groups
                 if ("alone", g[0][0]) not in g[1]
                 and all(g[1].get(key, change) == change for key, change in mine.items())
+                and not _hidden(sides, g[2])
             ),
             None,
         )
         if group is None:
-            groups.append(([check_id], dict(mine)))
+            groups.append(([check_id], dict(mine), tuple((set(m), set(p)) for m, p in sides)))
         else:
             group[0].append(check_id)
             group[1].update(mine)
-    return tuple(tuple(ids) for ids, _ in groups)
+            for (mounts, paths), (my_mounts, my_paths) in zip(group[2], sides, strict=True):
+                mounts.update(my_mounts)
+                paths.update(my_paths)
+    return tuple(tuple(ids) for ids, _, _ in groups)
 
 
 def merged(scenarios: dict[str, dict[str, Any]], ids: tuple[str, ...], kind: str) -> dict[str, Any]:

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from lab.harness import TestHosts
 from tests.rulesets.hardened import hardened_host_spec
-from tests.rulesets.scenarios import ROOT
+from tests.rulesets.scenarios import ROOT, auditor_target
 from workers.audit import AuditOutcome, run
 from workers.engine.definitions import PolicyDefinition
 from workers.engine.evaluate import CheckStatus
 from workers.engine.policy import load_policy
 from workers.transports.local import LocalTransport
-from workers.transports.ssh import SSHTransport, SudoMode
+from workers.transports.ssh import SSHTransport
 
 OURS = ROOT / "rulesets" / "linux" / "bulwark_debian12.yml"
 DIFFERENCES = ROOT / "rulesets" / "DIFFERENCES.md"
@@ -162,8 +162,7 @@ def audit_hardened(
     spec = hardened_host_spec("hardened", OURS, [check.id for check in ours.checks])
     host = test_hosts.start(spec)
     try:
-        target = host.ssh_target(user="auditor", sudo=SudoMode.NOPASSWD)
-        with SSHTransport(target) as transport:
+        with SSHTransport(auditor_target(host)) as transport:
             return run(transport, policies, command_timeout=COMMAND_TIMEOUT)
     finally:
         host.stop()

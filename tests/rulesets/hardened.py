@@ -9,8 +9,13 @@ Merge rules (scenario keys as in tests/rulesets/scenarios.py):
     rules (all wanted) and banners (any of the passing texts).
   - modes, owners, sysctls, keyed by path or name: the first check's value wins; a different
     value later is recorded as a conflict.
+  - auditor is not merged: the host keeps the auditor's passwordless sudo, so 5.2.4 fails there
+    (for Wazuh too). A password for the auditor would put ageing fields in /etc/shadow that the
+    harness fixes at 0/99999 days, which 5.4.1.1 and 5.4.1.2 rightly fail.
   - commands (stand-in programs): each program's output per arguments united line by line,
-    identical lines once.
+    identical lines once; nft's rulesets block by block (each chain's rules stay in that chain
+    and every brace is closed). An output read from a file that the scenario's own setup
+    writes (`{file: PATH}`) is left out, recorded as a conflict.
   - processes and setup: concatenated in check order, identical lines once. Every scenario
     that appends fake packages to the dpkg status file copies and bind-mounts it anew, which
     cannot be repeated: their packages are gathered into one such line, run last.
@@ -62,6 +67,9 @@ _LOG_FILES = " && ".join(
     ]
 )
 
+# Stand-in programs whose output nests blocks in braces, one statement a line.
+NESTED_OUTPUTS = {"nft"}
+
 # check id -> (setup lines used in the merge instead of the scenario's own, why).
 RESOLUTIONS: dict[str, dict[str, tuple[tuple[str, ...], str]]] = {
     "bulwark_debian12": {
@@ -91,6 +99,10 @@ RESOLUTIONS: dict[str, dict[str, tuple[tuple[str, ...], str]]] = {
         # 0286 binds a /var/log of its own holding log files with compliant modes; in the merge
         # they are written into the /var/log tmpfs above instead.
         "bwk-deb12-0286": ((_LOG_FILES,), "its log files go into the one /var/log tmpfs"),
+        # 0295 writes an audit rule for each setuid file its host sees, and serves them as the
+        # loaded rules from a file (not merged: the other checks' auditctl stand-in serves
+        # theirs). A plain /tmp tmpfs would hide 0048's; the hardened host fails 0295.
+        "bwk-deb12-0295": ((), "left out: its loaded rules are a file its own hosts write"),
     },
 }
 
@@ -117,6 +129,65 @@ def _united_lines(variants: list[str]) -> str:
     return "".join(f"{line}\n" for line in [*own, *shared])
 
 
+def _united_output(variants: list[str]) -> str:
+    """The lines of every variant, each once, in the order first seen."""
+    lines: dict[str, None] = {}
+    for text in variants:
+        lines.update(dict.fromkeys(text.splitlines(keepends=True)))
+    return "".join(lines)
+
+
+Block = dict[str, "Block | None"]  # a line -> its nested block (a line ending in "{") or None
+
+
+def _blocks(text: str) -> Block:
+    root: Block = {}
+    stack = [root]
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line == "}":
+            stack.pop()
+        elif line.endswith("{"):
+            child = stack[-1].get(line)
+            if child is None:
+                child = stack[-1][line] = {}
+            stack.append(child)
+        elif line:
+            stack[-1].setdefault(line, None)
+    return root
+
+
+def _unite(into: Block, block: Block) -> None:
+    for line, child in block.items():
+        if child is None:
+            into.setdefault(line, None)
+        else:
+            mine = into.get(line)
+            if mine is None:
+                mine = into[line] = {}
+            _unite(mine, child)
+
+
+def _render(block: Block, depth: int = 0) -> str:
+    indent = "\t" * depth
+    return "".join(
+        f"{indent}{line}\n"
+        if child is None
+        else f"{indent}{line}\n{_render(child, depth + 1)}{indent}}}\n"
+        for line, child in block.items()
+    )
+
+
+def _united_blocks(variants: list[str]) -> str:
+    """Brace-nested outputs (`nft list ruleset`: tables, chains, rules) united block by block:
+    each chain gets the rules every variant has in that chain, the others' after its own, so
+    a rule stays in its chain and every brace closes what it opened."""
+    united: Block = {}
+    for text in variants:
+        _unite(united, _blocks(text))
+    return _render(united)
+
+
 def merge_pass_scenarios(policy_path: Path, check_ids: list[str]) -> MergedSpec:
     """Merge the pass scenarios of these checks (in this order) into one scenario."""
     return merge_scenarios(policy_path, check_ids, "pass")
@@ -138,7 +209,7 @@ def merge_scenarios(
     keyed: dict[str, dict[str, tuple[str, Any]]] = {"modes": {}, "owners": {}, "sysctls": {}}
     lines: dict[str, dict[str, None]] = {"setup": {}, "processes": {}}
     packages: list[str] = []  # the printf text of each dpkg status line
-    loaded: dict[str, dict[str, dict[str, None]]] = {}  # program -> arguments -> output lines
+    loaded: dict[str, dict[str, list[str]]] = {}  # program -> arguments -> distinct outputs
     for check_id in check_ids:
         own = dict(scenarios[check_id][side] or {})
         if check_id in resolutions:
@@ -156,8 +227,15 @@ def merge_scenarios(
                     merged.conflicts.append((key, name, (first[0], check_id), how))
         for program, outputs in (own.get("commands") or {}).items():
             for arguments, text in outputs.items():
-                united = loaded.setdefault(program, {}).setdefault(arguments, {})
-                united.update(dict.fromkeys(text.splitlines(keepends=True)))
+                if not isinstance(text, str):
+                    # A file the scenario's own setup writes on its host: nothing to unite.
+                    how = "left out (an output its own setup writes)"
+                    where = f"{program} {arguments}"
+                    merged.conflicts.append(("commands", where, (check_id,), how))
+                    continue
+                variants = loaded.setdefault(program, {}).setdefault(arguments, [])
+                if text not in variants:
+                    variants.append(text)
         for key, seen in lines.items():
             for line in own.get(key) or []:
                 if key == "setup" and not keep_setup(line):
@@ -189,7 +267,10 @@ def merge_scenarios(
         )
     if loaded:
         merged.spec["commands"] = {
-            program: {arguments: "".join(text) for arguments, text in outputs.items()}
+            program: {
+                arguments: (_united_blocks if program in NESTED_OUTPUTS else _united_output)(texts)
+                for arguments, texts in outputs.items()
+            }
             for program, outputs in loaded.items()
         }
     refuse_double_mounts(setup)

@@ -12,6 +12,11 @@ A scenario's keys are HostSpec's: files, remove, modes, owners, sysctls, process
 setup (and users). Every host also gets the `auditor` user with passwordless sudo: audits log
 in as auditor and run the collector as root, so a scenario may forbid root logins.
 
+The key `auditor: {sudo: password}` gives the auditor a sudo rule that asks for its password
+(`auditor ALL=(ALL:ALL) ALL`) instead of the NOPASSWD one: the audit then sends that password,
+as a site whose sudoers grant no NOPASSWD would configure Bulwark (`auditor_target`). A host
+whose every sudo rule asks for a password is what 5.2.4 passes on.
+
 One more key, `commands`, stands for programs that report kernel state the test hosts cannot
 have of their own: {program: {arguments: output}}, each output what the real program prints
 for those arguments, in its real format. Test hosts share this machine's kernel, and loading
@@ -25,27 +30,39 @@ secure_path as on a stock Debian or Ubuntu, that prints the given output. Served
   aa-status          AppArmor's profile and process counts.
   iptables -L -n -v  the loaded IPv4 filter rules (ip6tables -L -n -v: IPv6), iptables 1.8.9's
                      format (protocol numbers, `0` for all).
-Without the key the host has none of these programs, like a host without the package: the
-command prints nothing and a rule that needs its output fails.
+An output may also be `{file: PATH}`: the stand-in prints that file of the host, which a setup
+line of the scenario writes, for loaded state only the host can know (a rule per setuid file of
+this machine's filesystems). Without the key the host has none of these programs, like a host
+without the package: the command prints nothing and a rule that needs its output fails.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import shlex
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
-from lab.harness import HostSpec, TestUser
+from lab.harness import HostSpec, TestHost, TestUser
+from workers.transports.ssh import SSHTarget, SudoMode
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 AUDITOR = TestUser("auditor", sudo="nopasswd", shell="/bin/sh")
+# One password per test process: it only ever reaches this process's own test hosts.
+AUDITORS = {
+    "nopasswd": AUDITOR,
+    "password": TestUser(
+        "auditor", password=secrets.token_urlsafe(18), sudo="password", shell="/bin/sh"
+    ),
+}
 SPEC_KEYS = {
-    "files", "remove", "modes", "owners", "sysctls", "processes", "overrides", "setup", "commands"
+    "files", "remove", "modes", "owners", "sysctls", "processes", "overrides", "setup", "commands",
+    "auditor",
 }  # fmt: skip
 STAND_INS = "/usr/local/sbin"
 
@@ -94,18 +111,35 @@ def host_spec(name: str, base: dict[str, Any], own: dict[str, Any]) -> HostSpec:
     programs = spec.pop("commands", None)
     if programs:
         spec["setup"] = [*(spec.get("setup") or []), stand_ins_setup(programs)]
-    return HostSpec(name=name, modes=modes, owners=owners, users=[AUDITOR], **spec)
+    auditor = auditor_sudo(spec.pop("auditor", None))
+    return HostSpec(name=name, modes=modes, owners=owners, users=[AUDITORS[auditor]], **spec)
 
 
-def stand_ins_setup(programs: dict[str, dict[str, str]]) -> str:
+def auditor_sudo(setting: dict[str, Any] | None) -> str:
+    """The auditor's sudo mode that a scenario's `auditor` key asks for."""
+    sudo = (setting or {}).get("sudo", "nopasswd")
+    if set(setting or {}) - {"sudo"} or sudo not in AUDITORS:
+        raise ValueError(f"auditor takes {{sudo: nopasswd|password}}: {setting!r}")
+    return str(sudo)
+
+
+def auditor_target(host: TestHost) -> SSHTarget:
+    """How an audit logs in to a scenario host: as auditor, with sudo as the host grants it."""
+    (user,) = [user for user in host.spec.users if user.name == "auditor"]
+    if user.sudo == "password":
+        return host.ssh_target(user="auditor", sudo=SudoMode.PASSWORD, sudo_password=user.password)
+    return host.ssh_target(user="auditor", sudo=SudoMode.NOPASSWD)
+
+
+def stand_ins_setup(programs: dict[str, dict[str, Any]]) -> str:
     """A setup line giving the host the stand-in programs of `commands` (see above)."""
     lines = [f"mount -t tmpfs -o mode=0755,size=1m tmpfs {STAND_INS}"]
     for program, outputs in programs.items():
         if not re.fullmatch(r"[a-z][a-z0-9_-]*", program):
             raise ValueError(f"stand-in program names are plain command names: {program!r}")
         cases = "".join(
-            f"  {shlex.quote(arguments)}) printf '%s' {shlex.quote(text)} ;;\n"
-            for arguments, text in outputs.items()
+            f"  {shlex.quote(arguments)}) {_printing(output)} ;;\n"
+            for arguments, output in outputs.items()
         )
         script = (
             "#!/bin/sh\n# Test host stand-in: what this scenario says the kernel has loaded.\n"
@@ -115,3 +149,13 @@ def stand_ins_setup(programs: dict[str, dict[str, str]]) -> str:
         path = f"{STAND_INS}/{program}"
         lines.append(f"printf '%s' {shlex.quote(script)} > {path} && chmod 0755 {path}")
     return " && ".join(lines)
+
+
+def _printing(output: str | dict[str, str]) -> str:
+    """The shell command printing one stand-in output: its text, or `{file: PATH}`'s file."""
+    if isinstance(output, str):
+        return f"printf '%s' {shlex.quote(output)}"
+    path = output.get("file") if isinstance(output, dict) and set(output) == {"file"} else None
+    if not isinstance(path, str) or not PurePosixPath(path).is_absolute():
+        raise ValueError(f"a stand-in output is a text or {{file: ABSOLUTE PATH}}: {output!r}")
+    return f"cat {shlex.quote(path)}"

@@ -72,3 +72,19 @@ def test_resolutions_name_checks_that_exist() -> None:
 def test_the_merged_scenario_makes_a_valid_host_spec() -> None:
     spec = hardened_host_spec("hardened", OURS, [check.id for check in load(OURS).checks])
     assert spec.name == "hardened" and spec.setup and spec.processes
+
+
+def test_the_merged_nft_ruleset_keeps_each_rule_in_its_chain(merged: MergedSpec) -> None:
+    lines = merged.spec["commands"]["nft"]["list ruleset"].splitlines()
+    # Well-formed: every brace closes what it opened, and nothing follows the table's.
+    depth = 0
+    for number, line in enumerate(lines):
+        depth += line.endswith("{") - (line.strip() == "}")
+        assert depth >= 0 and (depth > 0 or number == len(lines) - 1 or line.endswith("{"))
+    assert depth == 0 and lines[-1] == "}"
+    # The loopback drops (4.3.6) are in the input chain, before its closing brace.
+    start = lines.index("\tchain input {")
+    end = lines.index("\t}", start)
+    inside = "\n".join(lines[start:end])
+    assert "ip saddr 127.0.0.0/8" in inside and "ip6 saddr ::1" in inside
+    assert "hook input" in inside and "hook forward" not in inside

@@ -15,11 +15,17 @@ import pytest
 from lab.harness import HostSpec, TestHosts
 from tests.parallel import batched_cases
 from tests.rulesets.batches import batches, merged
-from tests.rulesets.scenarios import ROOT, host_spec, load_scenarios, scenario_file
+from tests.rulesets.scenarios import (
+    ROOT,
+    auditor_target,
+    host_spec,
+    load_scenarios,
+    scenario_file,
+)
 from workers.audit import run
 from workers.engine.definitions import PolicyDefinition
 from workers.engine.policy import load_policy
-from workers.transports.ssh import SSHTransport, SudoMode
+from workers.transports.ssh import SSHTransport
 
 pytestmark = pytest.mark.slow  # make test-fast leaves it out
 
@@ -65,8 +71,7 @@ def _audit(
     try:
         got = {}
         for kind, host in zip(specs, hosts, strict=True):
-            target = host.ssh_target(user="auditor", sudo=SudoMode.NOPASSWD)
-            with SSHTransport(target) as transport:
+            with SSHTransport(auditor_target(host)) as transport:
                 # The filesystem-scan checks give their `find` 60 s of its own; a loaded machine
                 # needs that much, and a batch host runs many checks' commands in one process.
                 outcome = run(transport, [subset], command_timeout=90)

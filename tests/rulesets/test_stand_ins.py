@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from tests.rulesets.scenarios import STAND_INS, host_spec, stand_ins_setup
 LOADED = "-w /etc/sudoers -p wa -k scope\n-a always,exit -F arch=b64 -S execve -F key=exec\n"
 
 
-def _install(tmp_path: Path, programs: dict[str, dict[str, str]]) -> Path:
+def _install(tmp_path: Path, programs: dict[str, dict[str, Any]]) -> Path:
     """Run the setup line with the stand-ins' folder moved to tmp_path (no mount needed)."""
     line = stand_ins_setup(programs)
     mount, _, rest = line.partition(" && ")
@@ -49,3 +50,14 @@ def test_two_scenarios_with_the_same_stand_in_never_share_a_host() -> None:
     assert one is not None and other is not None and nft is not None
     assert one & other
     assert not one & nft
+
+
+def test_an_output_may_be_a_file_the_scenarios_setup_writes(tmp_path: Path) -> None:
+    loaded = tmp_path / "loaded"
+    folder = _install(tmp_path, {"auditctl": {"-l": {"file": str(loaded)}}})
+    loaded.write_text(LOADED)  # after the stand-in exists: it reads the file when called
+    done = subprocess.run([str(folder / "auditctl"), "-l"], capture_output=True, text=True)
+    assert done.stdout == LOADED
+    for bad in ({"file": "relative"}, {"file": "/x", "text": "y"}, {"path": "/x"}):
+        with pytest.raises(ValueError, match="ABSOLUTE PATH"):
+            stand_ins_setup({"auditctl": {"-l": bad}})

@@ -378,13 +378,9 @@ def test_every_policy_with_fixes_has_a_scenario() -> None:
 
 
 def machine_wide(policy: PolicyDefinition) -> set[str]:
-    """The checks that scan every filesystem (world-writable and unowned files): on a test host
-    that is this machine's, not the host's."""
-    return {
-        c.id
-        for c in policy.checks
-        if "world writable" in c.title.lower() or "without an owner" in c.title.lower()
-    }
+    """The checks that scan every filesystem (world-writable, unowned and setuid files): on a
+    test host that is this machine's, not the host's."""
+    return {c.id for c in policy.checks if any("-xdev" in rule.raw for rule in c.rules)}
 
 
 def regressions(policy: PolicyDefinition, before: AuditOutcome, after: dict[str, str]) -> list[str]:
