@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
+# Tasks submitted and not finished (waiting on their countdown, queued or running): a retry is
+# submitted before the attempt that asked for it ends, so the count is 0 only when nothing is
+# left to do.
+_in_flight = 0
+_idle = threading.Condition()
 
 
 def threaded() -> bool:
@@ -49,12 +54,36 @@ def pool() -> ThreadPoolExecutor:
 
 def submit(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any], delay: float) -> None:
     """Run the task in the pool, after `delay` seconds (a retry's countdown)."""
+    _count(+1)
     if delay > 0:
-        timer = threading.Timer(delay, submit, (task, args, kwargs, 0.0))
+        timer = threading.Timer(delay, _enqueue, (task, args, kwargs))
         timer.daemon = True
         timer.start()
         return
-    pool().submit(_run, task, args, kwargs)
+    _enqueue(task, args, kwargs)
+
+
+def wait_idle(timeout: float) -> bool:
+    """Wait until no submitted task is left (none waiting, queued or running); False when some
+    still are after `timeout` seconds."""
+    with _idle:
+        return _idle.wait_for(lambda: _in_flight == 0, timeout)
+
+
+def _count(change: int) -> None:
+    global _in_flight
+    with _idle:
+        _in_flight += change
+        if _in_flight == 0:
+            _idle.notify_all()
+
+
+def _enqueue(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    try:
+        pool().submit(_run, task, args, kwargs)
+    except RuntimeError:  # the pool is shut down (the process is exiting): nothing will run
+        _count(-1)
+        raise
 
 
 def _run(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -68,6 +97,7 @@ def _run(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     finally:
         # Each pool thread has its own connection; close it rather than leak one per thread.
         connections.close_all()
+        _count(-1)
 
 
 class EmbeddedTask(DjangoTask):  # type: ignore[misc]

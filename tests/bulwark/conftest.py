@@ -170,3 +170,14 @@ def celery_left_as_found() -> Iterator[None]:
             f"the test left the Celery app at (eager, broker) = {left}, found at {found}",
             pytrace=False,
         )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Before the test's fixtures are torn down (a transactional test's database is emptied
+    then): the tasks it left to the embedded pool finish. One still writing while the tables
+    are truncated deadlocked the TRUNCATE, and the next test found the rows it had left."""
+    from bulwark import embedded
+
+    if not embedded.wait_idle(120):
+        pytest.fail("a task of the embedded pool outlived the test by 120 s", pytrace=False)
