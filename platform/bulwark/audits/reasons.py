@@ -9,6 +9,7 @@ credential, an unconfirmed destination, a pin) carry no remote text and are kept
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.utils.translation import gettext, gettext_lazy
 
@@ -175,7 +176,12 @@ def _refusal(text: str) -> str | None:
 
 
 def _target_problem(text: str) -> str | None:
-    for pattern, message in _TARGET_PROBLEMS:
+    return _first_match(_TARGET_PROBLEMS, text)
+
+
+def _first_match(table: list[tuple[re.Pattern[str], Any]], text: str) -> str | None:
+    """The message of the first pattern the whole text matches, with the pattern's values."""
+    for pattern, message in table:
         if found := pattern.fullmatch(text):
             return str(message) % found.groupdict()
     return None
@@ -190,9 +196,8 @@ def translated(reason: str) -> str:
     text = reason.strip()
     if text in _PHRASES:
         return str(_PHRASES[text])
-    for pattern, message in _PATTERNS:
-        if found := pattern.fullmatch(text):
-            return str(message) % found.groupdict()
+    if (matched := _first_match(_PATTERNS, text)) is not None:
+        return matched
     if (refusal := _refusal(text)) is not None:
         return refusal
     if found := _GAVE_UP.fullmatch(text):
