@@ -9,6 +9,7 @@ Windows policies' registry fixes are proven in test_windows_fixes_proof.py)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -482,13 +483,21 @@ def apply(host: TestHost, script: str, *args: str) -> tuple[int, str]:
     return result.exit_status, (result.stdout + result.stderr).decode()
 
 
-@pytest.fixture(scope="session")
+@functools.cache
+def _repository() -> Path:
+    return apt_repo.build(installed_by_fixes(), ROOT / "var" / "apt-repo")
+
+
+@pytest.fixture
 def apt_repository() -> Path:
     """The local package repository of the package fixes (lab/apt_repo.py), built once from
-    this machine's apt sources into the worktree's ignored var/ (and kept there). Without the
-    package archive there is no proof: under CI that fails, elsewhere it skips."""
+    this machine's apt sources into the worktree's ignored var/ (and kept there; a second
+    process waits for the first's build and reuses it). Not a session fixture: that would
+    make this module one xdist group (tests/parallel.py) and run its ten proofs, the slowest
+    tests of the suite, one after another on one worker. Without the package archive there is
+    no proof: under CI that fails, elsewhere it skips."""
     try:
-        return apt_repo.build(installed_by_fixes(), ROOT / "var" / "apt-repo")
+        return _repository()
     except apt_repo.RepositoryUnavailable as exc:
         if os.environ.get("CI") == "true":
             pytest.fail(f"cannot build the local package repository: {exc}")
