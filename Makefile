@@ -13,6 +13,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_ADDR ?= 127.0.0.1:8000
 TEST_WORKERS ?= 3
+# Some machines export PYTHONDONTWRITEBYTECODE=1 (this one does). Then no process keeps the
+# compiled project modules or pytest's assertion-rewritten test modules, and every pytest worker
+# and every Python subprocess the tests start compiles them again (about 10 s of each worker's
+# collection). The caches are written under __pycache__ (ignored by git).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test test-fast setup lint clean
 

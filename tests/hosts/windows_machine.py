@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tests.hosts.pslex import LexError, read_call
 from tests.hosts.windows_commands import run_command, secedit_export
+from tests.yaml_files import read_yaml
 from workers.collect.powershell import STAGE_MARKER
 from workers.engine.windows import HIVES, VIEWS
 
@@ -105,7 +104,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_spec(path: Path) -> dict[str, Any]:
-    spec: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    spec: dict[str, Any] = read_yaml(path) or {}
     base = spec.pop("base", None)
     return _merge(load_spec(path.parent / base), spec) if base else spec
 

@@ -15,9 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tests.shared_data import shared_data_dir
+from tests.yaml_files import read_yaml
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ def _flatten(controls: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @cache
 def linux_benchmark(policy_id: str) -> Benchmark:
     path = shared_data_dir() / "cac-controls" / LINUX_REFERENCES[policy_id]
-    data = yaml.safe_load(path.read_text())
+    data = read_yaml(path)
     items = {}
     for control in _flatten(data["controls"]):
         title = str(control.get("title", ""))

@@ -45,9 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
 from lab.harness import HostSpec, TestHost, TestUser
+from tests.yaml_files import read_yaml
 from workers.transports.ssh import SSHTarget, SudoMode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +80,7 @@ def scenario_file(policy_path: Path) -> Path:
 def load_scenarios(policy_path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """(base, {check_id: {"pass": spec, "fail": spec}}) for one policy file."""
     path = scenario_file(policy_path)
-    data = yaml.safe_load(path.read_text()) if path.exists() else {}
+    data = read_yaml(path) if path.exists() else {}
     data = data or {}
     return data.get("base") or {}, {str(k): v for k, v in (data.get("checks") or {}).items()}
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.hosts.windows_machine import WindowsMachine, load_spec
 from tests.hosts.winrm_server import WinRMServer
@@ -24,6 +23,7 @@ from tests.hosts.winrm_support import FIXTURES, PASSWORD, USER, target
 from tests.parallel import batched_cases
 from tests.rulesets.scenarios import ROOT
 from tests.shared_data import shared_data_dir
+from tests.yaml_files import read_yaml
 from workers.audit import AuditOutcome, run
 from workers.engine.definitions import PolicyDefinition
 from workers.engine.evaluate import PolicyStatus
@@ -44,7 +44,7 @@ def _load(path: Path) -> PolicyDefinition:
 
 
 def _scenarios(path: Path) -> tuple[str, dict[str, dict[str, Any]]]:
-    data = yaml.safe_load((SCENARIOS / f"{path.stem}.yml").read_text(encoding="utf-8")) or {}
+    data = read_yaml(SCENARIOS / f"{path.stem}.yml") or {}
     return str(data["base"]), {str(k): v for k, v in (data.get("checks") or {}).items()}
 
 
