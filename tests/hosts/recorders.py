@@ -15,6 +15,8 @@ from typing import Any
 
 import paramiko
 
+from tests.serving import serve_in_thread
+
 
 @dataclass
 class Recorded:
@@ -168,10 +170,9 @@ class RecordingHTTPServer:
         self._http = _HTTP(("127.0.0.1", 0), _Handler)
         self._http.recorded = self.recorded = Recorded()
         self.port = self._http.server_address[1]
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 
     def __enter__(self) -> RecordingHTTPServer:
-        self._thread.start()
+        self._thread = serve_in_thread(self._http)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -30,6 +30,7 @@ from tests.hosts.windows_commands import run_command
 from tests.hosts.windows_machine import WindowsMachine
 from tests.hosts.windows_script import reads_script_from_stdin, run_script
 from tests.hosts.wsman import Envelope, fault, parse_envelope, respond
+from tests.serving import serve_in_thread
 
 # cmd.exe, which WinRM's cmd shell runs each Command through, refuses longer lines.
 CMD_LINE_LIMIT = 8191
@@ -175,8 +176,7 @@ class WinRMServer:
         return f"{scheme}://{self._http.server_address[0]}:{self.port}/wsman"
 
     def start(self) -> Self:
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
-        self._thread.start()
+        self._thread = serve_in_thread(self._http)
         return self
 
     def stop(self) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import ClassVar
@@ -15,6 +14,7 @@ from bulwark.audits import alerts
 from bulwark.audits.models import AlertEvent, AuditStatus, ScoreSample
 from bulwark.inventory.models import Host, HostState
 from tests.bulwark.audits.outcomes import audit_with, check_ids, make_outcome
+from tests.serving import serve_in_thread
 
 
 @pytest.mark.parametrize(
@@ -122,8 +122,7 @@ def webhook() -> Iterator[tuple[str, list[dict[str, object]]]]:
     received: list[dict[str, object]] = []
     handler = type("Receiver", (_Receiver,), {"received": received})
     server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_port}/hook?token=abc", received
     server.shutdown()
     server.server_close()

@@ -14,6 +14,7 @@ import pytest
 from bulwark.audits import reasons, services
 from bulwark.audits.models import Audit, AuditStatus
 from bulwark.inventory.models import Credential, Group, Host
+from tests.serving import serve_in_thread
 
 BANNER = "SSH-1.0-internal-billing-db-7.3\r\nsecret-banner\r\n"
 
@@ -60,8 +61,7 @@ class _Internal(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def http_port() -> Iterator[int]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Internal)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(server)
     yield server.server_address[1]
     server.shutdown()
     server.server_close()
