@@ -159,3 +159,21 @@ def test_a_failing_secedit_fails_the_step_and_the_test_says_no() -> None:
     )
     assert "WARNING: secedit /export exited with 1" in output
     assert "FAILED   step" in output and target.files == {}
+
+
+def test_a_lockout_reset_longer_than_the_lockout_is_refused_so_order_matters() -> None:
+    target = machine(secedit=INF.replace("EnableGuestAccount = 1", "LockoutDuration = 10"))
+    reset = (
+        "Test-BulwarkSecurityNumber 'System Access' 'ResetLockoutCount' 15 4294967295",
+        "Set-BulwarkSecurityPolicy 'SECURITYPOLICY' 'System Access' 'ResetLockoutCount = 15'",
+    )
+    duration = (
+        "Test-BulwarkSecurityNumber 'System Access' 'LockoutDuration' 15 4294967295",
+        "Set-BulwarkSecurityPolicy 'SECURITYPOLICY' 'System Access' 'LockoutDuration = 15'",
+    )
+    before = target.spec["secedit"]
+    output = step(target, *reset)
+    assert "secedit /configure exited with 1" in output and "FAILED   step" in output
+    assert target.spec["secedit"] == before
+    assert step(target, *duration).startswith("fixed ")  # the policy's order: 1.2.1, then 1.2.4
+    assert step(target, *reset).startswith("fixed ")

@@ -190,11 +190,32 @@ def _secedit(machine: WindowsMachine, rest: str) -> tuple[str, bytes]:
         if template is None:
             return "rc=1", b"The template is not a valid INF file.\r\n"
         machine.write_file(arguments["db"], b"emulated security database")
+        before = machine.spec.get("secedit")
         for area in areas:
             for key, value in template.get(_AREAS[area].lower(), []):
                 _apply_secedit(machine, _AREAS[area], key, value)
+        if problem := _lockout_problem(machine):
+            machine.spec["secedit"] = before  # the account policy is set as a whole, or not
+            return "rc=1", f"Task failed: {problem}\r\n".encode()
         return "rc=0", b"" if "quiet" in arguments else b"The task has completed successfully.\r\n"
     return "rc=1", _SECEDIT_USAGE
+
+
+def _lockout_problem(machine: WindowsMachine) -> str:
+    """Windows refuses a lockout counter reset longer than the lockout itself (a duration of 0
+    locks until an administrator unlocks: any reset goes); the fixes rely on the policy's
+    order, the duration (1.2.1) before the reset (1.2.4)."""
+    values = {
+        key.strip().lower(): value.strip()
+        for key, _, value in (
+            line.partition("=") for line in str(machine.spec.get("secedit") or "").splitlines()
+        )
+    }
+    duration, reset = values.get("lockoutduration"), values.get("resetlockoutcount")
+    numbers = duration and reset and duration.isdigit() and reset.isdigit()
+    if numbers and 0 < int(str(duration)) < int(str(reset)):
+        return "ResetLockoutCount must not exceed LockoutDuration"
+    return ""
 
 
 def _read_template(data: bytes) -> dict[str, list[tuple[str, str]]] | None:
