@@ -41,9 +41,7 @@ def new(name: str, value: str, kind: str) -> str:
 
 def run(target: WindowsMachine, test: str, *fix: str) -> str:
     """The step's output line(s); without a fix, the dry run: `ok` or `would`."""
-    header = powershell.HEADER.format(
-        host="h", count=1, when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    )
+    header = powershell.header("h", 1, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     body = "\n".join(fix)
     script = f"{header}\nInvoke-BulwarkStep 'step' {{\n{test}\n}} {{\n{body}\n}}\n\n{FOOTER}"
     if not fix:

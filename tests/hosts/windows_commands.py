@@ -2,8 +2,13 @@
 
 Answers are (collector status, output): `rc=N`, `noexec` (CreateProcess failed) or `timeout`.
 Emulated: fixture `commands` (exact text, case-insensitive), auditpol (/get /subcategory:"X"
-text and /get /category:* /r CSV, from `audit_policy`), secedit exports read through
-PowerShell's Select-String (from `secedit`), `reg query KEY [/v NAME]` (from the registry),
+or {GUID} as text or, with /r, CSV; /get /category:* /r; /set /subcategory:X
+/success:enable|disable /failure:enable|disable: all on `audit_policy`), secedit exports read
+through PowerShell's Select-String (from `secedit`), `secedit /export /cfg FILE` (the INF in
+UTF-16, as secedit writes it) and `secedit /configure /db DB /cfg FILE /areas SECURITYPOLICY|
+USER_RIGHTS` (the template's [System Access] or [Privilege Rights] lines applied to `secedit`;
+an empty right is taken from everyone, and EnableGuestAccount enables or disables the Guest
+account of `accounts`), `reg query KEY [/v NAME]` (from the registry),
 `net user`, the stock Guest-account queries (from `accounts`), and Bulwark's generated
 remediation scripts as `powershell -EncodedCommand` (windows_script.py). Other known programs
 exit 1.
@@ -15,58 +20,26 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from tests.hosts.windows_script import run_encoded
+from workers.engine.windows_fixes import subcategories
 
 if TYPE_CHECKING:
     from tests.hosts.windows_machine import WindowsMachine
 
-# auditpol's subcategories, by category, with the last two hex digits of their GUIDs
-# {0CCE92xx-69AE-11D9-BED3-505054503030}.
-AUDIT_SUBCATEGORIES = {
-    "System": "Security State Change 10, Security System Extension 11, System Integrity 12, "
-    "IPsec Driver 13, Other System Events 14",
-    "Logon/Logoff": "Logon 15, Logoff 16, Account Lockout 17, IPsec Main Mode 18, "
-    "IPsec Quick Mode 19, IPsec Extended Mode 1A, Special Logon 1B, "
-    "Other Logon/Logoff Events 1C, Network Policy Server 43, User / Device Claims 47, "
-    "Group Membership 49",
-    "Object Access": "File System 1D, Registry 1E, Kernel Object 1F, SAM 20, "
-    "Certification Services 21, Application Generated 22, Handle Manipulation 23, "
-    "File Share 24, Filtering Platform Packet Drop 25, Filtering Platform Connection 26, "
-    "Other Object Access Events 27, Detailed File Share 44, Removable Storage 45, "
-    "Central Policy Staging 46",
-    "Privilege Use": "Sensitive Privilege Use 28, Non Sensitive Privilege Use 29, "
-    "Other Privilege Use Events 2A",
-    "Detailed Tracking": "Process Creation 2B, Process Termination 2C, DPAPI Activity 2D, "
-    "RPC Events 2E, Plug and Play Events 48, Token Right Adjusted Events 4A",
-    "Policy Change": "Audit Policy Change 2F, Authentication Policy Change 30, "
-    "Authorization Policy Change 31, MPSSVC Rule-Level Policy Change 32, "
-    "Filtering Platform Policy Change 33, Other Policy Change Events 34",
-    "Account Management": "User Account Management 35, Computer Account Management 36, "
-    "Security Group Management 37, Distribution Group Management 38, "
-    "Application Group Management 39, Other Account Management Events 3A",
-    "DS Access": "Directory Service Access 3B, Directory Service Changes 3C, "
-    "Directory Service Replication 3D, Detailed Directory Service Replication 3E",
-    "Account Logon": "Credential Validation 3F, Kerberos Service Ticket Operations 40, "
-    "Other Account Logon Events 41, Kerberos Authentication Service 42",
-}
 KNOWN_PROGRAMS = {
     "auditpol", "cmd", "net", "netsh", "powershell", "reg", "sc", "secedit", "wmic", "bcdedit",
 }  # fmt: skip
 _PROGRAM = re.compile(r'^\s*(?:"([^"]*)"|(\S+))')
-_SUBCATEGORY = re.compile(r'(?i)^auditpol(?:\.exe)?\s+/get\s+/subcategory:"?([^"]+?)"?\s*$')
+_SUBCATEGORY = re.compile(
+    r'(?i)^auditpol(?:\.exe)?\s+/get\s+/subcategory:"?([^"]+?)"?(?P<csv>\s+/r)?\s*$'
+)
+_SET = re.compile(
+    r'(?i)^auditpol(?:\.exe)?\s+/set\s+/subcategory:"?([^"]+?)"?'
+    r"((?:\s+/(?:success|failure):(?:enable|disable))+)\s*$"
+)
 _CATEGORY_CSV = re.compile(r"(?i)^auditpol(?:\.exe)?\s+/get\s+/category:\*\s+/r\s*$")
 _SELECT = re.compile(r'(?i)Select-String\s+\\?"([^"\\]+)\\?"')
 _REG_QUERY = re.compile(r'(?i)^reg(?:\.exe)?\s+query\s+(?:"([^"]+)"|(\S+))(?:\s+/v\s+(\S+))?\s*$')
 _NOT_FOUND = b"ERROR: The system was unable to find the specified registry key or value.\r\n"
-
-
-def subcategories() -> list[tuple[str, str, str]]:
-    """(category, subcategory, GUID) in auditpol's order."""
-    found = []
-    for category, text in AUDIT_SUBCATEGORIES.items():
-        for item in text.split(", "):
-            name, _, suffix = item.rpartition(" ")
-            found.append((category, name, f"{{0CCE92{suffix}-69AE-11D9-BED3-505054503030}}"))
-    return found
 
 
 def run_command(machine: WindowsMachine, line: str) -> tuple[str, bytes]:
@@ -87,6 +60,8 @@ def run_command(machine: WindowsMachine, line: str) -> tuple[str, bytes]:
         return _auditpol(machine, short)
     if program == "reg":
         return _reg_query(machine, short)
+    if program == "secedit":
+        return _secedit(machine, rest)
     if program == "net" and rest.lower() == "user":
         return _net_user(machine)
     if program == "powershell":
@@ -119,24 +94,166 @@ def _audit_settings(machine: WindowsMachine) -> dict[str, str]:
     return {name.lower(): str(policy.get(name, "No Auditing")) for _, name, _ in subcategories()}
 
 
+_BAD_PARAMETER = b"Error 0x00000057 occurred:\r\nThe parameter is incorrect.\r\n\r\n"
+_CSV_HEADER = (
+    "Machine Name,Policy Target,Subcategory,Subcategory GUID,Inclusion Setting,Exclusion Setting"
+)
+
+
+def _subcategory(named: str) -> tuple[str, str, str] | None:
+    """A subcategory by its English name or its GUID (auditpol takes both)."""
+    wanted = named.strip().lower()
+    return next((s for s in subcategories() if wanted in (s[1].lower(), s[2].lower())), None)
+
+
 def _auditpol(machine: WindowsMachine, command: str) -> tuple[str, bytes]:
     settings = _audit_settings(machine)
     host = machine.env.get("COMPUTERNAME", "WIN")
     if _CATEGORY_CSV.match(command):
-        rows = ["Machine Name,Policy Target,Subcategory,Subcategory GUID,Inclusion Setting,"
-                "Exclusion Setting"]  # fmt: skip
+        rows = [_CSV_HEADER]
         for _, name, guid in subcategories():
             rows.append(f"{host},System,{name},{guid},{settings[name.lower()]},")
         return "rc=0", ("\r\n".join(rows) + "\r\n\r\n").encode()
+    if match := _SET.match(command):
+        return _auditpol_set(machine, match)
     match = _SUBCATEGORY.match(command)
-    if match is None or match.group(1).lower() not in settings:
-        return "rc=87", b"Error 0x00000057 occurred:\r\nThe parameter is incorrect.\r\n\r\n"
-    category, name, _ = next(s for s in subcategories() if s[1].lower() == match.group(1).lower())
+    found = _subcategory(match.group(1)) if match else None
+    if match is None or found is None:
+        return "rc=87", _BAD_PARAMETER
+    category, name, guid = found
+    if match.group("csv"):
+        row = f"{host},System,{name},{guid},{settings[name.lower()]},"
+        return "rc=0", f"{_CSV_HEADER}\r\n{row}\r\n\r\n".encode()
     text = (
         "System audit policy\r\nCategory/Subcategory                      Setting\r\n"
         f"{category}\r\n  {name:<40}{settings[name.lower()]}\r\n\r\n"
     )
     return "rc=0", text.encode()
+
+
+def _auditpol_set(machine: WindowsMachine, match: re.Match[str]) -> tuple[str, bytes]:
+    """`auditpol /set /subcategory:X /success:enable ...`: each switch given changes its half
+    of the setting, the other half stays as it was."""
+    found = _subcategory(match.group(1))
+    if found is None:
+        return "rc=87", _BAD_PARAMETER
+    name = found[1]
+    current = _audit_settings(machine)[name.lower()]
+    success, failure = "Success" in current, "Failure" in current
+    for switch in match.group(2).lower().split():
+        kind, _, state = switch[1:].partition(":")
+        if kind == "success":
+            success = state == "enable"
+        else:
+            failure = state == "enable"
+    setting = {
+        (True, True): "Success and Failure",
+        (True, False): "Success",
+        (False, True): "Failure",
+        (False, False): "No Auditing",
+    }[success, failure]
+    policy = machine.spec.setdefault("audit_policy", {})
+    for key in [k for k in policy if k.lower() == name.lower()]:
+        del policy[key]
+    policy[name] = setting
+    return "rc=0", b"The command was successfully executed.\r\n"
+
+
+# secedit's template sections, by the /areas that configure them (only those the fixes use).
+_AREAS = {"securitypolicy": "System Access", "user_rights": "Privilege Rights"}
+_SECEDIT_ARGUMENT = re.compile(r'(?i)/(\w+)(?:\s+(?!/)("[^"]*"|\S+))?')
+_SECEDIT_USAGE = b"The parameter is incorrect.\r\n\r\nSee secedit /? for usage.\r\n"
+
+
+def _secedit(machine: WindowsMachine, rest: str) -> tuple[str, bytes]:
+    """secedit /export /cfg FILE [/areas ...] [/quiet], /configure /db DB /cfg FILE /areas A
+    [/quiet]. The export writes the whole INF (areas are not narrowed here); the configuration
+    applies the template's lines of the given areas' sections."""
+    arguments: dict[str, str] = {}
+    for name, value in _SECEDIT_ARGUMENT.findall(rest):
+        arguments[name.lower()] = value.strip('"')
+    if "export" in arguments and arguments.get("cfg"):
+        text = str(machine.spec.get("secedit") or "")
+        if not text:
+            return "rc=1", b"Task failed. See %windir%\\security\\logs\\scesrv.log.\r\n"
+        data = b"\xff\xfe" + text.replace("\n", "\r\n").encode("utf-16-le")
+        machine.write_file(arguments["cfg"], data)
+        return "rc=0", b"" if "quiet" in arguments else b"The task has completed successfully.\r\n"
+    if "configure" in arguments and arguments.get("db") and arguments.get("cfg"):
+        data = machine.read_file(arguments["cfg"])
+        if data is None:
+            return "rc=1", b"The system cannot find the file specified.\r\n"
+        areas = [a.lower() for a in arguments.get("areas", "").split()]
+        if not areas or any(a not in _AREAS for a in areas):
+            return "rc=1", f"this test machine does not emulate /areas {areas}\r\n".encode()
+        template = _read_template(data)
+        if template is None:
+            return "rc=1", b"The template is not a valid INF file.\r\n"
+        machine.write_file(arguments["db"], b"emulated security database")
+        before = machine.spec.get("secedit")
+        for area in areas:
+            for key, value in template.get(_AREAS[area].lower(), []):
+                _apply_secedit(machine, _AREAS[area], key, value)
+        if problem := _lockout_problem(machine):
+            machine.spec["secedit"] = before  # the account policy is set as a whole, or not
+            return "rc=1", f"Task failed: {problem}\r\n".encode()
+        return "rc=0", b"" if "quiet" in arguments else b"The task has completed successfully.\r\n"
+    return "rc=1", _SECEDIT_USAGE
+
+
+def _lockout_problem(machine: WindowsMachine) -> str:
+    """Windows refuses a lockout counter reset longer than the lockout itself (a duration of 0
+    locks until an administrator unlocks: any reset goes); the fixes rely on the policy's
+    order, the duration (1.2.1) before the reset (1.2.4)."""
+    values = {
+        key.strip().lower(): value.strip()
+        for key, _, value in (
+            line.partition("=") for line in str(machine.spec.get("secedit") or "").splitlines()
+        )
+    }
+    duration, reset = values.get("lockoutduration"), values.get("resetlockoutcount")
+    numbers = duration and reset and duration.isdigit() and reset.isdigit()
+    if numbers and 0 < int(str(duration)) < int(str(reset)):
+        return "ResetLockoutCount must not exceed LockoutDuration"
+    return ""
+
+
+def _read_template(data: bytes) -> dict[str, list[tuple[str, str]]] | None:
+    """An INF template as secedit reads it: UTF-16 with its byte order mark, or ANSI."""
+    text = data[2:].decode("utf-16-le") if data.startswith(b"\xff\xfe") else data.decode("latin-1")
+    sections: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] | None = None
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1].lower(), [])
+        elif "=" in line and current is not None:
+            key, _, value = line.partition("=")
+            current.append((key.strip(), value.strip()))
+        elif line:
+            return None
+    return sections
+
+
+def _apply_secedit(machine: WindowsMachine, section: str, key: str, value: str) -> None:
+    """One template line into the machine's policy: the line replaced (or added) in its section
+    of the export; a right given to nobody leaves the export, as secedit omits it."""
+    lines = str(machine.spec.get("secedit") or "").splitlines()
+    heading = f"[{section.lower()}]"
+    if heading not in (line.strip().lower() for line in lines):
+        lines.append(f"[{section}]")
+    start = next(i for i, line in enumerate(lines) if line.strip().lower() == heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
+    kept = [
+        line for line in lines[start + 1 : end] if line.split("=")[0].strip().lower() != key.lower()
+    ]
+    if value or section != "Privilege Rights":
+        kept.append(f"{key} = {value}")
+    machine.spec["secedit"] = "\n".join([*lines[: start + 1], *kept, *lines[end:]]) + "\n"
+    if section == "System Access" and key.lower() == "enableguestaccount":
+        for account in _accounts(machine):
+            if int(account.get("rid", 0)) == 501:
+                account["disabled"] = value != "1"
 
 
 def _secedit_lines(machine: WindowsMachine, needle: str) -> list[str]:

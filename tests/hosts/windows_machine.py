@@ -162,6 +162,20 @@ class WindowsMachine:
         (the emulated remediation scripts of windows_script.py write the registry so)."""
         self._add_key(view, key, {name: value} if name is not None else {})
 
+    def write_file(self, path: str, data: bytes) -> None:
+        """A file the emulated tools write (secedit's export and database)."""
+        self.files[_path_key(path)] = (path, data)
+
+    def read_file(self, path: str) -> bytes | None:
+        found = self.files.get(_path_key(path))
+        return found[1] if found else None
+
+    def remove_files(self, path: str) -> None:
+        """Remove-Item -Recurse -Force: the file, or the directory and all under it."""
+        key = _path_key(path).rstrip("\\")
+        for name in [k for k in self.files if k == key or k.startswith(key + "\\")]:
+            del self.files[name]
+
     def key(self, view: str, key: str) -> RegKey | None:
         return self.views[view].get(normalize_key(key))
 

@@ -29,6 +29,18 @@ it does not know is an error, as an unknown cmdlet would be, so an unproven fix 
   integer, String or ExpandString with a single-quoted string (written as it is: PowerShell
   expands nothing in single quotes). New-ItemProperty on a missing key fails.
 
+- the audit policy and security policy steps (workers/engine/windows_fixes.py) call the helper
+  functions of the header (powershell.HELPERS), which this module runs as their PowerShell
+  does, through the machine's emulated auditpol and secedit (windows_commands.py): a TEST is
+  `Test-BulwarkAuditPolicy 'GUID' @('SETTING', ...)`, `Test-BulwarkSecurityNumber 'SECTION'
+  'KEY' MIN MAX` or `Test-BulwarkUserRight 'RIGHT' @('SID', ...)` (with `-Include`: holders may
+  be more), a FIX `auditpol.exe /set '/subcategory:GUID' /success:enable /failure:enable |
+  Out-Null` (either switch or both), `Set-BulwarkSecurityPolicy 'AREA' 'SECTION' 'LINE'` or
+  `Add-BulwarkUserRight 'RIGHT' @('SID', ...)`. The temporary files they write (secedit's export,
+  the template and its database) are files of the machine, removed as the helpers remove them.
+  A helper's `throw` (secedit failing) is a warning of the step, as `Invoke-BulwarkStep`'s catch
+  makes it; in a test it makes the test false, as the helpers' own catch does.
+
 A 64-bit PowerShell writes the 64-bit registry view, which is the one emulated here.
 """
 
@@ -37,6 +49,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -64,6 +77,24 @@ _NEW_VALUE = re.compile(
     rf"-Value (?P<value>\d+|{_LITERAL}) -PropertyType (?P<type>DWord|String|ExpandString) "
     r"-Force \| Out-Null$"
 )
+_LIST = rf"@\((?P<list>(?:{_LITERAL}(?:, {_LITERAL})*)?)\)"
+_AUDIT_TEST = re.compile(rf"^Test-BulwarkAuditPolicy (?P<guid>{_LITERAL}) {_LIST}$")
+_NUMBER_TEST = re.compile(
+    rf"^Test-BulwarkSecurityNumber (?P<section>{_LITERAL}) (?P<key>{_LITERAL}) "
+    r"(?P<min>\d+) (?P<max>\d+)$"
+)
+_RIGHT_TEST = re.compile(
+    rf"^Test-BulwarkUserRight (?P<right>{_LITERAL}) {_LIST}(?P<include> -Include)?$"
+)
+_AUDIT_SET = re.compile(
+    rf"^auditpol\.exe /set (?P<subcategory>{_LITERAL}) "
+    r"(?P<switches>/success:enable(?: /failure:enable)?|/failure:enable) \| Out-Null$"
+)
+_POLICY_SET = re.compile(
+    rf"^Set-BulwarkSecurityPolicy (?P<area>{_LITERAL}) (?P<section>{_LITERAL}) "
+    rf"(?P<line>{_LITERAL})$"
+)
+_RIGHT_ADD = re.compile(rf"^Add-BulwarkUserRight (?P<right>{_LITERAL}) {_LIST}$")
 _FOOTER = (
     'if ($Check) { Write-Output "dry run: $script:Changed step(s) would change the host" }\n'
     'else { Write-Output "$script:Changed step(s) changed the host, $script:Failed failed" }\n'
@@ -94,6 +125,10 @@ def reads_script_from_stdin(line: str) -> bool:
 
 class NotEmulated(ValueError):
     """A statement outside the emulated subset."""
+
+
+class Thrown(RuntimeError):
+    """A helper's `throw`: a terminating error of the step's fix."""
 
 
 def run_encoded(machine: WindowsMachine, arguments: str) -> tuple[str, bytes] | None:
@@ -130,7 +165,7 @@ def run_script(machine: WindowsMachine, script: str) -> tuple[str, bytes]:
         try:
             for statement in fix:
                 _fix(machine, statement)
-        except NotEmulated as exc:
+        except (NotEmulated, Thrown) as exc:
             out.append(f"WARNING: {exc}")
         if _test(machine, test):
             out.append(f"fixed    {label}")
@@ -152,8 +187,8 @@ def _expected_header(text: str) -> str:
     if match is None:
         return "\0"  # never a prefix
     when = datetime.strptime(match.group(3), "%Y-%m-%d %H:%M UTC").replace(tzinfo=UTC)
-    return powershell.HEADER.format(
-        host=match.group(1), count=match.group(2), when=when.strftime("%Y-%m-%d %H:%M UTC")
+    return powershell.header(
+        match.group(1), int(match.group(2)), when.strftime("%Y-%m-%d %H:%M UTC")
     )
 
 
@@ -200,6 +235,9 @@ def _test(machine: WindowsMachine, statement: str) -> bool:
         raise NotEmulated(f"typographic quotes: {statement[:80]}")
     if match := _TEST.match(statement):
         return _compare(machine, match)
+    helper = _helper_test(machine, statement)
+    if helper is not None:
+        return helper
     parts = list(_PART.finditer(statement))
     if len(parts) < 2 or " -and ".join(p.group(0) for p in parts) != statement:
         raise NotEmulated(f"not an emulated test: {statement[:80]}")
@@ -250,6 +288,8 @@ def _fix(machine: WindowsMachine, statement: str) -> None:
         if machine.key("64", key) is None:
             machine.set_value("64", key, None, None)
         return
+    if _helper_fix(machine, statement):
+        return
     if match := _NEW_VALUE.match(statement):
         key = _key(match["key"])
         if machine.key("64", key) is None:
@@ -268,3 +308,135 @@ def _fix(machine: WindowsMachine, statement: str) -> None:
         machine.set_value("64", key, read_literal(match["name"], 0)[0], value)
         return
     raise NotEmulated(f"not an emulated fix statement: {statement[:80]}")
+
+
+# -- the helpers of the audit policy and security policy steps (powershell.HELPERS) -------------
+
+
+def _run(machine: WindowsMachine, line: str) -> tuple[str, bytes]:
+    """A command on the machine, as the helpers run auditpol.exe and secedit.exe."""
+    from tests.hosts.windows_commands import run_command  # it runs scripts through this module
+
+    return run_command(machine, line)
+
+
+def _literal(text: str) -> str:
+    return read_literal(text, 0)[0]
+
+
+def _items(listed: str) -> list[str]:
+    return [value for value, _ in (read_literal(item, 0) for item in re.findall(_LITERAL, listed))]
+
+
+def _helper_test(machine: WindowsMachine, statement: str) -> bool | None:
+    """The value of a helper test, or None when the statement is none of them."""
+    if match := _AUDIT_TEST.match(statement):
+        return _test_audit_policy(machine, _literal(match["guid"]), _items(match["list"]))
+    if match := _NUMBER_TEST.match(statement):
+        try:
+            value = _security_value(machine, _literal(match["section"]), _literal(match["key"]))
+        except Thrown:
+            return False  # the helper's catch: a warning, and $false
+        if value is None or not re.match(r"^\d+$", value):
+            return False
+        return int(match["min"]) <= int(value) <= int(match["max"])
+    if match := _RIGHT_TEST.match(statement):
+        try:
+            held = _user_right(machine, _literal(match["right"]))
+        except Thrown:
+            return False
+        lowered = {h.lower() for h in held}
+        wanted = _items(match["list"])
+        missing = [sid for sid in wanted if sid.lower() not in lowered]
+        return not missing and (bool(match["include"]) or len(held) == len(wanted))
+    return None
+
+
+def _helper_fix(machine: WindowsMachine, statement: str) -> bool:
+    """Run a helper fix statement; False when the statement is none of them."""
+    if match := _AUDIT_SET.match(statement):
+        subcategory = _literal(match["subcategory"])
+        # PowerShell passes the argument to auditpol.exe as it is (no blank: no quotes); auditpol's
+        # exit code alone does not stop a script: the step's second test tells.
+        _run(machine, f"auditpol.exe /set {subcategory} {match['switches']}")
+        return True
+    if match := _POLICY_SET.match(statement):
+        _set_security_policy(
+            machine, _literal(match["area"]), _literal(match["section"]), _literal(match["line"])
+        )
+        return True
+    if match := _RIGHT_ADD.match(statement):
+        right = _literal(match["right"])
+        held = _user_right(machine, right)
+        lowered = {h.lower() for h in held}
+        every = held + [sid for sid in _items(match["list"]) if sid.lower() not in lowered]
+        _set_security_policy(
+            machine, "USER_RIGHTS", "Privilege Rights", f"{right} = " + ",".join(every)
+        )
+        return True
+    return False
+
+
+def _test_audit_policy(machine: WindowsMachine, guid: str, accepted: list[str]) -> bool:
+    """Test-BulwarkAuditPolicy: auditpol's /r row of the subcategory, its fifth column."""
+    status, output = _run(machine, f"auditpol.exe /get /subcategory:{guid} /r")
+    if status != "rc=0":
+        return False
+    lines = output.decode().replace("\r\n", "\n").split("\n")
+    rows = [line for line in lines if f",{guid.lower()}," in line.lower()]
+    if len(rows) != 1:
+        return False
+    setting = rows[0].split(",")[4]
+    return setting.lower() in (a.lower() for a in accepted)
+
+
+def _temp(machine: WindowsMachine, name: str) -> str:
+    return machine.env.get("TEMP", "C:\\Windows\\Temp").rstrip("\\") + "\\" + name
+
+
+def _security_value(machine: WindowsMachine, section: str, key: str) -> str | None:
+    """Get-BulwarkSecurityPolicy: secedit's export into a temporary file, read back."""
+    path = _temp(machine, f"tmp{uuid.uuid4().hex[:4].upper()}.tmp")
+    machine.write_file(path, b"")  # GetTempFileName creates the file
+    try:
+        status, _ = _run(machine, f"secedit.exe /export /cfg {path} /quiet")
+        if status != "rc=0":
+            raise Thrown(f"secedit /export exited with {status[3:]}")
+        data = machine.read_file(path) or b""
+        text = data[2:].decode("utf-16-le") if data.startswith(b"\xff\xfe") else data.decode()
+        inside = False
+        for line in text.splitlines():
+            if heading := re.match(r"^\[(.*)\]$", line):
+                inside = heading.group(1).lower() == section.lower()
+            elif inside and (found := re.match(r"^\s*(\S+?)\s*=\s*(.*?)\s*$", line)):  # noqa: SIM102
+                if found.group(1).lower() == key.lower():  # as the helper: one -match, then -eq
+                    return found.group(2)
+        return None
+    finally:
+        machine.remove_files(path)
+
+
+def _user_right(machine: WindowsMachine, right: str) -> list[str]:
+    value = _security_value(machine, "Privilege Rights", right)
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _set_security_policy(machine: WindowsMachine, area: str, section: str, line: str) -> None:
+    """Set-BulwarkSecurityPolicy: a template of one line, configured from a database of its
+    own in a temporary directory, removed afterwards."""
+    directory = _temp(machine, f"bulwark-{uuid.uuid4()}")
+    template = ["[Unicode]", "Unicode=yes", f"[{section}]", line, "[Version]",
+                'signature="$CHICAGO$"', "Revision=1"]  # fmt: skip
+    # Set-Content -Encoding Unicode: UTF-16LE with its byte order mark, a line break after each
+    data = b"\xff\xfe" + "".join(f"{item}\r\n" for item in template).encode("utf-16-le")
+    machine.write_file(f"{directory}\\fix.inf", data)
+    try:
+        status, _ = _run(
+            machine,
+            f"secedit.exe /configure /db {directory}\\fix.sdb /cfg {directory}\\fix.inf "
+            f"/areas {area} /quiet",
+        )
+        if status != "rc=0":
+            raise Thrown(f"secedit /configure exited with {status[3:]}")
+    finally:
+        machine.remove_files(directory)

@@ -14,6 +14,8 @@ A Wazuh agent ignores the key; our loader validates it (docs/policy-format-exten
       purge_packages: [pkg]       # shorthand: Debian packages purged (dpkg refuses if needed)
       install_packages: [pkg]     # shorthand: Debian packages installed with apt-get
       mount_options: {/tmp: [nodev]}  # shorthand: options added to the fstab line, remounted
+      audit_policy: {Logon: success_and_failure}     # shorthand: auditpol, by GUID (Windows)
+      security_policy: {System Access: {Key: 1}}     # shorthand: secedit (Windows)
       manual: "why no automatic fix is offered (a decision is needed)"
 """
 
@@ -26,6 +28,8 @@ from typing import Any
 
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import Node
+
+from workers.engine import windows_fixes
 
 KEYS = (
     "test",
@@ -40,6 +44,8 @@ KEYS = (
     "purge_packages",
     "install_packages",
     "mount_options",
+    "audit_policy",
+    "security_policy",
     "manual",
 )
 _SSHD_KEYWORD = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
@@ -165,6 +171,11 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
             problems.append(f"fix.{key}: not a safe name: {', '.join(bad)}")
         names[key] = tuple(str(n) for n in listed)
     mounts = _mount_options(value, problems)
+    windows = windows_fixes.expand(value, problems)
+    if windows is not None and (value.get("powershell") or len(value) > 1):
+        problems.append(
+            "fix.audit_policy and fix.security_policy stand alone (they make the PowerShell)"
+        )
     if "manual" in value and len(value) > 1:
         problems.append("fix.manual says no automatic fix is offered: it stands alone")
     for problem in problems:
@@ -174,8 +185,8 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
     return FixDefinition(
         test=value.get("test", ""),
         sh=value.get("sh", ""),
-        powershell_test=value.get("powershell_test", ""),
-        powershell=value.get("powershell", ""),
+        powershell_test=windows[0] if windows else value.get("powershell_test", ""),
+        powershell=windows[1] if windows else value.get("powershell", ""),
         ansible=tuple(tasks),
         sshd=tuple((str(k), str(v)) for k, v in sshd.items()),
         sysctl=tuple((str(k), str(v)) for k, v in sysctl.items()),

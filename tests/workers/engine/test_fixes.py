@@ -70,9 +70,86 @@ def test_install_and_mount_shorthands() -> None:
     assert fix.mount_options == (("/var/log/audit", ("nodev", "noexec")),)
 
 
+def test_windows_shorthands_make_the_powershell_test_and_fix() -> None:
+    """auditpol by GUID whatever the name's case; the secedit helpers of powershell.HELPERS."""
+    cases = {
+        "audit_policy: {logon: success}": (
+            "Test-BulwarkAuditPolicy '{0CCE9215-69AE-11D9-BED3-505054503030}' "
+            "@('Success', 'Success and Failure')",
+            "auditpol.exe /set '/subcategory:{0CCE9215-69AE-11D9-BED3-505054503030}' "
+            "/success:enable | Out-Null",
+        ),
+        "audit_policy: {Account Lockout: failure}": (
+            "Test-BulwarkAuditPolicy '{0CCE9217-69AE-11D9-BED3-505054503030}' "
+            "@('Failure', 'Success and Failure')",
+            "auditpol.exe /set '/subcategory:{0CCE9217-69AE-11D9-BED3-505054503030}' "
+            "/failure:enable | Out-Null",
+        ),
+        "security_policy: {System Access: {LockoutDuration: {set: 15, min: 15}}}": (
+            "Test-BulwarkSecurityNumber 'System Access' 'LockoutDuration' 15 4294967295",
+            "Set-BulwarkSecurityPolicy 'SECURITYPOLICY' 'System Access' 'LockoutDuration = 15'",
+        ),
+        "security_policy: {System Access: {PasswordComplexity: 1}}": (
+            "Test-BulwarkSecurityNumber 'System Access' 'PasswordComplexity' 1 1",
+            "Set-BulwarkSecurityPolicy 'SECURITYPOLICY' 'System Access' 'PasswordComplexity = 1'",
+        ),
+        "security_policy: {Privilege Rights: {SeTcbPrivilege: []}}": (
+            "Test-BulwarkUserRight 'SeTcbPrivilege' @()",
+            "Set-BulwarkSecurityPolicy 'USER_RIGHTS' 'Privilege Rights' 'SeTcbPrivilege = '",
+        ),
+        "security_policy: {Privilege Rights: "
+        "{SeBackupPrivilege: ['*S-1-5-32-544', '*S-1-5-19']}}": (
+            "Test-BulwarkUserRight 'SeBackupPrivilege' @('*S-1-5-32-544', '*S-1-5-19')",
+            "Set-BulwarkSecurityPolicy 'USER_RIGHTS' 'Privilege Rights' "
+            "'SeBackupPrivilege = *S-1-5-32-544,*S-1-5-19'",
+        ),
+        "security_policy: {Privilege Rights: "
+        "{SeDenyBatchLogonRight: {include: ['*S-1-5-32-546']}}}": (
+            "Test-BulwarkUserRight 'SeDenyBatchLogonRight' @('*S-1-5-32-546') -Include",
+            "Add-BulwarkUserRight 'SeDenyBatchLogonRight' @('*S-1-5-32-546')",
+        ),
+    }
+    for shorthand, (test, fix) in cases.items():
+        loaded = load_policy_text(check(f"    fix:\n      {shorthand}\n"), "p.yml")
+        assert loaded.policy is not None, loaded.errors
+        found = loaded.policy.checks[0].fix
+        assert found is not None and found.automatic, shorthand
+        assert (found.powershell_test, found.powershell) == (test, fix)
+
+
 @pytest.mark.parametrize(
     ("fix", "message"),
     [
+        (
+            "    fix:\n      audit_policy: {Logons: success}\n",
+            "Logons: not an auditpol subcategory",
+        ),
+        ("    fix:\n      audit_policy: {Logon: yes}\n", "expected one of success, failure"),
+        ("    fix:\n      audit_policy: {Logon: success, Logoff: success}\n", "one auditpol"),
+        (
+            "    fix:\n      audit_policy: {Logon: success}\n      powershell: x\n"
+            "      powershell_test: y\n",
+            "stand alone",
+        ),
+        ("    fix:\n      security_policy: {Kerberos Policy: {MaxTicketAge: 10}}\n", "section"),
+        (
+            "    fix:\n      security_policy: {System Access: {'A = 1; B': 1}}\n",
+            "not a secedit key",
+        ),
+        ("    fix:\n      security_policy: {System Access: {X: 'Guest'}}\n", "an integer or"),
+        (
+            "    fix:\n      security_policy: {System Access: {X: {set: 5, min: 14}}}\n",
+            "0 <= min <= set <= max",
+        ),
+        (
+            "    fix:\n      security_policy: {Privilege Rights: {SeTcbPrivilege: [Guest]}}\n",
+            "SIDs are written '*S-1-5-32-544'",
+        ),
+        (
+            "    fix:\n      security_policy: {Privilege Rights: {SeX: {include: []}}}\n",
+            "a list of SIDs or {include",
+        ),
+        ("    fix:\n      security_policy: {System Access: {A: 1, B: 2}}\n", "one setting"),
         ("    fix: 3\n", "fix must be a mapping"),
         ("    fix:\n      sh: 'x'\n", "fix.sh and fix.test go together"),
         ("    fix:\n      shell: 'x'\n", "unknown keys shell"),

@@ -1,4 +1,5 @@
-"""The remediation proof for the registry fixes of the Windows policies, over real WinRM: one
+"""The remediation proof for the fixes of the Windows policies (registry, audit policy through
+auditpol, security policy through secedit), over real WinRM: one
 simulated machine per policy on which every check with a PowerShell fix fails at once (the `fail`
 overlays of tests/rulesets/windows_scenarios/ applied together); the generated script, run
 through pywinrm on the WinRM test server (tests/hosts/windows_script.py emulates the subset of
@@ -59,13 +60,20 @@ def statuses(outcome: AuditOutcome) -> dict[str, str]:
     return {r.check.id: r.status.value for r in outcome.results}
 
 
-def registry(machine: WindowsMachine) -> dict[str, object]:
-    """Every key and value of every view, to compare before and after a run."""
-    return {
+def machine_state(machine: WindowsMachine) -> dict[str, object]:
+    """Every key and value of every view, the security policy (secedit's export), the audit
+    policy, the accounts and the files (temporary ones left behind would show), to compare
+    before and after a run."""
+    state: dict[str, object] = {
         f"{view}:{lookup}": sorted(key.values.values())
         for view, keys in machine.views.items()
         for lookup, key in keys.items()
     }
+    state["secedit"] = machine.spec.get("secedit")
+    state["audit_policy"] = copy.deepcopy(machine.spec.get("audit_policy"))
+    state["accounts"] = copy.deepcopy(machine.spec.get("accounts"))
+    state["files"] = sorted(machine.files)
+    return state
 
 
 def apply(server: WinRMServer, script: str, *, check: bool = False) -> tuple[int, str]:
@@ -120,9 +128,12 @@ def test_every_windows_policy_has_registry_fixes() -> None:
 
 
 @pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.stem)
-def test_every_registry_fix_is_proven_by_the_powershell_script(path: Path) -> None:
+def test_every_windows_fix_is_proven_by_the_powershell_script(path: Path) -> None:
     policy = load(path)
     wanted = fixable(policy)
+    kinds = [c.fix.powershell.split(" ", 1)[0] for c in policy.checks if c.id in wanted]  # type: ignore[union-attr]
+    # registry, auditpol and secedit (exact lists and numbers, and additions) steps alike
+    assert {"auditpol.exe", "Set-BulwarkSecurityPolicy", "Add-BulwarkUserRight"} <= set(kinds)
     machine = failing_machine(path, policy)
     server = WinRMServer(machine, users={USER: PASSWORD}).start()
     try:
@@ -132,13 +143,13 @@ def test_every_registry_fix_is_proven_by_the_powershell_script(path: Path) -> No
         plan = make_plan("win", failed, [policy])
         script = powershell.render(plan)
 
-        untouched = registry(machine)
+        untouched = machine_state(machine)
         code, output = apply(server, script, check=True)
         assert code == 0, output
         assert output.count("would    ") == len(wanted), output
         # no step fixed anything ("fixed" alone would also match titles: "fixed data drives")
         assert not [line for line in output.splitlines() if line.startswith("fixed")], output
-        assert registry(machine) == untouched  # the dry run changed nothing
+        assert machine_state(machine) == untouched  # the dry run changed nothing
 
         code, output = apply(server, script)
         assert code == 0, output
@@ -149,27 +160,41 @@ def test_every_registry_fix_is_proven_by_the_powershell_script(path: Path) -> No
             c for c, s in statuses(before).items() if s == "passed" and after[c] != "passed"
         ]
 
-        fixed = registry(machine)
+        fixed = machine_state(machine)
         code, output = apply(server, script)
         assert code == 0, output
         assert output.count("ok       ") == len(wanted), output
         assert "0 step(s) changed the host, 0 failed" in output
-        assert registry(machine) == fixed  # a second run changes nothing
+        assert machine_state(machine) == fixed  # a second run changes nothing
     finally:
         server.stop()
     assert machine.mismatches == []
 
 
-def test_the_emulation_refuses_what_it_does_not_know() -> None:
+@pytest.mark.parametrize(
+    ("written", "changed"),
+    [
+        ("-PropertyType DWord", "-PropertyType QWord"),
+        ("/success:enable /failure:enable", "/success:enable /failure:enable /quiet"),
+        ("Set-BulwarkSecurityPolicy 'SECURITYPOLICY'", "Set-BulwarkSecurityPolicy 'REGKEYS'"),
+    ],
+    ids=["registry", "auditpol", "secedit"],
+)
+def test_the_emulation_refuses_what_it_does_not_know(written: str, changed: str) -> None:
     """A statement outside the emulated subset fails its step: nothing unproven can pass."""
     policy = load(POLICIES[0])
-    check = next(c for c in policy.checks if c.id in fixable(policy))
+    check = next(
+        c for c in policy.checks if c.id in fixable(policy) and written in c.fix.powershell
+    )  # type: ignore[union-attr]
     machine = failing_machine(POLICIES[0], policy)
     plan = make_plan("win", {(policy.id, check.id)}, [policy])
-    script = powershell.render(plan).replace("-PropertyType DWord", "-PropertyType QWord")
+    script = powershell.render(plan).replace(written, changed)
     server = WinRMServer(machine, users={USER: PASSWORD}).start()
     try:
         code, output = apply(server, script)
     finally:
         server.stop()
-    assert code == 1 and "FAILED" in output and "not an emulated fix statement" in output
+    assert code == 1 and "FAILED" in output, output
+    assert ("not an emulated fix statement" in output) != (changed.endswith("'REGKEYS'")), output
+    if changed.endswith("'REGKEYS'"):  # emulated statement, an area secedit is not taught here
+        assert "secedit /configure exited with 1" in output, output
