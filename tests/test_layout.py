@@ -1,7 +1,9 @@
-"""The repository layout: nothing on sys.path shadows the standard library or a dependency."""
+"""The repository layout: nothing on sys.path shadows the standard library or a dependency;
+the layers keep to themselves."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +64,17 @@ def test_a_hung_test_fails_instead_of_holding_ci(pytestconfig: pytest.Config) ->
     # the whole run until CI's limit.
     assert pytestconfig.pluginmanager.hasplugin("timeout")
     assert 0 < float(pytestconfig.getini("timeout")) <= 1800
+
+
+def test_only_the_transports_know_which_transport_they_are() -> None:
+    """Callers ask a transport through the base class (seen_host_keys(), platform), never test
+    for the SSH one: a new transport then works everywhere without touching its callers."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("platform", "workers")
+        for path in (ROOT / folder).rglob("*.py")
+        if "transports" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"isinstance\([^)]*, *\(?[A-Za-z]*Transport\b", line)
+    ]
+    assert offenders == []

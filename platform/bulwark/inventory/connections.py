@@ -6,6 +6,7 @@ of an audit: never logged, never in task arguments, never in an error message.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,8 +58,13 @@ class Connection:
     secrets: list[str] = field(default_factory=list, repr=False)
 
 
-def open_connection(host: Host, *, connect_timeout: float = 10.0) -> Connection:
-    """A transport for `host` (not yet connected). Raises ConnectionRefused."""
+def open_connection(
+    host: Host, *, connect_timeout: float = 10.0, show_unpinned_key: bool = False
+) -> Connection:
+    """A transport for `host` (not yet connected). Raises ConnectionRefused.
+
+    `show_unpinned_key`: an SSH host with no pinned key is reached trusting the key it presents
+    this once (the test connection shows it for pinning; nothing is stored)."""
     if host.transport == Host.TransportKind.LOCAL:
         if not settings.ALLOW_LOCAL_AUDITS:
             raise _refused("local_off", host=host.name)
@@ -67,6 +73,8 @@ def open_connection(host: Host, *, connect_timeout: float = 10.0) -> Connection:
         winrm = winrm_target(host, connect_timeout=connect_timeout)
         return Connection(WinRMTransport(winrm), [winrm.password] if winrm.password else [])
     target = ssh_target(host, connect_timeout=connect_timeout)
+    if show_unpinned_key and not host.host_key:
+        target = dataclasses.replace(target, trust_on_first_use=True)
     return Connection(SSHTransport(target), target.secrets() + _key_text(target))
 
 

@@ -3,7 +3,6 @@ host key it offers) and pinning that key."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -13,7 +12,6 @@ from bulwark.inventory import bindings
 from bulwark.inventory.connections import open_connection
 from bulwark.inventory.models import Host
 from workers.transports.base import HostKeyChanged, Transport, TransportError
-from workers.transports.ssh import SSHTransport
 
 
 @dataclass(frozen=True)
@@ -34,10 +32,8 @@ def check_connection(host: Host, *, timeout: float = 10.0) -> ConnectionCheck:
     secrets: list[str] = []
     transport = None
     try:
-        connection = open_connection(host, connect_timeout=timeout)
+        connection = open_connection(host, connect_timeout=timeout, show_unpinned_key=True)
         secrets, transport = connection.secrets, connection.transport
-        if isinstance(transport, SSHTransport) and not host.host_key:
-            transport.target = dataclasses.replace(transport.target, trust_on_first_use=True)
         with transport:
             user = _login_name(transport, timeout)
     except HostKeyChanged as exc:
@@ -69,9 +65,10 @@ def pin_host_key(host: Host, key: str, *, by: object | None = None) -> None:
         bindings.confirm(host, by=by)
 
 
-def _seen(transport: object) -> str | None:
-    """The key line the SSH host presented (None for other transports or before the key)."""
-    return transport.seen_host_key if isinstance(transport, SSHTransport) else None
+def _seen(transport: Transport | None) -> str | None:
+    """The key line the host presented (None for transports without host keys, or before the
+    key)."""
+    return transport.seen_host_keys().host if transport is not None else None
 
 
 def _login_name(transport: Transport, timeout: float) -> str:
