@@ -11,8 +11,8 @@ A Wazuh agent ignores the key; our loader validates it (docs/policy-format-exten
       sysctl: {net.x.y: 0}        # shorthand: kernel parameters, set now and persisted
       disable_units: [x.service]  # shorthand: systemd units stopped, disabled and masked
       end_processes: [name]       # shorthand: no process of that name left running
-      enable_units: {cron.service: cron}  # shorthand: units unmasked, enabled, started (the
-                                  # process that shows one runs; null: a unit without one)
+      enable_units: {cron.service: cron}  # shorthand: service units unmasked, enabled and
+                                  # started unless the process named runs
       purge_packages: [pkg]       # shorthand: Debian packages purged (dpkg refuses if needed)
       install_packages: [pkg]     # shorthand: Debian packages installed with apt-get
       mount_options: {/tmp: [nodev]}  # shorthand: options added to the fstab line, remounted
@@ -77,7 +77,7 @@ class FixDefinition:
     sysctl: tuple[tuple[str, str], ...] = ()
     disable_units: tuple[str, ...] = ()
     end_processes: tuple[str, ...] = ()
-    # (unit, process name as `ps -o comm` shows it, or "" for a unit that runs no process)
+    # (service unit, the name of its process as `ps -o comm` shows it)
     enable_units: tuple[tuple[str, str], ...] = ()
     purge_packages: tuple[str, ...] = ()
     install_packages: tuple[str, ...] = ()
@@ -226,23 +226,27 @@ def _mount_options(
 
 
 def _enable_units(value: Mapping[str, Any], problems: list[str]) -> tuple[tuple[str, str], ...]:
-    """fix.enable_units: {unit: process name or null}, both written into shell commands."""
+    """fix.enable_units: {service unit: process name}, both written into shell commands. A
+    unit without a process of its own (a timer, a socket) has nothing to tell that it runs, and
+    without systemd nothing to start it: not offered."""
     if "enable_units" not in value:
         return ()
     units = value["enable_units"]
     if not isinstance(units, dict) or not units:
         problems.append(
-            "fix.enable_units must be a mapping of unit names to the process each runs (or null)"
+            "fix.enable_units must be a mapping of service units to the process each runs"
         )
         return ()
     found = []
     for unit, process in units.items():
-        if not (isinstance(unit, str) and _NAMES["disable_units"].match(unit)):
-            problems.append(f"fix.enable_units: not a safe unit name: {unit}")
-        elif process is not None and not (
-            isinstance(process, str) and _NAMES["end_processes"].match(process)
+        if not (
+            isinstance(unit, str)
+            and unit.endswith(".service")
+            and _NAMES["disable_units"].match(unit)
         ):
+            problems.append(f"fix.enable_units: not a safe service unit name: {unit}")
+        elif not (isinstance(process, str) and _NAMES["end_processes"].match(process)):
             problems.append(f"fix.enable_units: {unit}: not a safe process name: {process}")
         else:
-            found.append((unit, process or ""))
+            found.append((unit, process))
     return tuple(found)

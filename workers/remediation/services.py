@@ -18,8 +18,7 @@ systemd runs the host, otherwise by the package's init script through `service N
 (what Debian itself does without systemd, in a container or a chroot). Where neither exists the
 step fails and says why: a unit that is enabled but not running does not pass the check, and a
 fix must not claim it does. The test is the check's own: `systemctl is-enabled` says `enabled`
-and a process of the name runs (`ps -o comm`). A unit without a process (a timer) is enabled
-and, where systemd runs the host, started.
+and a process of the name runs (`ps -o comm`).
 """
 
 from __future__ import annotations
@@ -52,21 +51,16 @@ bulwark_running() { ps -e -o comm= | grep -Fqx "$1"; }
 bulwark_processes_off() { # NAME...: no process of these names
   for p in "$@"; do ! bulwark_running "$p" || return 1; done
 }
-bulwark_unit_on() { # UNIT [PROCESS]: enabled, and its process running
-  [ "$(systemctl is-enabled "$1" 2>/dev/null)" = enabled ] || return 1
-  [ -z "${2:-}" ] || bulwark_running "$2"
+bulwark_unit_on() { # UNIT PROCESS: enabled, and its process running
+  [ "$(systemctl is-enabled "$1" 2>/dev/null)" = enabled ] && bulwark_running "$2"
 }
-bulwark_unit_enable() { # UNIT [PROCESS]: unmasked, enabled, started unless its process runs
+bulwark_unit_enable() { # UNIT PROCESS: unmasked, enabled, started unless its process runs
   case "$(systemctl is-enabled "$1" 2>/dev/null)" in
     "") echo "$1: the host has no such unit (is its package installed?)" >&2; return 1 ;;
     masked|masked-runtime) systemctl unmask --quiet "$1" || return 1 ;;
   esac
   [ "$(systemctl is-enabled "$1" 2>/dev/null)" = enabled ] ||
     systemctl enable --quiet "$1" || return 1
-  if [ -z "${2:-}" ]; then
-    [ ! -d /run/systemd/system ] || systemctl start "$1"
-    return
-  fi
   ! bulwark_running "$2" || return 0
   script="${1%.service}"
   if [ -d /run/systemd/system ]; then
@@ -133,13 +127,13 @@ def ansible_tasks(
 
 
 def sh_enable_test(units: Sequence[tuple[str, str]]) -> str:
-    return " && ".join(f"bulwark_unit_on {u} {p}".rstrip() for u, p in units)
+    return " && ".join(f"bulwark_unit_on {u} {p}" for u, p in units)
 
 
 def sh_enable(units: Sequence[tuple[str, str]], stop: str = "return 1") -> str:
     """Each unit in turn; the first that cannot be enabled or started ends the fix (`stop`:
     `return 1` in the script's fix function, `exit 1` in an Ansible task)."""
-    return "\n".join(f"bulwark_unit_enable {u} {p}".rstrip() + f" || {stop}" for u, p in units)
+    return "\n".join(f"bulwark_unit_enable {u} {p} || {stop}" for u, p in units)
 
 
 def ansible_enable_tasks(units: Sequence[tuple[str, str]], label: str) -> list[dict[str, Any]]:
@@ -147,7 +141,7 @@ def ansible_enable_tasks(units: Sequence[tuple[str, str]], label: str) -> list[d
     shell script. ansible.builtin.systemd_service needs a running systemd to start a unit, and
     ansible.builtin.service would pick the init script only where systemd is absent, without
     checking the process the check looks at."""
-    wanted = ", ".join(f"{u} enabled" + (f", {p} running" if p else "") for u, p in units)
+    wanted = ", ".join(f"{u} enabled, {p} running" for u, p in units)
     test = sh_enable_test(units)
     return [
         {

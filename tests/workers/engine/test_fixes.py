@@ -73,22 +73,24 @@ def test_install_and_mount_shorthands() -> None:
 def test_the_enable_units_shorthand() -> None:
     text = check(
         "    fix:\n      install_packages: [cron]\n"
-        "      enable_units: {cron.service: cron, dailyaidecheck.timer: null}\n"
+        "      enable_units: {cron.service: cron, rsyslog.service: rsyslogd}\n"
     )
     loaded = load_policy_text(text, "p.yml")
     assert loaded.policy is not None, loaded.errors
     fix = loaded.policy.checks[0].fix
     assert fix is not None and fix.automatic and fix.has_shell and fix.has_ansible
-    assert fix.enable_units == (("cron.service", "cron"), ("dailyaidecheck.timer", ""))
+    assert fix.enable_units == (("cron.service", "cron"), ("rsyslog.service", "rsyslogd"))
 
 
 @pytest.mark.parametrize(
     ("fix", "message"),
     [
-        ("    fix:\n      enable_units: [cron.service]\n", "mapping of unit names"),
-        ("    fix:\n      enable_units: {}\n", "mapping of unit names"),
-        ("    fix:\n      enable_units: {cron: cron}\n", "not a safe unit name: cron"),
-        ("    fix:\n      enable_units: {'x.service;reboot': x}\n", "not a safe unit name"),
+        ("    fix:\n      enable_units: [cron.service]\n", "mapping of service units"),
+        ("    fix:\n      enable_units: {}\n", "mapping of service units"),
+        ("    fix:\n      enable_units: {cron: cron}\n", "not a safe service unit name: cron"),
+        ("    fix:\n      enable_units: {'x.service;reboot': x}\n", "not a safe service unit"),
+        ("    fix:\n      enable_units: {dailyaidecheck.timer: aide}\n", "not a safe service unit"),
+        ("    fix:\n      enable_units: {cron.service: null}\n", "not a safe process"),
         ("    fix:\n      enable_units: {cron.service: 'cron;reboot'}\n", "not a safe process"),
         ("    fix:\n      enable_units: {cron.service: [cron]}\n", "not a safe process"),
         ("    fix: 3\n", "fix must be a mapping"),
