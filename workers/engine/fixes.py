@@ -11,6 +11,8 @@ A Wazuh agent ignores the key; our loader validates it (docs/policy-format-exten
       sysctl: {net.x.y: 0}        # shorthand: kernel parameters, set now and persisted
       disable_units: [x.service]  # shorthand: systemd units stopped, disabled and masked
       end_processes: [name]       # shorthand: no process of that name left running
+      enable_units: {cron.service: cron}  # shorthand: service units unmasked, enabled and
+                                  # started unless the process named runs
       purge_packages: [pkg]       # shorthand: Debian packages purged (dpkg refuses if needed)
       install_packages: [pkg]     # shorthand: Debian packages installed with apt-get
       mount_options: {/tmp: [nodev]}  # shorthand: options added to the fstab line, remounted
@@ -41,6 +43,7 @@ KEYS = (
     "sysctl",
     "disable_units",
     "end_processes",
+    "enable_units",
     "purge_packages",
     "install_packages",
     "mount_options",
@@ -80,6 +83,8 @@ class FixDefinition:
     sysctl: tuple[tuple[str, str], ...] = ()
     disable_units: tuple[str, ...] = ()
     end_processes: tuple[str, ...] = ()
+    # (service unit, the name of its process as `ps -o comm` shows it)
+    enable_units: tuple[tuple[str, str], ...] = ()
     purge_packages: tuple[str, ...] = ()
     install_packages: tuple[str, ...] = ()
     mount_options: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -98,6 +103,7 @@ class FixDefinition:
             or self.sysctl
             or self.disable_units
             or self.end_processes
+            or self.enable_units
             or self.purge_packages
             or self.install_packages
             or self.mount_options
@@ -176,6 +182,7 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
         problems.append(
             "fix.audit_policy and fix.security_policy stand alone (they make the PowerShell)"
         )
+    enable = _enable_units(value, problems)
     if "manual" in value and len(value) > 1:
         problems.append("fix.manual says no automatic fix is offered: it stands alone")
     for problem in problems:
@@ -192,6 +199,7 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
         sysctl=tuple((str(k), str(v)) for k, v in sysctl.items()),
         disable_units=names["disable_units"],
         end_processes=names["end_processes"],
+        enable_units=enable,
         purge_packages=names["purge_packages"],
         install_packages=names["install_packages"],
         mount_options=mounts,
@@ -225,4 +233,31 @@ def _mount_options(
             )
             continue
         found.append((point, tuple(options)))
+    return tuple(found)
+
+
+def _enable_units(value: Mapping[str, Any], problems: list[str]) -> tuple[tuple[str, str], ...]:
+    """fix.enable_units: {service unit: process name}, both written into shell commands. A
+    unit without a process of its own (a timer, a socket) has nothing to tell that it runs, and
+    without systemd nothing to start it: not offered."""
+    if "enable_units" not in value:
+        return ()
+    units = value["enable_units"]
+    if not isinstance(units, dict) or not units:
+        problems.append(
+            "fix.enable_units must be a mapping of service units to the process each runs"
+        )
+        return ()
+    found = []
+    for unit, process in units.items():
+        if not (
+            isinstance(unit, str)
+            and unit.endswith(".service")
+            and _NAMES["disable_units"].match(unit)
+        ):
+            problems.append(f"fix.enable_units: not a safe service unit name: {unit}")
+        elif not (isinstance(process, str) and _NAMES["end_processes"].match(process)):
+            problems.append(f"fix.enable_units: {unit}: not a safe process name: {process}")
+        else:
+            found.append((unit, process))
     return tuple(found)

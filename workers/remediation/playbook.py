@@ -32,6 +32,8 @@ def render(plan: Plan) -> str:
             tasks += packages.ansible_tasks(fix.purge_packages, label)
         if fix.install_packages:
             tasks += packages.ansible_install_tasks(fix.install_packages, label)
+        if fix.enable_units:  # after the install: the package brings the unit
+            tasks += services.ansible_enable_tasks(fix.enable_units, label)
         if fix.mount_options:
             tasks += mounts.ansible_tasks(fix.mount_options, label)
         for number, task in enumerate(fix.ansible, start=1):

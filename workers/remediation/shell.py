@@ -42,6 +42,10 @@ def _step(number: int, step: Step) -> str:
     if fix.install_packages:
         tests.append(packages.sh_install_test(fix.install_packages))
         bodies.append(packages.sh_install(fix.install_packages))
+    # After the installs: the package brings the unit and its init script.
+    if fix.enable_units:
+        tests.append(services.sh_enable_test(fix.enable_units))
+        bodies.append(services.sh_enable(fix.enable_units))
     if fix.mount_options:
         tests.append(mounts.sh_test(fix.mount_options))
         bodies.append(mounts.sh_fix(fix.mount_options))
@@ -125,7 +129,7 @@ def render(plan: Plan, script: str = "remediate.sh") -> str:
         parts.append(sshd.SH_FUNCTIONS)
     if any(f.sysctl for f in fixes):
         parts.append(sysctl.SH_FUNCTIONS)
-    if any(f.disable_units or f.end_processes for f in fixes):
+    if any(f.disable_units or f.end_processes or f.enable_units for f in fixes):
         parts.append(services.SH_FUNCTIONS)
     if any(f.purge_packages or f.install_packages for f in fixes):
         parts.append(packages.SH_FUNCTIONS)

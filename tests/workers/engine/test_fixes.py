@@ -117,6 +117,18 @@ def test_windows_shorthands_make_the_powershell_test_and_fix() -> None:
         assert (found.powershell_test, found.powershell) == (test, fix)
 
 
+def test_the_enable_units_shorthand() -> None:
+    text = check(
+        "    fix:\n      install_packages: [cron]\n"
+        "      enable_units: {cron.service: cron, rsyslog.service: rsyslogd}\n"
+    )
+    loaded = load_policy_text(text, "p.yml")
+    assert loaded.policy is not None, loaded.errors
+    fix = loaded.policy.checks[0].fix
+    assert fix is not None and fix.automatic and fix.has_shell and fix.has_ansible
+    assert fix.enable_units == (("cron.service", "cron"), ("rsyslog.service", "rsyslogd"))
+
+
 @pytest.mark.parametrize(
     ("fix", "message"),
     [
@@ -150,6 +162,14 @@ def test_windows_shorthands_make_the_powershell_test_and_fix() -> None:
             "a list of SIDs or {include",
         ),
         ("    fix:\n      security_policy: {System Access: {A: 1, B: 2}}\n", "one setting"),
+        ("    fix:\n      enable_units: [cron.service]\n", "mapping of service units"),
+        ("    fix:\n      enable_units: {}\n", "mapping of service units"),
+        ("    fix:\n      enable_units: {cron: cron}\n", "not a safe service unit name: cron"),
+        ("    fix:\n      enable_units: {'x.service;reboot': x}\n", "not a safe service unit"),
+        ("    fix:\n      enable_units: {dailyaidecheck.timer: aide}\n", "not a safe service unit"),
+        ("    fix:\n      enable_units: {cron.service: null}\n", "not a safe process"),
+        ("    fix:\n      enable_units: {cron.service: 'cron;reboot'}\n", "not a safe process"),
+        ("    fix:\n      enable_units: {cron.service: [cron]}\n", "not a safe process"),
         ("    fix: 3\n", "fix must be a mapping"),
         ("    fix:\n      sh: 'x'\n", "fix.sh and fix.test go together"),
         ("    fix:\n      shell: 'x'\n", "unknown keys shell"),

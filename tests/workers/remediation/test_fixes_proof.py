@@ -423,7 +423,8 @@ def snapshot(host: TestHost, policy: PolicyDefinition) -> str:
     """Everything a fix may change: the host's /etc (and /var, /usr where overlaid) is an
     overlay, so every file a fix creates, changes or re-owns is in its upper directory (content,
     mode, owner); the running value of each kernel parameter a fix sets (per network namespace,
-    so per host); and which of the processes a fix ends are running (per PID namespace)."""
+    so per host); and which of the processes a fix ends or starts are running (per PID
+    namespace)."""
     lines = tree(host.dir / "upper")
     for overlaid in host.spec.overlays:
         # Not /var/log: every SSH login writes wtmp and lastlog there.
@@ -432,7 +433,10 @@ def snapshot(host: TestHost, policy: PolicyDefinition) -> str:
     if keys:
         done = host.run_local(f"sysctl {' '.join(keys)} 2>&1")
         lines.append(done.stdout)
-    names = sorted({n for c in policy.checks if c.fix for n in c.fix.end_processes})
+    names = sorted(
+        {n for c in policy.checks if c.fix for n in c.fix.end_processes}
+        | {p for c in policy.checks if c.fix for _, p in c.fix.enable_units if p}
+    )
     if names:
         running = host.run_local("ps -e -o comm=").stdout.split()
         lines.append(" ".join(n for n in sorted(running) if n in names))

@@ -172,6 +172,59 @@ def test_service_and_package_steps_test_first_in_both_formats() -> None:
         assert lines[first + 1 :][-2:] == [f"{test} || exit 1", "echo changed"]
 
 
+ENABLE = """\
+policy: {id: s, file: s.yml, name: s, description: d}
+checks:
+  - id: 1
+    title: "cron enabled and running"
+    condition: all
+    rules: ['f:/etc/passwd']
+    fix:
+      install_packages: [cron]
+      enable_units: {cron.service: cron}
+"""
+
+
+def test_enable_steps_install_then_enable_in_both_formats() -> None:
+    loaded = load_policy_text(ENABLE, "s.yml")
+    assert loaded.policy is not None, loaded.errors
+    plan = make_plan("h", {("s", "1")}, [loaded.policy])
+    script = shell.render(plan)
+    assert subprocess.run(["sh", "-n"], input=script, text=True, check=False).returncode == 0
+    assert script.count("bulwark_unit_enable() {") == 1
+    assert "bulwark_packages_present cron && bulwark_unit_on cron.service cron" in script
+    # The package first (it brings the unit and the init script), then the unit.
+    fix = script[script.index("bulwark_fix_1() {") :]
+    assert fix.index("bulwark_packages_install cron") < fix.index(
+        "bulwark_unit_enable cron.service cron || return 1"
+    )
+    tasks = yaml.safe_load(playbook.render(plan))[0]["tasks"]
+    assert [t["name"] for t in tasks] == [
+        "s 1: cron enabled and running: cron installed",
+        "s 1: cron enabled and running: cron.service enabled, cron running",
+    ]
+    body = tasks[1]["ansible.builtin.shell"]
+    assert subprocess.run(["sh", "-n"], input=body, text=True, check=False).returncode == 0
+    assert body.splitlines()[-3:] == [
+        "bulwark_unit_enable cron.service cron || exit 1",
+        "bulwark_unit_on cron.service cron || exit 1",
+        "echo changed",
+    ]
+
+
+def test_enabling_a_unit_the_host_lacks_fails_and_says_so() -> None:
+    """bulwark_unit_enable on this machine, for a unit it does not have: the step fails with a
+    message naming the unit, and changes nothing (no unit, nothing to enable)."""
+    from workers.remediation import services
+
+    script = services.SH_FUNCTIONS + "bulwark_unit_enable bwk-no-such-unit.service bwk-none"
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert "bwk-no-such-unit.service: the host has no such unit" in done.stderr
+    test = services.SH_FUNCTIONS + services.sh_enable_test([("bwk-no-such-unit.service", "x")])
+    assert subprocess.run(["sh", "-c", test], check=False).returncode == 1
+
+
 def test_the_package_test_reads_dpkg() -> None:
     """bulwark_packages_absent against this machine's dpkg: dpkg itself is installed, a
     package that does not exist is not."""
