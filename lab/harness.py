@@ -43,6 +43,8 @@ SSHD = "/usr/sbin/sshd"
 NETWORK = "10.77.0.0/16"
 SLOTS = 16384  # /30 subnets in NETWORK
 LOCK_PATH = "/run/lock/bwk-harness.lock" if os.path.isdir("/run/lock") else "/tmp/bwk-harness.lock"
+# Held exclusively by whoever removes stale labs (cleanup_stale), so cleaners take turns.
+CLEANUP_LOCK_PATH = LOCK_PATH.removesuffix(".lock") + "-cleanup.lock"
 _NETNS_NAME = re.compile(rf"^{PREFIX}-(\d+)-(\d+)$")
 _HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 
@@ -206,8 +208,25 @@ def _netns_names() -> list[str]:
     return [line.split()[0] for line in listing.splitlines() if line.strip()]
 
 
-def cleanup_stale() -> list[str]:
-    """Remove namespaces and state left by harness processes that died; return their names."""
+def cleanup_stale(*, wait: bool = True) -> list[str]:
+    """Remove namespaces and state left by harness processes that died; return their names.
+
+    Cleaners take turns (an exclusive lock): two removing the same lab at once fail each
+    other's `ip netns del`, and whoever asked for the clean-up (the demo, which reports what a
+    killed demo left) should be the one who does it. `wait=False`, for a harness about to start
+    hosts: when another process is cleaning, skip (what it removes is gone either way)."""
+    fd = os.open(CLEANUP_LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return []
+        return _remove_stale()
+    finally:
+        os.close(fd)
+
+
+def _remove_stale() -> list[str]:
     removed = []
     for name in _netns_names():
         match = _NETNS_NAME.match(name)
@@ -420,7 +439,7 @@ class TestHosts:
         reason = unavailable_reason()
         if reason:
             raise HarnessUnavailable(reason)
-        cleanup_stale()
+        cleanup_stale(wait=False)
         self.dir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-{os.getpid()}-"))
         key = ed25519.Ed25519PrivateKey.generate()
         self.client_key = key.private_bytes(

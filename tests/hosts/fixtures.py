@@ -7,11 +7,14 @@ failure: CI must never pass by skipping the hosts.
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
-from lab.harness import TestHosts, unavailable_reason
+from lab.harness import CLEANUP_LOCK_PATH, TestHosts, unavailable_reason
 from tests.require import require
 
 
@@ -34,3 +37,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "test_hosts" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.root)
+
+
+@contextmanager
+def other_cleaners_held_off() -> Iterator[int]:
+    """Hold the harness's clean-up lock. Every harness starting hosts (other tests, on other
+    xdist workers) removes dead processes' labs unless another process is cleaning: without
+    this, one of them could remove a lab a test left on purpose before the cleaner under test
+    looks for it."""
+    fd = os.open(CLEANUP_LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield fd
+    finally:
+        os.close(fd)

@@ -127,7 +127,9 @@ def test_twenty_hosts_start_concurrently_and_all_answer(test_hosts: TestHosts) -
 def test_teardown_leaves_no_namespace_veth_process_or_file(
     pair: tuple[TestHost, TestHost],
 ) -> None:
-    from tests.hosts.fixtures import require_test_hosts  # after pytest_plugins loads it
+    from tests.hosts.fixtures import (  # after pytest_plugins loads it
+        require_test_hosts,
+    )
 
     require_test_hosts()
     with TestHosts() as hosts:
@@ -152,15 +154,24 @@ def test_teardown_leaves_no_namespace_veth_process_or_file(
 
 
 def test_a_crashed_run_is_cleaned_up_by_the_next(tmp_path: Path) -> None:
-    from tests.hosts.fixtures import require_test_hosts  # after pytest_plugins loads it
+    from tests.hosts.fixtures import (  # after pytest_plugins loads it
+        other_cleaners_held_off,
+        require_test_hosts,
+    )
 
     require_test_hosts()
     dead_pid = 4_000_000  # above pid_max: no process has it
     stale = f"bwk-{dead_pid}-1"
-    subprocess.run(["ip", "netns", "add", stale], check=True)
-    sleeper = subprocess.Popen(["ip", "netns", "exec", stale, "sleep", "1000"])
     state = Path(f"/tmp/bwk-{dead_pid}-crashed")
-    state.mkdir()
+    with other_cleaners_held_off():  # until the cleaner under test takes its turn
+        subprocess.run(["ip", "netns", "add", stale], check=True)
+        sleeper = subprocess.Popen(["ip", "netns", "exec", stale, "sleep", "1000"])
+        state.mkdir()
+        # A harness starting hosts meanwhile leaves the cleaning to whoever holds the lock.
+        assert cleanup_stale(wait=False) == []
+        assert (
+            stale in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        )
     try:
         assert stale in cleanup_stale()
         sleeper.wait(5)  # killed by the cleanup
