@@ -77,6 +77,7 @@ def test_a_command_line_longer_than_cmd_takes_is_refused_like_windows(windows_se
     assert over.status_code == 1 and b"The command line is too long." in over.std_err
 
 
+@pytest.mark.slow  # a timer: waits out the long poll
 def test_receive_long_polls_and_times_out_like_windows(windows_server) -> None:
     server = windows_server()
     protocol = Protocol(

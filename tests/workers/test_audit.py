@@ -35,6 +35,7 @@ def _check(number: int, rule: str, condition: str = "all") -> str:
     )
 
 
+@pytest.mark.slow  # a timer: waits out a command timeout
 def test_hostile_facts_make_only_their_checks_not_applicable(tmp_path: Path) -> None:
     big = tmp_path / "big"
     with big.open("wb") as handle:

@@ -171,6 +171,7 @@ def test_basic_authentication_over_http_is_refused(world: World, a_admin: APICli
     assert response.status_code == 400 and "winrm_auth" in response.json()
 
 
+@pytest.mark.slow  # waits out the recording listener (5 s of silence)
 def test_a_group_admin_confirms_only_by_re_entering_every_stored_secret(
     world: World, a_admin: APIClient, enqueued: list[int]
 ) -> None:

@@ -116,6 +116,7 @@ def test_a_connection_terminated_mid_store_is_retried_and_stored_once(
     assert ScoreSample.objects.filter(audit=audit).count() == 1
 
 
+@pytest.mark.slow  # a timer: waits out the output budget
 @pytest.mark.django_db(transaction=True)
 def test_a_host_that_trickles_output_for_ever_is_stopped_at_the_budget(
     settings: Any, local_host: Host

@@ -91,6 +91,7 @@ def test_commands_get_no_shell_and_merge_stderr(session) -> None:
     assert facts[CommandRequest(("no-such-command-bwk",))].not_found
 
 
+@pytest.mark.slow  # a timer: waits out a command timeout
 def test_a_command_that_never_ends_times_out_and_the_rest_goes_on(tmp_path: Path) -> None:
     collector = CollectorSession(LocalTransport(), limits=CollectorLimits(command_timeout=1))
     facts = collector.collect(

@@ -190,6 +190,7 @@ def test_an_unreachable_host_times_out_as_transient(full_backlog: int) -> None:
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.slow  # a timer: waits out a read timeout
 def test_a_silent_server_is_a_read_timeout() -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -218,6 +219,7 @@ def test_large_input_goes_out_in_several_send_messages(windows_server) -> None:
     assert server.largest_request < 40_000
 
 
+@pytest.mark.slow  # a timer: waits out read timeouts
 def test_a_read_waits_no_longer_than_asked(windows_server) -> None:
     server = windows_server(stage_delay=3.0)
     with WinRMTransport(target(server, auth="basic", operation_timeout=5)) as transport:
