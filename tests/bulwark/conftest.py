@@ -170,6 +170,12 @@ def celery_left_as_found() -> Iterator[None]:
             f"the test left the Celery app at (eager, broker) = {left}, found at {found}",
             pytrace=False,
         )
+    producers = app.amqp._producer_pool
+    if producers is not None and getattr(producers.connections, "_closed", False):
+        # Its broker connections were closed under it: the next publish of this process
+        # fails with "Acquire on closed pool".
+        forget_broker_connections()
+        pytest.fail("the test left the Celery producer pool on closed connections", pytrace=False)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -120,7 +120,6 @@ def publishing_to_redis() -> Iterator[redis.Redis]:
     finally:
         app.conf.broker_url, app.conf.task_always_eager = saved
         forget_broker_connections()
-    app.amqp._producer_pool = None
 
 
 @pytest.mark.django_db

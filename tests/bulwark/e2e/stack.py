@@ -115,6 +115,9 @@ def forget_broker_connections() -> None:
 
     pools.reset()
     app._pool = None
+    # The producer pool hands out connections of the pools just closed: a later publish would
+    # fail with "Acquire on closed pool" (seen on the next test of the same xdist worker).
+    app.amqp._producer_pool = None
 
 
 def free_port() -> int:
