@@ -51,10 +51,12 @@ from django.conf import settings  # noqa: E402
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 import pytest  # noqa: E402
+import pytest_django  # noqa: E402
 
 from bulwark.audits.models import Audit  # noqa: E402
 from bulwark.inventory.models import Credential, Group, Host  # noqa: E402
 from bulwark.policies.services import sync_rulesets  # noqa: E402
+from tests.bulwark import catalogue_copy  # noqa: E402
 from tests.bulwark.world import World, build_world  # noqa: E402
 
 
@@ -64,10 +66,20 @@ def using_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(
+    django_db_setup: None, django_db_blocker: pytest_django.DjangoDbBlocker
+) -> None:
+    """pytest-django's test database, plus the bundled catalogue synced once aside for the
+    `catalogue` fixture (tests/bulwark/catalogue_copy.py)."""
+    with django_db_blocker.unblock():
+        catalogue_copy.keep_a_copy()
+
+
 @pytest.fixture
 def catalogue(db: None) -> None:
-    """The bundled policies, synced into the catalogue."""
-    sync_rulesets()
+    """The bundled policies, as sync_rulesets() stores them (synced once per test database)."""
+    catalogue_copy.restore()
 
 
 @pytest.fixture
