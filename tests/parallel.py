@@ -37,13 +37,21 @@ def groups_of(item: pytest.Item) -> set[str]:
     }
 
 
+# Session fixtures every worker builds for itself anyway: pytest-django's test database (one per
+# worker), which tests/bulwark/conftest.py extends. Grouping on them would put every database
+# test on one worker.
+PER_WORKER_FIXTURES = frozenset({"django_db_setup"})
+
+
 def shared_fixture_group(item: pytest.Item) -> str | None:
     """The group of a test that shares an expensive fixture with others, or None."""
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return None
     folders, modules = set(), set()
-    for definitions in info.name2fixturedefs.values():
+    for name, definitions in info.name2fixturedefs.items():
+        if name in PER_WORKER_FIXTURES:
+            continue
         definition = definitions[-1]  # the one this test gets
         base = definition.baseid
         if definition.scope == "session" and base.startswith("tests/") and "::" not in base:
