@@ -177,6 +177,27 @@ def materialize(audit_id: int) -> bool:
     return True
 
 
+def before_delete(audit_id: int) -> None:
+    """An audit is about to be deleted: the reduced audit stored just before it reads rows
+    through it, so it is stored in full first (`materialize`, which still sees the deleted
+    audit's rows); it and every older audit keep every result they had. Audits deleted
+    together each do this in turn, newest or oldest first alike, before any row goes."""
+    if not compacts():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id FROM {AUDIT} d JOIN {AUDIT} p ON p.host_id = d.host_id"  # noqa: S608
+            " WHERE d.id = %s AND d.results_purged_at IS NULL AND p.results_reduced"
+            " AND p.results_purged_at IS NULL AND p.stored_seq = ("
+            f"  SELECT max(q.stored_seq) FROM {AUDIT} q WHERE q.host_id = d.host_id"
+            "   AND q.stored_seq < d.stored_seq AND q.results_purged_at IS NULL)",
+            [audit_id],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        materialize(row[0])
+
+
 def next_seq(host_id: int) -> RawSQL:
     """The stored_seq of the host's next stored audit, as an expression for the UPDATE that
     sets it (in a statement after the one taking the host's row lock: that statement's

@@ -253,6 +253,44 @@ def test_a_purge_keeps_the_chains_of_what_it_keeps(monkeypatch: pytest.MonkeyPat
     assert not Result.objects.filter(audit__in=audits[:2]).exists()
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("which", ["oldest", "middle", "latest", "two in a row"])
+def test_deleting_an_audit_leaves_every_other_audit_as_it_was(which: str) -> None:
+    """An admin may delete an audit anywhere in a host's history: the older audits that read
+    rows through it (reduced against it) keep every result they had."""
+    _policy()
+    rng = random.Random(21)
+    host, state, audits = _host("h"), None, []
+    for _ in range(5):
+        state = _random_state(rng, state)
+        audits.append(audit_with(host, _outcome(state)))
+    wanted = {a.pk: _rows(a.pk) for a in audits}
+    gone = {"oldest": [0], "middle": [2], "latest": [4], "two in a row": [2, 3]}[which]
+    Audit.objects.filter(pk__in=[audits[i].pk for i in gone]).delete()
+    for pk in [audits[i].pk for i in gone]:
+        del wanted[pk]
+    assert {pk: _rows(pk) for pk in wanted} == wanted
+    assert not Result.objects.filter(audit__pk__in=[audits[i].pk for i in gone]).exists()
+
+
+@pytest.mark.django_db
+def test_deleting_a_host_deletes_its_history_without_rebuilding_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its audits go together: none is stored in full again on the way out."""
+    _policy()
+    rng = random.Random(22)
+    host, state = _host("h"), None
+    for _ in range(4):
+        state = _random_state(rng, state)
+        audit_with(host, _outcome(state))
+    reduced = Result.objects.count()
+    monkeypatch.setattr(history, "materialize", lambda audit_id: pytest.fail("rebuilt"))
+    host.delete()
+    assert not Audit.objects.exists() and not Result.objects.exists()
+    assert reduced  # something was there to delete
+
+
 def _migrate(target: str) -> Any:
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
