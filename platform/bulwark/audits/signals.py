@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
 
-from bulwark.audits import history
+from bulwark.audits import history, store
 from bulwark.audits.models import Audit, Schedule
 from bulwark.audits.schedules import delete_periodic_task
 from bulwark.inventory.models import Host
@@ -20,12 +20,23 @@ def _schedule_deleted(sender: type[Schedule], instance: Schedule, **kwargs: Any)
     delete_periodic_task(instance)
 
 
-@receiver(pre_delete, sender=Audit)
-def _audit_deleted(sender: type[Audit], instance: Audit, origin: Any = None, **kwargs: Any) -> None:
-    # Before the cascade takes its results (docs/history.md). A host being deleted takes all of
-    # its audits: nothing older stays to keep whole.
-    host_goes = isinstance(origin, Host) or (
+def _host_goes(origin: Any) -> bool:
+    """The deletion started at a host: it takes all of its audits, nothing stays to keep."""
+    return isinstance(origin, Host) or (
         isinstance(origin, QuerySet) and issubclass(origin.model, Host)
     )
-    if not host_goes:
+
+
+@receiver(pre_delete, sender=Audit)
+def _audit_deleted(sender: type[Audit], instance: Audit, origin: Any = None, **kwargs: Any) -> None:
+    # Before the cascade takes its results (docs/history.md).
+    if not _host_goes(origin):
         history.before_delete(instance.pk)
+
+
+@receiver(post_delete, sender=Audit)
+def _latest_deleted(
+    sender: type[Audit], instance: Audit, origin: Any = None, **kwargs: Any
+) -> None:
+    if instance.latest and not _host_goes(origin):
+        store.promote_previous(instance.host_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
@@ -25,7 +26,7 @@ from bulwark.audits.targets import PolicyVerdict
 from bulwark.audits.verdicts import store_verdicts
 from bulwark.inventory.models import Host, HostState
 from bulwark.policies.models import Policy
-from workers.audit import AuditOutcome
+from workers.audit import AuditOutcome, HostInfo
 
 log = logging.getLogger(__name__)
 # One result as stored: (check pk, status, reason, evidence, the evidence as JSON text).
@@ -103,7 +104,7 @@ def store_outcome(claim: Claim, outcome: AuditOutcome, seen: SeenKeys | None = N
         regressed = alerts.regressed_checks(previous, failed_pks)
         latest.update(latest=False)
         Audit.objects.filter(pk=audit.pk).update(latest=True)
-        _update_host(host, audit, outcome, state, now)
+        _update_host(host, audit, storable_json(outcome.host.as_dict()), state, now)
         audit_stored.send(sender=Audit, audit=audit)
         _pin_keys(host, seen)
         alerts.after_audit(audit, host, previous_state, state, regressed)
@@ -238,10 +239,42 @@ def _insert_results(audit_id: int, rows: list[ResultRow]) -> None:
             copy.write_row((audit_id, check_pk, status, reason, text))
 
 
+def promote_previous(host_id: int) -> Audit | None:
+    """The host's latest audit has just been deleted: the newest audit left that kept its
+    results becomes the latest (what the host's page, the dashboards and the reports show), as
+    if just stored, without alerts (nothing was found anew). None when there is none."""
+    previous = (
+        Audit.objects.filter(
+            host_id=host_id,
+            status=AuditStatus.DONE,
+            stored_seq__isnull=False,
+            results_purged_at__isnull=True,
+        )
+        .order_by("-stored_seq")
+        .first()
+    )
+    host = Host.objects.select_for_update(of=("self",)).filter(pk=host_id).first()
+    if (
+        previous is None
+        or host is None
+        or Audit.objects.filter(host_id=host_id, latest=True).exists()
+    ):
+        return None
+    # The audit before a deleted one is stored in full again first (history.before_delete).
+    history.materialize(previous.pk)
+    Audit.objects.filter(pk=previous.pk).update(latest=True)
+    previous.latest = True
+    state = alerts.state_for(previous.score, *host.thresholds())
+    _update_host(host, previous, previous.host_facts or {}, state, previous.finished_at)
+    audit_stored.send(sender=Audit, audit=previous)
+    return previous
+
+
 def _update_host(
-    host: Host, audit: Audit, outcome: AuditOutcome, state: HostState, now: object
+    host: Host, audit: Audit, facts: dict[str, Any], state: HostState, now: object
 ) -> None:
-    info = type(outcome.host)(**storable_json(outcome.host.as_dict()))
+    # The facts as stored with the audit (host_facts); an older audit may lack a field.
+    info = HostInfo(**{name: str(facts.get(name) or "") for name in HostInfo.__dataclass_fields__})
     covered = Q(scope_widened_at__lte=audit.started_at)
     # A conditional UPDATE of our fields only: never overwrites an edit made meanwhile.
     Host.objects.filter(pk=host.pk).update(

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from django.db.models import Sum
 
-from bulwark.audits.models import Result
+from bulwark.audits.models import Audit, Result
 from bulwark.inventory.models import Group, Host
 from bulwark.reports.models import (
     CountedAudit,
@@ -66,6 +66,37 @@ def test_deleting_a_host_takes_its_counts_out(fleet: Fleet) -> None:
     Host.objects.filter(pk=fleet.hosts["db-1"].pk).delete()
     assert counters() == scanned()
     assert not CountedAudit.objects.filter(host_id=fleet.hosts["db-1"].pk).exists()
+
+
+def test_deleting_the_latest_audit_makes_the_previous_one_latest(fleet: Fleet) -> None:
+    """An admin deletes a host's latest audit (a bad run, say): the host, the dashboards and
+    the reports show the audit before it again, not the deleted one, not nothing."""
+    host = fleet.hosts["db-1"]
+    previous = Audit.objects.get(host=host, latest=True)
+    wanted = Counter(Result.objects.filter(audit=previous).values_list("status", flat=True))
+    extra = record(host, statuses(fleet.checks, {ACCOUNTS: (60, 0)}), previous.finished_at)
+    host.refresh_from_db()
+    assert host.latest_failed != previous.failed
+    Audit.objects.filter(pk=extra.pk).delete()
+    host.refresh_from_db()
+    assert Audit.objects.get(host=host, latest=True).pk == previous.pk
+    assert (host.latest_score, host.latest_passed, host.latest_failed) == (
+        previous.score,
+        previous.passed,
+        previous.failed,
+    )
+    assert host.os_distribution == "debian" and host.last_audit_at == previous.finished_at
+    assert Counter(Result.objects.filter(audit=previous).values_list("status", flat=True)) == wanted
+    assert CountedAudit.objects.get(host=host).audit_id == previous.pk
+    assert counters() == scanned()
+
+
+def test_deleting_the_only_audit_leaves_the_host_unaudited(fleet: Fleet) -> None:
+    host = fleet.hosts["web-1"]
+    Audit.objects.filter(host=host).delete()
+    assert not Audit.objects.filter(host=host).exists()
+    assert not CountedAudit.objects.filter(host=host).exists()
+    assert counters() == scanned()
 
 
 def test_a_second_audit_the_same_day_replaces_the_day(fleet: Fleet) -> None:
