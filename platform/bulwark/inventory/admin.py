@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from bulwark.inventory import memberships
 from bulwark.inventory.access import addable_users, is_unrestricted
 from bulwark.inventory.admin_scoping import GroupScopedAdmin
 from bulwark.inventory.forms import CredentialForm
@@ -180,6 +181,13 @@ class MembershipForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Membership
         fields = ["group", "user", "role"]
 
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()
+        group, role = cleaned.get("group"), cleaned.get("role")
+        if self.instance.pk and group is not None and role:
+            memberships.keeps_an_admin(self.instance, role, group.pk)
+        return cleaned
+
 
 @admin.register(Membership)
 class MembershipAdmin(GroupScopedAdmin):
@@ -193,6 +201,23 @@ class MembershipAdmin(GroupScopedAdmin):
     related_scopes = {"group": "pk"}
     view_role = Role.ADMIN
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and _last_admins(Membership.objects.filter(pk=obj.pk)):
+            return False  # a group keeps an admin (inventory/memberships.py)
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        orphaned = _last_admins(queryset)
+        if orphaned:
+            messages.error(
+                request,
+                "Nothing deleted: "
+                + ", ".join(orphaned)
+                + " would have no admin left; make another member admin first.",
+            )
+            return
+        super().delete_queryset(request, queryset)
+
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, **kwargs)
         # A copy: the declared field is shared by every form class made from MembershipForm.
@@ -200,3 +225,14 @@ class MembershipAdmin(GroupScopedAdmin):
         field.queryset = addable_users(request.user)
         form.base_fields["user"] = field
         return form
+
+
+def _last_admins(doomed: QuerySet[Membership]) -> list[str]:
+    """The groups that deleting these memberships would leave without an admin."""
+    groups = doomed.filter(role=Role.ADMIN).values_list("group_id", flat=True)
+    kept = Membership.objects.filter(group_id__in=groups, role=Role.ADMIN).exclude(
+        pk__in=doomed.values("pk")
+    )
+    left = set(kept.values_list("group_id", flat=True))
+    names = Group.objects.filter(pk__in=groups).exclude(pk__in=left).values_list("name", flat=True)
+    return sorted(names)

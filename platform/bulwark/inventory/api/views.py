@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from bulwark.core import seclog
-from bulwark.inventory import bindings, filtersets
+from bulwark.inventory import bindings, filtersets, memberships
 from bulwark.inventory.access import is_unrestricted, scope
 from bulwark.inventory.api import serializers
 from bulwark.inventory.api.base import GroupRolePermission, ScopedViewSet, SuperuserCreates
@@ -97,3 +97,22 @@ class MembershipViewSet(ScopedViewSet):
         # Only a group's admins see its members, for reads too.
         base = Membership.objects.select_related("user", "group")
         return scope(base, self.request.user, "group", at_least=Role.ADMIN)
+
+    def perform_update(self, serializer: drf.BaseSerializer[Membership]) -> None:
+        stored = serializer.instance
+        assert stored is not None
+        data = serializer.validated_data
+        group = data.get("group", stored.group)
+        _keeping_an_admin(stored, data.get("role", stored.role), group.pk)
+        super().perform_update(serializer)
+
+    def perform_destroy(self, instance: Membership) -> None:
+        _keeping_an_admin(instance)
+        super().perform_destroy(instance)
+
+
+def _keeping_an_admin(membership: Membership, *change: Any) -> None:
+    try:
+        memberships.keeps_an_admin(membership, *change)
+    except ValidationError as exc:
+        raise drf.ValidationError(exc.message_dict) from exc

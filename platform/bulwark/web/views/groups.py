@@ -117,13 +117,20 @@ def member_change(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse
     group = _group(request, pk)
     membership = get_object_or_404(Membership, pk=member_pk, group=group)
     if request.POST.get("remove"):
-        memberships.remove(request.user, membership)
-        messages.success(request, _("%(user)s removed.") % {"user": membership.user})
+        try:
+            memberships.remove(request.user, membership)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("%(user)s removed.") % {"user": membership.user})
         return redirect("web:group", group.pk)
+    role = request.POST.get("role", "")
     try:
-        memberships.change_role(request.user, membership, request.POST.get("role", ""))
-    except ValidationError:
-        messages.error(request, _("Choose a role: viewer, operator or admin."))
+        if role not in Role.values:
+            raise ValidationError(_("Choose a role: viewer, operator or admin."))
+        memberships.change_role(request.user, membership, role)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
             request,
