@@ -4,6 +4,7 @@
       - policy_id: bulwark_debian12
         check_id: bwk-deb12-0010
         host: web-1            # or `group: servers`, or neither: every host
+        host_group: servers    # the host's group: host names are unique per group only
         justification: "cramfs is needed by the appliance firmware updater"
         owner: ops-team
         reference: SEC-123
@@ -30,7 +31,16 @@ from bulwark.audits.risks import RiskException
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
 
-FIELDS = ("policy_id", "check_id", "host", "group", "justification", "owner", "reference")
+FIELDS = (
+    "policy_id",
+    "check_id",
+    "host",
+    "host_group",
+    "group",
+    "justification",
+    "owner",
+    "reference",
+)
 REQUIRED = ("policy_id", "check_id", "justification", "owner", "expires_at")
 MAX_BYTES = 2_000_000
 
@@ -56,6 +66,7 @@ def export_text(exceptions: list[RiskException]) -> str:
         entry: dict[str, Any] = {"policy_id": e.policy_id, "check_id": e.check_id}
         if e.host_id:
             entry["host"] = e.host.name  # type: ignore[union-attr]
+            entry["host_group"] = e.host.group.name  # type: ignore[union-attr]
         if e.group_id:
             entry["group"] = e.group.name  # type: ignore[union-attr]
         entry.update(
@@ -160,15 +171,24 @@ def _build(
     if values.get("host") and values.get("group"):
         problems.append(f"{where}: host or group, not both")
         return None
+    if values.get("host_group") and not values.get("host"):
+        problems.append(f"{where}: host_group names the group of a host: add host")
     if values.get("host"):
         # Names resolve among what the user sees: another group's host "does not exist".
         # Host names are unique per group only: never pick one of two silently.
-        hosts = list(scope(Host.objects.all(), user, "group").filter(name=values["host"])[:2])
+        named = scope(Host.objects.all(), user, "group").filter(name=values["host"])
+        in_group = f" in group {values['host_group']!r}" if values.get("host_group") else ""
+        if in_group:
+            named = named.filter(group__name=values["host_group"])
+        hosts = list(named[:2])
         exception.host = hosts[0] if len(hosts) == 1 else None
         if not hosts:
-            problems.append(f"{where}: no host named {values['host']!r}")
+            problems.append(f"{where}: no host named {values['host']!r}{in_group}")
         elif len(hosts) > 1:
-            problems.append(f"{where}: several of your groups have a host {values['host']!r}")
+            problems.append(
+                f"{where}: several of your groups have a host {values['host']!r}:"
+                " say which with host_group"
+            )
     if values.get("group"):
         exception.group = (
             scope(Group.objects.all(), user, "pk").filter(name=values["group"]).first()

@@ -108,5 +108,30 @@ def test_a_host_name_two_groups_use_is_refused_not_guessed(
     path = _file(tmp_path, GOOD)
     with pytest.raises(CommandError) as refused:
         call_command("exceptions", "import", str(path))
-    assert f"{path}:2: several of your groups have a host 'web-1'" in str(refused.value)
+    assert (
+        f"{path}:2: several of your groups have a host 'web-1': say which with host_group"
+        in str(refused.value)
+    )
     assert not RiskException.objects.exists()
+
+
+def test_host_group_says_which_of_two_hosts_and_the_export_always_writes_it(
+    catalogue: None, group: Group, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Host.objects.create(name="web-1", address="10.77.0.2", group=group)
+    other = Group.objects.create(name="lab")
+    lab_host = Host.objects.create(name="web-1", address="10.77.0.3", group=other)
+    chosen = GOOD.replace("host: web-1", "host: web-1\n    host_group: lab")
+    call_command("exceptions", "import", str(_file(tmp_path, chosen)))
+    assert RiskException.objects.get(check_id="bwk-deb12-0001").host_id == lab_host.pk
+    out = tmp_path / "out.yml"
+    call_command("exceptions", "export", str(out))
+    assert "host: web-1\n  host_group: lab\n" in out.read_text()
+    # The export imports back unambiguously: to the same host, so nothing new.
+    capsys.readouterr()
+    call_command("exceptions", "import", str(out))
+    assert "0 exception(s) created, 2 already in effect" in capsys.readouterr().out
+    wrong = GOOD.replace("host: web-1", "host: web-1\n    host_group: nowhere")
+    with pytest.raises(CommandError) as refused:
+        call_command("exceptions", "import", str(_file(tmp_path, wrong)))
+    assert "no host named 'web-1' in group 'nowhere'" in str(refused.value)
