@@ -104,6 +104,16 @@ def _host(name: str) -> Host:
     return Host.objects.create(name=name, address="localhost", transport="local", group=group)
 
 
+def _audits(seed: int, count: int) -> list[Audit]:
+    """`count` audits of one new host, each a random step from the one before, oldest first."""
+    rng = random.Random(seed)
+    host, state, audits = _host("h"), None, []
+    for _ in range(count):
+        state = _random_state(rng, state)
+        audits.append(audit_with(host, _outcome(state)))
+    return audits
+
+
 @pytest.mark.django_db
 def test_random_sequences_of_audits_are_rebuilt_exactly() -> None:
     _policy()
@@ -259,11 +269,7 @@ def test_deleting_an_audit_leaves_every_other_audit_as_it_was(which: str) -> Non
     """An admin may delete an audit anywhere in a host's history: the older audits that read
     rows through it (reduced against it) keep every result they had."""
     _policy()
-    rng = random.Random(21)
-    host, state, audits = _host("h"), None, []
-    for _ in range(5):
-        state = _random_state(rng, state)
-        audits.append(audit_with(host, _outcome(state)))
+    audits = _audits(seed=21, count=5)
     wanted = {a.pk: _rows(a.pk) for a in audits}
     gone = {"oldest": [0], "middle": [2], "latest": [4], "two in a row": [2, 3]}[which]
     Audit.objects.filter(pk__in=[audits[i].pk for i in gone]).delete()
@@ -279,11 +285,7 @@ def test_deleting_a_host_deletes_its_history_without_rebuilding_it(
 ) -> None:
     """Its audits go together: none is stored in full again on the way out."""
     _policy()
-    rng = random.Random(22)
-    host, state = _host("h"), None
-    for _ in range(4):
-        state = _random_state(rng, state)
-        audit_with(host, _outcome(state))
+    host = _audits(seed=22, count=4)[0].host
     reduced = Result.objects.count()
     monkeypatch.setattr(history, "materialize", lambda audit_id: pytest.fail("rebuilt"))
     host.delete()
@@ -306,11 +308,7 @@ def test_the_data_migration_reduces_stored_audits_and_its_reverse_restores_them(
     """Audits stored in full (before the scheme) are reduced by 0013 and read the same; the
     reverse stores them in full again."""
     _policy()
-    rng = random.Random(5)
-    host, state, audits = _host("h"), None, []
-    for _ in range(4):
-        state = _random_state(rng, state)
-        audits.append(audit_with(host, _outcome(state)))
+    audits = _audits(seed=5, count=4)
     wanted = {a.pk: _rows(a.pk) for a in audits}
     for audit in audits:  # back to every audit in full, as data from before the scheme
         history.materialize(audit.pk)
@@ -341,11 +339,8 @@ def test_pages_and_api_show_an_old_audit_whole_and_as_itself(django_user_model: 
     from django.test import Client
 
     _policy()
-    rng = random.Random(9)
-    host, state, audits = _host("h"), None, []
-    for _ in range(3):
-        state = _random_state(rng, state)
-        audits.append(audit_with(host, _outcome(state)))
+    audits = _audits(seed=9, count=3)
+    host = audits[0].host
     old = audits[0]
     wanted = _rows(old.pk)
     client = Client()
@@ -446,11 +441,8 @@ def test_the_results_list_is_every_result_of_audits_kept_in_full(django_user_mod
     from django.test import Client
 
     _policy()
-    rng = random.Random(77)
-    host, state, audits = _host("h"), None, []
-    for _ in range(4):
-        state = _random_state(rng, state)
-        audits.append(audit_with(host, _outcome(state)))
+    audits = _audits(seed=77, count=4)
+    host = audits[0].host
     client = Client()
     client.force_login(django_user_model.objects.create_superuser("root", password="x"))
     listed = client.get(f"/api/results/?host={host.pk}&limit=100").json()["results"]
@@ -492,11 +484,8 @@ def test_result_lists_answer_as_the_result_serializer_in_a_few_queries(
             justification="accepted", owner="ops", reference="T-1",
             expires_at=timezone.localdate() + timedelta(days=30),
         )  # fmt: skip
-    rng = random.Random(31)
-    host, state, audits = _host("h"), None, []
-    for _ in range(3):
-        state = _random_state(rng, state)
-        audits.append(audit_with(host, _outcome(state)))
+    audits = _audits(seed=31, count=3)
+    host = audits[0].host
     assert Result.objects.filter(exception__isnull=False).exists()
     client = Client()
     client.force_login(django_user_model.objects.create_superuser("root", password="x"))
@@ -571,11 +560,7 @@ def test_compacting_shrinks_the_sparse_index_pages_reductions_leave() -> None:
     """Reduced audits keep a few rows on index pages that held all of theirs; compact()
     rebuilds the indexes (REINDEX CONCURRENTLY, outside a transaction) and reads are unchanged."""
     _policy(300)
-    rng = random.Random(5)
-    host, state, audits = _host("h"), None, []
-    for _ in range(6):
-        state = _random_state(rng, state)
-        audits.append(audit_with(host, _outcome(state)))
+    audits = _audits(seed=5, count=6)
     wanted = {a.pk: _rows(a.pk) for a in audits}
     before = _index_bytes()
     assert history.compact() is True
