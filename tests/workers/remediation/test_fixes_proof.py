@@ -47,10 +47,13 @@ ROOT = Path(__file__).resolve().parents[3]
 ANSIBLE = "/usr/bin/ansible-playbook"
 
 # Every setting a fix changes, set the failing way: in the main file (after its Include) and in
-# a drop-in that sshd reads before it, so the fix must find and neutralise both.
+# a drop-in that sshd reads before it, so the fix must find and neutralise both. Public key
+# authentication is off for everyone but root, who runs the proof with a key (a Match block,
+# which the fix must neutralise as well).
 WEAK_MAIN = """\
 Include /etc/ssh/sshd_config.d/*.conf
 PermitRootLogin prohibit-password
+PubkeyAuthentication no
 UsePAM no
 UseDNS no
 Subsystem sftp /usr/lib/openssh/sftp-server
@@ -72,6 +75,8 @@ IgnoreUserKnownHosts no
 X11UseLocalhost no
 PrintLastLog no
 ClientAliveInterval 0
+Match User root
+  PubkeyAuthentication yes
 """
 WEAK_DROP_IN = "MaxAuthTries 10\nDisableForwarding no\nClientAliveCountMax 10\n"
 
