@@ -242,7 +242,10 @@ def merge_scenarios(
                     continue
                 match = DPKG_SETUP.match(line) if key == "setup" else None
                 if match:
-                    packages.append(match["stanzas"])
+                    # Once: a package several scenarios fake (gdm3 for every GDM check) listed
+                    # twice in the status file makes dpkg-query fail for all of them.
+                    if match["stanzas"] not in packages:
+                        packages.append(match["stanzas"])
                 else:
                     seen.setdefault(line, None)
     for key, by_path in contents.items():

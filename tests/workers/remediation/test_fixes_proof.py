@@ -47,10 +47,13 @@ ROOT = Path(__file__).resolve().parents[3]
 ANSIBLE = "/usr/bin/ansible-playbook"
 
 # Every setting a fix changes, set the failing way: in the main file (after its Include) and in
-# a drop-in that sshd reads before it, so the fix must find and neutralise both.
+# a drop-in that sshd reads before it, so the fix must find and neutralise both. Public key
+# authentication is off for everyone but root, who runs the proof with a key (a Match block,
+# which the fix must neutralise as well).
 WEAK_MAIN = """\
 Include /etc/ssh/sshd_config.d/*.conf
 PermitRootLogin prohibit-password
+PubkeyAuthentication no
 UsePAM no
 UseDNS no
 Subsystem sftp /usr/lib/openssh/sftp-server
@@ -72,6 +75,8 @@ IgnoreUserKnownHosts no
 X11UseLocalhost no
 PrintLastLog no
 ClientAliveInterval 0
+Match User root
+  PubkeyAuthentication yes
 """
 WEAK_DROP_IN = "MaxAuthTries 10\nDisableForwarding no\nClientAliveCountMax 10\n"
 
@@ -129,11 +134,21 @@ OLDUSER_PASSWD = (
     "echo 'olduser:x:1999:65534::/nonexistent:/usr/sbin/nologin' >> /etc/passwd"
 )
 WEAK_FAILLOCK = "# deny = 3\ndeny = 10\nunlock_time = 60\n"
+# The pwquality fail scenarios each weaken one key of the same file: united, the good line of
+# one would pass another's check (enforce_for_root, maxsequence). Ubuntu 22.04's scenarios write
+# pwquality.conf itself (with minlen = 8 of 5.3.3.2.2), the others a drop-in.
+WEAK_PWQUALITY = "difok = 1\nmaxrepeat = 0\nmaxsequence = 0\nenforcing = 0\n"
+PWQUALITY_FILE = {
+    "bulwark_debian12": ("/etc/security/pwquality.conf.d/60-cis.conf", WEAK_PWQUALITY),
+    "bulwark_ubuntu2204": ("/etc/security/pwquality.conf", "minlen = 8\n" + WEAK_PWQUALITY),
+    "bulwark_ubuntu2404": ("/etc/security/pwquality.conf.d/60-cis.conf", WEAK_PWQUALITY),
+}
 FAILING: dict[str, dict[str, dict[str, str]]] = {
     policy: {
         "files": {
             "/etc/login.defs": WEAK_LOGIN_DEFS,
             "/etc/security/faillock.conf": WEAK_FAILLOCK,
+            PWQUALITY_FILE[policy][0]: PWQUALITY_FILE[policy][1],
         }
     }
     for policy in ("bulwark_debian12", "bulwark_ubuntu2204", "bulwark_ubuntu2404")
