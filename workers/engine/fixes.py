@@ -164,8 +164,19 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
             problems.append("fix.sysctl must be a mapping of kernel parameters to integers")
         sysctl = {}
     for key, setting in sysctl.items():
-        if not _SYSCTL_KEY.match(str(key)) or not _SYSCTL_VALUE.match(str(setting)):
-            problems.append(f"fix.sysctl: {key}: expected a parameter name and an integer")
+        # A list: the values the check accepts, the first set when the live one is not among
+        # them (kernel.yama.ptrace_scope: [1, 2, 3] keeps a stricter 2 or 3).
+        accepted = setting if isinstance(setting, list) else [setting]
+        if (
+            not _SYSCTL_KEY.match(str(key))
+            or not 1 <= len(accepted) <= 10
+            or not all(_SYSCTL_VALUE.match(str(v)) for v in accepted)
+            or len({str(v) for v in accepted}) != len(accepted)
+        ):
+            problems.append(
+                f"fix.sysctl: {key}: expected a parameter name and an integer"
+                " (or a list of up to ten integers)"
+            )
     names: dict[str, tuple[str, ...]] = {}
     for key, pattern in _NAMES.items():
         listed = value.get(key, [])
@@ -196,7 +207,10 @@ def load_fix(node: Node | None, report: Report) -> FixDefinition | None:
         powershell=windows[1] if windows else value.get("powershell", ""),
         ansible=tuple(tasks),
         sshd=tuple((str(k), str(v)) for k, v in sshd.items()),
-        sysctl=tuple((str(k), str(v)) for k, v in sysctl.items()),
+        sysctl=tuple(
+            (str(k), "|".join(str(x) for x in v) if isinstance(v, list) else str(v))
+            for k, v in sysctl.items()
+        ),
         disable_units=names["disable_units"],
         end_processes=names["end_processes"],
         enable_units=enable,

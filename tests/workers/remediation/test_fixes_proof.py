@@ -393,6 +393,22 @@ def test_every_policy_with_fixes_has_a_scenario() -> None:
     assert with_fixes == set(SCENARIOS)
 
 
+KERNEL_WRITE = re.compile(r"\bsysctl\b[^\n|;&]*\s(-w|--write|-p|--load|--system)\b|>\s*/proc/sys/")
+
+
+def test_kernel_parameters_are_set_only_through_the_shorthand() -> None:
+    """The safety guard of the kernel.* and fs.* fixes sees the parameters of the `sysctl`
+    shorthand only: no other part of a Linux fix may set one (sysctl -w/-p/--system, or a
+    write into /proc/sys)."""
+    found = []
+    for path in sorted((ROOT / "rulesets" / "linux").glob("*.yml")):
+        for check in load(path.stem).checks:
+            fix = check.fix
+            if fix and KERNEL_WRITE.search("\n".join([fix.test, fix.sh, json.dumps(fix.ansible)])):
+                found.append(f"{path.stem} {check.id}")
+    assert found == []
+
+
 def machine_wide(policy: PolicyDefinition) -> set[str]:
     """The checks that scan every filesystem (world-writable, unowned and setuid files): on a
     test host that is this machine's, not the host's."""
@@ -493,6 +509,56 @@ def machine_state() -> list[str]:
     return lines
 
 
+def kernel_wide(policy: PolicyDefinition) -> list[str]:
+    """The kernel parameters outside net.* that the policy's fixes set (kernel.*, fs.*, vm.*):
+    not per network namespace, so on a test host they are this machine's own, unless the
+    failing host has a file of its own bound over them."""
+    keys = {k for c in policy.checks if c.fix for k, _ in c.fix.sysctl}
+    return sorted(k for k in keys if not k.startswith("net."))
+
+
+def machine_kernel(keys: list[str]) -> dict[str, str]:
+    """This machine's own values of those parameters (read here, outside every test host)."""
+    values = {}
+    for key in keys:
+        path = Path("/proc/sys", *key.split("."))
+        values[key] = path.read_text() if path.exists() else "absent"
+    return values
+
+
+def only_bound_kernel_parameters(host: TestHost, policy: PolicyDefinition) -> dict[str, str]:
+    """THE SAFETY GUARD of the kernel.* and fs.* fixes, before anything is applied: in the
+    failing host, each such parameter must be a file bound over /proc/sys (the file itself or
+    a directory above it, a mount point below /proc/sys of another filesystem than proc), so
+    that `sysctl -w` writes that file and not this machine's kernel. Otherwise the test stops
+    here, loudly. Returns this machine's own values, which must be the same after the proof."""
+    keys = kernel_wide(policy)
+    machine = machine_kernel(keys)
+    for key in keys:
+        path = "/proc/sys/" + key.replace(".", "/")
+        # The mount that holds the path, and the type of the filesystem the file itself is on
+        # (statfs of what the host opens: "proc" for the kernel's own file).
+        done = host.run_local(
+            f"test -e {path} && findmnt -n -o TARGET,FSTYPE -T {path} && stat -f -c %T {path}"
+        )
+        found = done.stdout.split()
+        contained = (
+            done.returncode == 0
+            and len(found) == 3
+            and found[1] not in ("proc", "sysfs")
+            and found[2] not in ("proc", "sysfs")
+            and found[0].startswith("/proc/sys/")
+            and (path == found[0] or path.startswith(found[0] + "/"))
+        )
+        if not contained:
+            pytest.fail(
+                f"UNSAFE: {key} is not a file bound over /proc/sys in {host.name} "
+                f"(findmnt: {done.stdout.strip() or done.stderr.strip() or 'nothing'}): its fix "
+                "would change this machine's kernel. Bind a file over it in the fail scenario."
+            )
+    return machine
+
+
 def apply(host: TestHost, script: str, *args: str) -> tuple[int, str]:
     with connect(host) as transport:
         result = run_command(
@@ -549,6 +615,7 @@ def test_every_fix_is_proven_by_the_shell_script(
 ) -> None:
     policy = load(name)
     host = failing(name, "sh")
+    kernel = only_bound_kernel_parameters(host, policy)
     before = audit(host, policy)
     wanted = fixable(policy)
     assert wanted, f"no check of {name} has a fix"
@@ -583,6 +650,7 @@ def test_every_fix_is_proven_by_the_shell_script(
     assert "0 step(s) changed the host" in output, output
     assert snapshot(host, policy) == fixed  # a second run changes nothing
     assert machine_state() == machine  # only the host's overlays changed
+    assert machine_kernel(kernel_wide(policy)) == kernel  # nor this machine's kernel
 
 
 def test_the_cli_writes_the_script(tmp_path: Path) -> None:
@@ -685,6 +753,7 @@ def test_the_ansible_playbook_is_proven_too(
     assert shutil.which("ssh"), "ansible needs the OpenSSH client"
     policy = load(name)
     host = failing(name, "ansible")
+    kernel = only_bound_kernel_parameters(host, policy)
     before = audit(host, policy)
     with_tasks = {c.id for c in policy.checks if c.fix and c.fix.has_ansible}
     assert {c: statuses(before)[c] for c in with_tasks} == dict.fromkeys(with_tasks, "failed")
@@ -699,6 +768,7 @@ def test_the_ansible_playbook_is_proven_too(
     machine = machine_state()
     first, second = _ansible(host, book, tmp_path)
     assert machine_state() == machine  # only the host's overlays changed
+    assert machine_kernel(kernel_wide(policy)) == kernel  # nor this machine's kernel
     assert changed_tasks(first), "the first play changed nothing"
     assert changed_tasks(second) == []  # applied again: nothing changes
     after = statuses(audit(host, policy))

@@ -313,3 +313,27 @@ def test_package_installs_come_first() -> None:
     assert [s.check.id for s in plan.steps] == ["1", "2"]
     script = shell.render(plan)
     assert script.index("# --- 1. s 1: AIDE installed") < script.index("# --- 2. s 2:")
+
+
+def test_a_sysctl_parameter_may_accept_several_values() -> None:
+    """`{kernel.yama.ptrace_scope: [1, 2, 3]}`: any of them passes the test, the fix keeps a live
+    one among them and sets the first otherwise; malformed lists refuse the policy."""
+    head = "policy: {id: s, file: s.yml, name: s, description: d}\nchecks:\n"
+    check = "  - id: 1\n    title: t\n    condition: all\n    rules: ['f:/etc/passwd']\n"
+    loaded = load_policy_text(
+        head + check + "    fix:\n      sysctl: {kernel.yama.ptrace_scope: [1, 2, 3]}\n", "s.yml"
+    )
+    assert loaded.policy is not None, loaded.errors
+    fix = loaded.policy.checks[0].fix
+    assert fix is not None and fix.sysctl == (("kernel.yama.ptrace_scope", "1|2|3"),)
+    plan = make_plan("h", {("s", "1")}, [loaded.policy])
+    script = shell.render(plan)
+    assert subprocess.run(["sh", "-n"], input=script, text=True, check=False).returncode == 0
+    assert "bulwark_sysctl_has_any kernel.yama.ptrace_scope '1|2|3'" in script
+    assert "bulwark_sysctl_set_any kernel.yama.ptrace_scope '1|2|3' 1" in script
+    assert "kernel.yama.ptrace_scope = 1 or 2 or 3" in playbook.render(plan)
+    for bad in ("[]", "[1, x]", "[1, 1]", str(list(range(11))), "[1.5]"):
+        refused = load_policy_text(
+            head + check + f"    fix:\n      sysctl: {{kernel.yama.ptrace_scope: {bad}}}\n", "s.yml"
+        )
+        assert refused.policy is None, bad
