@@ -124,17 +124,37 @@ PASS_MIN_DAYS 0
 PASS_WARN_AGE 3
 ENCRYPT_METHOD MD5
 """
+# The audit log directory of WEAK_AUDITD_CONF, its mode, and a log file's mode, owner and group
+# all failing at once (the scenarios each make one of them fail, in lines that would collide).
+AUDIT_LOGS = (
+    "mkdir -m 0755 /run/audit-logs"
+    " && printf 'type=DAEMON_START msg=audit(1700000000.000:1): op=start\\n'"
+    " > /run/audit-logs/audit.log"
+    " && chmod 0644 /run/audit-logs/audit.log && chown 1000:1000 /run/audit-logs/audit.log"
+)
 OLDUSER_PASSWD = (
     "grep -q '^olduser:' /etc/passwd || "
     "echo 'olduser:x:1999:65534::/nonexistent:/usr/sbin/nologin' >> /etc/passwd"
 )
 WEAK_FAILLOCK = "# deny = 3\ndeny = 10\nunlock_time = 60\n"
+# auditd.conf: the scenarios' lines united would keep keep_logs (6.2.2.2 passing); the file also
+# fails the configuration files' mode, owner and group (6.2.4.5-7), and names the log directory
+# that AUDIT_LOGS fails (6.2.4.1-4).
+WEAK_AUDITD_CONF = """\
+log_file = /run/audit-logs/audit.log
+log_group = adm
+max_log_file = 8
+max_log_file_action = ROTATE
+"""
 FAILING: dict[str, dict[str, dict[str, str]]] = {
     policy: {
         "files": {
             "/etc/login.defs": WEAK_LOGIN_DEFS,
             "/etc/security/faillock.conf": WEAK_FAILLOCK,
-        }
+            "/etc/audit/auditd.conf": WEAK_AUDITD_CONF,
+        },
+        "modes": {"/etc/audit/auditd.conf": "0644"},
+        "owners": {"/etc/audit/auditd.conf": "daemon:adm"},
     }
     for policy in ("bulwark_debian12", "bulwark_ubuntu2204", "bulwark_ubuntu2404")
 }
@@ -316,7 +336,13 @@ def failing_distro(policy: str) -> Callable[[str, Path], HostSpec]:
             match = DEINSTALL.match(line)
             if match:
                 removed.append(match["name"])
-            return not match and shared_with_machine(line) and not mount_scenario(line)
+            audit_logs = line.startswith("mkdir -m 07") and "/run/audit-logs" in line
+            return (
+                not match
+                and shared_with_machine(line)
+                and not mount_scenario(line)
+                and not audit_logs
+            )
 
         merged = merge_scenarios(path, sorted(fixable(load(policy))), "fail", keep)
         spec = merged.spec
@@ -336,6 +362,7 @@ def failing_distro(policy: str) -> Callable[[str, Path], HostSpec]:
             *deinstalled(sorted(set(removed))),
             *spec.get("setup", []),
             OLDUSER_PASSWD,
+            AUDIT_LOGS,
             DPKG_SETTLE,
             NO_DAEMONS,
             NO_MANDB,
@@ -440,6 +467,14 @@ def snapshot(host: TestHost, policy: PolicyDefinition) -> str:
     if names:
         running = host.run_local("ps -e -o comm=").stdout.split()
         lines.append(" ".join(n for n in sorted(running) if n in names))
+    # The audit log directory auditd.conf names (outside the overlays: /run in the proof).
+    logs = host.run_local(
+        "f=$(sed -n 's/^[[:space:]]*log_file[[:space:]]*=[[:space:]]*//p'"
+        " /etc/audit/auditd.conf 2>/dev/null | tail -n 1)"
+        ' && d=$(dirname "${f:-/var/log/audit/audit.log}")'
+        ' && stat -Lc \'%n %a %u %g\' "$d" "$d"/* 2>&1'
+    )
+    lines.append(logs.stdout)
     points = mount_points(policy)
     if points:
         mounted = host.run_local("cat /proc/self/mounts").stdout.splitlines()
