@@ -129,6 +129,15 @@ PASS_MIN_DAYS 0
 PASS_WARN_AGE 3
 ENCRYPT_METHOD MD5
 """
+# The audit log directory of WEAK_AUDITD_CONF, its mode, and a log file's mode, owner and group
+# all failing at once (the scenarios each make one of them fail, in lines that would collide).
+AUDIT_LOGS = (
+    "mkdir -m 0755 /run/audit-logs"
+    " && printf 'type=DAEMON_START msg=audit(1700000000.000:1): op=start\\n'"
+    " > /run/audit-logs/audit.log"
+    " && chmod 0644 /run/audit-logs/audit.log && chown 1000:1000 /run/audit-logs/audit.log"
+)
+AUDIT_TOOLS = ("auditctl", "aureport", "ausearch", "autrace", "auditd", "augenrules")
 OLDUSER_PASSWD = (
     "grep -q '^olduser:' /etc/passwd || "
     "echo 'olduser:x:1999:65534::/nonexistent:/usr/sbin/nologin' >> /etc/passwd"
@@ -143,13 +152,25 @@ PWQUALITY_FILE = {
     "bulwark_ubuntu2204": ("/etc/security/pwquality.conf", "minlen = 8\n" + WEAK_PWQUALITY),
     "bulwark_ubuntu2404": ("/etc/security/pwquality.conf.d/60-cis.conf", WEAK_PWQUALITY),
 }
+# auditd.conf: the scenarios' lines united would keep keep_logs (6.2.2.2 passing); the file also
+# fails the configuration files' mode, owner and group (6.2.4.5-7), and names the log directory
+# that AUDIT_LOGS fails (6.2.4.1-4).
+WEAK_AUDITD_CONF = """\
+log_file = /run/audit-logs/audit.log
+log_group = adm
+max_log_file = 8
+max_log_file_action = ROTATE
+"""
 FAILING: dict[str, dict[str, dict[str, str]]] = {
     policy: {
         "files": {
             "/etc/login.defs": WEAK_LOGIN_DEFS,
             "/etc/security/faillock.conf": WEAK_FAILLOCK,
             PWQUALITY_FILE[policy][0]: PWQUALITY_FILE[policy][1],
-        }
+            "/etc/audit/auditd.conf": WEAK_AUDITD_CONF,
+        },
+        "modes": {"/etc/audit/auditd.conf": "0644"},
+        "owners": {"/etc/audit/auditd.conf": "daemon:adm"},
     }
     for policy in ("bulwark_debian12", "bulwark_ubuntu2204", "bulwark_ubuntu2404")
 }
@@ -289,6 +310,62 @@ def unbroken(lines: list[str], versions: dict[str, str]) -> list[str]:
     return [FAKE_STANZA.sub(version, line) for line in lines]
 
 
+# A fake that must stay installed as it is. The audit tools' failing modes, owners and groups
+# (6.2.4.8-10; 6.3.4.8-10 on Ubuntu 22.04) are set on the files of a fake auditd, and the
+# audispd-plugins install (6.2.1.1) runs first: had apt replaced the fake with the real auditd,
+# its unpacking would have reset those files before their steps ran. apt keeps an installed
+# package when its status entry is the repository's version itself (the same architecture and
+# dependency fields, which apt compares) and its dependencies are installed; so this fake gets
+# the repository's own fields, and the dependencies only the repository holds (libauparse0) are
+# faked beside it. As on a real host: installing audispd-plugins leaves auditd's files alone.
+KEPT_INSTALLED = ("auditd",)
+NOT_COPIED = {"Package", "Source", "Maintainer", "Filename", "Size", "MD5sum", "SHA1", "SHA256"}
+NOT_COPIED |= {"SHA512", "Homepage", "Description", "Description-md5", "Tag"}
+
+
+def repository_stanzas(repository: Path) -> dict[str, list[str]]:
+    """Each package of the local repository: its one-line control fields."""
+    index = (repository / "Packages").read_text() if repository.is_dir() else ""
+    stanzas = {}
+    for block in index.split("\n\n"):
+        fields = [line for line in block.splitlines() if line and not line[0].isspace()]
+        names = [line.split(": ", 1)[1] for line in fields if line.startswith("Package: ")]
+        if names:
+            stanzas[names[0]] = [f for f in fields if f.split(":", 1)[0] not in NOT_COPIED]
+    return stanzas
+
+
+def kept_installed(lines: list[str], stanzas: dict[str, list[str]]) -> list[str]:
+    def fake(name: str) -> str:
+        fields = stanzas[name]
+        assert not any(c in f for f in fields for c in "%'\\"), fields  # printf, quoted
+        body = [f"Package: {name}", "Status: install ok installed", *fields]
+        body += ["Maintainer: Bulwark Tests <tests@example.invalid>"]
+        body += ["Description: fake package for a scenario"]
+        return "\\n" + "\\n".join(body) + "\\n\\n"
+
+    def needed(name: str, found: list[str]) -> list[str]:
+        """The package and, depth first, its dependencies only the repository holds."""
+        found.append(name)
+        for field in stanzas[name]:
+            if field.startswith(("Depends:", "Pre-Depends:")):
+                for alternative in field.split(": ", 1)[1].split(","):
+                    other = alternative.split("|")[0].split()[0]
+                    if other in stanzas and other not in found:
+                        needed(other, found)
+        return found
+
+    result = []
+    for line in lines:
+        for name in KEPT_INSTALLED:
+            stanza = re.compile(r"\\nPackage: " + re.escape(name) + r"\\n(?:(?!\\n\\n).)*?\\n\\n")
+            if name in stanzas and stanza.search(line):
+                text = "".join(fake(n) for n in needed(name, []))
+                line = stanza.sub(lambda _, text=text: text, line)  # type: ignore[misc]
+        result.append(line)
+    return result
+
+
 def fstab(points: list[str]) -> str:
     return "".join(
         f"{'overlay' if p == '/var' else 'tmpfs'} {p} {'overlay' if p == '/var' else 'tmpfs'}"
@@ -331,7 +408,13 @@ def failing_distro(policy: str) -> Callable[[str, Path], HostSpec]:
             match = DEINSTALL.match(line)
             if match:
                 removed.append(match["name"])
-            return not match and shared_with_machine(line) and not mount_scenario(line)
+            audit_logs = line.startswith("mkdir -m 07") and "/run/audit-logs" in line
+            return (
+                not match
+                and shared_with_machine(line)
+                and not mount_scenario(line)
+                and not audit_logs
+            )
 
         merged = merge_scenarios(path, sorted(fixable(load(policy))), "fail", keep)
         spec = merged.spec
@@ -351,12 +434,14 @@ def failing_distro(policy: str) -> Callable[[str, Path], HostSpec]:
             *deinstalled(sorted(set(removed))),
             *spec.get("setup", []),
             OLDUSER_PASSWD,
+            AUDIT_LOGS,
             DPKG_SETTLE,
             NO_DAEMONS,
             NO_MANDB,
             APT_SOURCES,
         ]
         packaged_units(spec)
+        spec["setup"] = kept_installed(spec["setup"], repository_stanzas(repository))
         spec["setup"] = unbroken(spec["setup"], repository_versions(repository))
         for path in spec.get("files", {}):
             if path.startswith("/etc/modprobe.d/60-bulwark-"):
@@ -471,6 +556,17 @@ def snapshot(host: TestHost, policy: PolicyDefinition) -> str:
     if names:
         running = host.run_local("ps -e -o comm=").stdout.split()
         lines.append(" ".join(n for n in sorted(running) if n in names))
+    # The audit log directory auditd.conf names (outside the overlays: /run in the proof), and
+    # the audit tools (the scenario's own overlay of /usr/sbin, its upper directory in /run).
+    tools = " ".join(f"/sbin/{t}" for t in AUDIT_TOOLS)
+    logs = host.run_local(
+        f"stat -Lc '%n %a %u %g' {tools} 2>&1; "
+        "f=$(sed -n 's/^[[:space:]]*log_file[[:space:]]*=[[:space:]]*//p'"
+        " /etc/audit/auditd.conf 2>/dev/null | tail -n 1)"
+        ' && d=$(dirname "${f:-/var/log/audit/audit.log}")'
+        ' && stat -Lc \'%n %a %u %g\' "$d" "$d"/* 2>&1'
+    )
+    lines.append(logs.stdout)
     points = mount_points(policy)
     if points:
         mounted = host.run_local("cat /proc/self/mounts").stdout.splitlines()
