@@ -10,17 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from workers.engine.definitions import PolicyDefinition
-from workers.engine.policy import load_policy
+from tests.rulesets.differences import load
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = sorted((ROOT / "rulesets" / "linux").glob("*.yml"))
-
-
-def load(path: Path) -> PolicyDefinition:
-    loaded = load_policy(path)
-    assert loaded.policy is not None, loaded.errors
-    return loaded.policy
 
 
 def test_the_linux_policies_are_all_here() -> None:
