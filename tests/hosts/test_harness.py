@@ -153,6 +153,19 @@ def test_teardown_leaves_no_namespace_veth_process_or_file(
     assert _ssh(pair[1], "hostname") == "plain\n"
 
 
+def _wait_until_inside(netns: str, pid: int) -> None:
+    """Wait until `ip netns exec` has entered the namespace. Before that, a clean-up finds no
+    process in it, deletes it, and the process enters the orphaned namespace afterwards and
+    lives on: a crashed run's processes are all inside by the time anyone cleans up."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        inside = subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True)
+        if str(pid) in inside.stdout.split():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} never entered the namespace {netns}")
+
+
 def test_a_crashed_run_is_cleaned_up_by_the_next(tmp_path: Path) -> None:
     from tests.hosts.fixtures import (  # after pytest_plugins loads it
         other_cleaners_held_off,
@@ -166,6 +179,7 @@ def test_a_crashed_run_is_cleaned_up_by_the_next(tmp_path: Path) -> None:
     with other_cleaners_held_off():  # until the cleaner under test takes its turn
         subprocess.run(["ip", "netns", "add", stale], check=True)
         sleeper = subprocess.Popen(["ip", "netns", "exec", stale, "sleep", "1000"])
+        _wait_until_inside(stale, sleeper.pid)
         state.mkdir()
         # A harness starting hosts meanwhile leaves the cleaning to whoever holds the lock.
         assert cleanup_stale(wait=False) == []
