@@ -199,6 +199,7 @@ def measure(args: argparse.Namespace, rates: tuple[float, float] | None) -> None
 
     from bulwark.audits import history
     from bulwark.audits.models import Audit, CategorySummary
+    from bulwark.inventory.models import Host
     from bulwark.reports.documents import BUILDERS
 
     # What autovacuum does on a server that runs it (this one may not): the space of deleted
@@ -264,12 +265,13 @@ def measure(args: argparse.Namespace, rates: tuple[float, float] | None) -> None
     last = Audit.objects.order_by("-finished_at").first()
     assert first is not None and last is not None
     category = CategorySummary.objects.values_list("category", flat=True).first()
-    span = (
+    year = (
         f"date_after={first.finished_at:%Y-%m-%d}&"
-        f"date_before={last.finished_at + timedelta(days=1):%Y-%m-%d}&"
-        + urlencode({"category": category})
+        f"date_before={last.finished_at + timedelta(days=1):%Y-%m-%d}"
     )
+    span = f"{year}&{urlencode({'category': category})}"
     hosts = list(Audit.objects.values_list("host_id", flat=True).distinct()[:20])
+    groups = list(Host.objects.filter(pk__in=hosts).values_list("group_id", flat=True))
     for kind in sorted(BUILDERS):
         urls = [f"/api/reports/{kind}.json?{span}&host={h}" for h in hosts[:10]]
         p50, p95, cpu = timed_get(client, urls)
@@ -282,7 +284,10 @@ def measure(args: argparse.Namespace, rates: tuple[float, float] | None) -> None
     )
     latest = list(Audit.objects.filter(latest=True).order_by("?").values_list("pk", flat=True)[:20])
     pages = {
-        "dashboard": ["/"] * 5,
+        # Over the stored year (the default, the last 30 days, may hold none of it).
+        "dashboard": [f"/?{year}"] * 5,
+        "dashboard of a category": [f"/?{span}"] * 5,
+        "dashboard of a group": [f"/?{year}&group={g}" for g in groups[:5]],
         "host page": [f"/hosts/{h}/" for h in hosts[:10]],
         "old audit page": [f"/audits/{a}/" for a in old],
         "latest audit page": [f"/audits/{a}/" for a in latest],

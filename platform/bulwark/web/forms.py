@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
 from bulwark.policies.models import Check
 from bulwark.reports.documents import TITLES
-from bulwark.reports.parameters import STATUSES
+from bulwark.reports.parameters import STATUSES, FilterError
+from bulwark.web.host_picker import host_named, listed, visible_hosts
 from bulwark.web.models import Widget
 from bulwark.web.templatetags.bulwark import LABELS as STATUS_LABELS
 
@@ -26,14 +26,10 @@ def visible_groups(user: Any) -> forms.ModelChoiceField:
     )
 
 
-def visible_hosts(user: Any) -> QuerySet[Host]:
-    """The hosts the user sees, by name, with their group (for host pickers)."""
-    return scope(Host.objects.select_related("group"), user, "group").order_by("name")
-
-
 def category_names() -> list[str]:
     """The categories of the active checks, sorted (for category pickers)."""
-    return sorted(set(Check.objects.filter(active=True).values_list("category", flat=True)))
+    rows = Check.objects.filter(active=True).order_by("category").distinct()
+    return list(rows.values_list("category", flat=True))
 
 
 class HostFilterForm(forms.Form):
@@ -114,10 +110,33 @@ class ReportForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["group"] = visible_groups(user)
-        # Only what the user may see is offered (a host of another group is not listed).
-        self.fields["host"].queryset = visible_hosts(user)
-        self.fields["host"].label_from_instance = lambda h: f"{h.name} ({h.group.name})"
+        self.user = user
+        # Only what the user may see is offered (a host of another group is not listed); a
+        # large fleet's host is typed by name (host_picker), resolved in clean_host.
+        if listed(user):
+            self.fields["host"].queryset = visible_hosts(user)
+            self.fields["host"].label_from_instance = lambda h: f"{h.name} ({h.group.name})"
+        else:
+            self.fields["host"] = forms.CharField(
+                label=_("host"),
+                required=False,
+                max_length=200,
+                help_text=_("the checks report needs one: its name"),
+            )
         self.fields["category"].choices = [("", "—"), *((c, c) for c in category_names())]
+
+    def clean_host(self) -> Host | None:
+        host = self.cleaned_data.get("host")
+        if not isinstance(host, str):  # chosen from the list (or none)
+            return host
+        if not host.strip():
+            return None
+        group = self.cleaned_data.get("group")  # declared before host: already cleaned
+        try:
+            pk = host_named(self.user, host, group.pk if group else None)
+        except FilterError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return visible_hosts(self.user).get(pk=pk)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

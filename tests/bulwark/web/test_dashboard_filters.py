@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
+import pytest
 from django.test import Client
 
+from bulwark.inventory.models import Host
 from tests.bulwark.reports.fleet import ACCOUNTS, HOSTILE, LOGS, SECURE, Fleet
 
 
@@ -146,3 +148,46 @@ def test_a_host_of_another_group_is_refused_like_one_that_does_not_exist(fleet: 
         assert api.status_code == 400 and "host" in api.json()["detail"], query
     # Its own members see it.
     assert tile(dashboard(signed_in(fleet, "bob"), f"host={vault.pk}"), "total-hosts") == "1"
+
+
+def test_a_large_fleet_types_the_host_and_a_group_lists_its_hosts(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond host_picker.LIST_LIMIT visible hosts the filter is a name to type (a list of
+    10,000 options was most of the page's time); the name becomes the usual host=<id>, scoped
+    like it."""
+    from bulwark.web import host_picker
+
+    monkeypatch.setattr(host_picker, "LIST_LIMIT", 3)  # alice sees 4 hosts
+    client = signed_in(fleet, "alice")
+    body = dashboard(client, "")
+    assert '<select name="host"' not in body and 'name="host_name"' in body
+    db = fleet.hosts["db-1"]
+    response = client.get("/?host_name=db-1&category=x")
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response["Location"]).query) == {
+        "host": [str(db.pk)],
+        "category": ["x"],
+    }
+    # The chosen host's name stays in the field.
+    assert 'name="host_name" id="range-host" value="db-1"' in dashboard(client, f"host={db.pk}")
+    # A group of at most LIST_LIMIT hosts lists them.
+    web = fleet.groups["web"]
+    body = dashboard(client, f"group={web.pk}")
+    hosts = re.search(r'<select name="host".*?</select>', body, re.S)
+    assert hosts is not None
+    offered = set(re.findall(r'<option value="(\d+)"', hosts.group(0)))
+    assert offered == {str(fleet.hosts[n].pk) for n in ("web-1", "web-new", HOSTILE)}
+    # A name alice does not see is refused as an unknown one, without naming anything else.
+    for query in ("host_name=vault-1", "host_name=nowhere"):
+        response = client.get(f"/?{query}")
+        assert response.status_code == 400, query
+        assert "host: no such host" in response.content.decode(), query
+    # A name two visible hosts share asks for their group.
+    Host.objects.create(name="db-1", address="10.0.0.9", group=web, transport="local")
+    response = client.get("/?host_name=db-1")
+    assert response.status_code == 400
+    assert "choose their group first" in response.content.decode()
+    db_group = fleet.groups["db"].pk
+    response = client.get(f"/?host_name=db-1&group={db_group}")
+    assert response.status_code == 302 and f"host={db.pk}" in response["Location"]

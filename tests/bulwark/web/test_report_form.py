@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from django.test import Client
 
+from bulwark.inventory.models import Host
 from tests.bulwark.reports.fleet import ACCOUNTS, PASSWORD, Fleet
 
 
@@ -75,3 +77,31 @@ def test_the_api_names_an_unknown_category(fleet: Fleet) -> None:
     response = alice().get("/api/reports/category.json?category=Acount+Managment")
     assert response.status_code == 400
     assert "no such category 'Acount Managment'" in response.content.decode()
+
+
+def test_a_large_fleet_types_the_host_by_name(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond host_picker.LIST_LIMIT visible hosts the form takes the host's name instead of
+    listing them all; the report gets the usual host=<id>, and only hosts alice sees."""
+    from bulwark.web import host_picker
+
+    monkeypatch.setattr(host_picker, "LIST_LIMIT", 3)  # alice sees 4 hosts
+    client = alice()
+    body = client.get("/reports/").content.decode()
+    assert '<select name="host"' not in body and "web-1" not in body
+    web = fleet.hosts["web-1"]
+    response = client.get("/reports/?type=host-checks&format=json&host=web-1")
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response["Location"]).query) == {"host": [str(web.pk)]}
+    for name, message in (("vault-1", "host: no such host"), ("nowhere", "host: no such host")):
+        response = client.get(f"/reports/?type=host-checks&format=json&host={name}")
+        assert response.status_code == 200 and message in response.content.decode(), name
+    # A name shared by two of alice's hosts: the group decides, or she is asked for it.
+    Host.objects.create(name="web-1", address="10.0.0.9", group=fleet.groups["db"])
+    response = client.get("/reports/?type=host-checks&format=json&host=web-1")
+    assert "choose their group first" in response.content.decode()
+    group = fleet.groups["web"].pk
+    response = client.get(f"/reports/?type=host-checks&format=json&host=web-1&group={group}")
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response["Location"]).query)["host"] == [str(web.pk)]

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_POST
 from bulwark.reports import queries
 from bulwark.reports.parameters import FilterError, parse_filters
 from bulwark.web import charts, widgets
-from bulwark.web.forms import ReportForm, WidgetForm, category_names, visible_groups, visible_hosts
+from bulwark.web.forms import ReportForm, WidgetForm, category_names, visible_groups
+from bulwark.web.host_picker import host_named, host_picker
 from bulwark.web.models import Widget
 from bulwark.web.views.progress import progress_context
 
@@ -29,6 +30,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     matching report gives."""
     try:
         f = parse_filters(request.GET, request.user)
+        if request.GET.get("host_name", "").strip():  # the typed host of a large fleet
+            query = request.GET.copy()
+            query["host"] = str(host_named(request.user, query.pop("host_name")[0], f.group_id))
+            return redirect(f"{reverse('web:dashboard')}?{query.urlencode()}")
     except FilterError as exc:
         return bad_filter(request, exc)
     data = queries.overview(request.user, f)
@@ -39,7 +44,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "groups": visible_groups(request.user).queryset,
         # The host and category lists offer only what the user sees (a host of another group
         # given by hand is refused by parse_filters, like one that does not exist).
-        "hosts": visible_hosts(request.user),
+        "host_picker": host_picker(request.user, f),
         "categories": category_names(),
         "timeline": charts.line_chart(
             labels,

@@ -1,0 +1,72 @@
+"""Picking a host on a page: from a list while it is short, by name when it is not.
+
+A <select> of every visible host grows with the fleet: at 1,200 hosts rendering it was most of
+the dashboard's time (docs/history.md), and no one scrolls 10,000 options. Up to
+`LIST_LIMIT` hosts (of the chosen group, when one is chosen) are listed; beyond that the
+dashboard's filter is a text field, `host_name`, which the view turns into the usual
+`host=<id>` (`host_named`), so links and reports keep one form of the query; the reports form
+takes the name the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext
+
+from bulwark.inventory.access import scope
+from bulwark.inventory.models import Host
+from bulwark.reports.parameters import FilterError, Filters
+
+LIST_LIMIT = 200
+
+
+def visible_hosts(user: Any) -> QuerySet[Host]:
+    """The hosts the user sees, by name, with their group (for host pickers)."""
+    return scope(Host.objects.select_related("group"), user, "group").order_by("name")
+
+
+def listed(user: Any) -> bool:
+    """Whether the user's hosts are few enough to be offered as a list."""
+    return visible_hosts(user)[LIST_LIMIT : LIST_LIMIT + 1].count() == 0
+
+
+@dataclass(frozen=True)
+class HostPicker:
+    """`choices` (id, name, group name) by name while there are at most LIST_LIMIT; None when
+    the host is typed. `chosen_name` is the chosen host's name (for the text field)."""
+
+    choices: list[tuple[int, str, str]] | None
+    chosen_name: str
+
+
+def host_picker(user: Any, f: Filters) -> HostPicker:
+    hosts = visible_hosts(user)
+    if f.group_id:
+        hosts = hosts.filter(group_id=f.group_id)
+    rows = list(hosts.values_list("pk", "name", "group__name")[: LIST_LIMIT + 1])
+    chosen = ""
+    if f.host_id:  # parse_filters has checked that the user sees it
+        chosen = visible_hosts(user).filter(pk=f.host_id).values_list("name", flat=True)[0]
+    return HostPicker(rows if len(rows) <= LIST_LIMIT else None, chosen)
+
+
+def host_named(user: Any, name: str, group_id: int | None) -> int:
+    """The id of the visible host called `name`. A name no visible host has is refused like an
+    unknown id; one that several hosts share is narrowed to the chosen group, or asks for it
+    (names are unique only by convention)."""
+    hosts = visible_hosts(user).filter(name=name.strip())
+    found = list(hosts.values_list("pk", flat=True)[:2])
+    if len(found) > 1 and group_id:
+        found = list(hosts.filter(group_id=group_id).values_list("pk", flat=True)[:2])
+        if len(found) > 1:
+            message = gettext("host: several hosts of this group are named %(name)s")
+            raise FilterError(message % {"name": name.strip()[:200]})
+    if not found:
+        raise FilterError(gettext("host: no such host"))
+    if len(found) > 1:
+        message = gettext("host: several hosts are named %(name)s; choose their group first")
+        raise FilterError(message % {"name": name.strip()[:200]})
+    return found[0]
