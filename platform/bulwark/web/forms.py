@@ -166,7 +166,9 @@ def as_picked_on_a_page(form: forms.Form, user: Any) -> forms.Form:
     picked by name among those the user sees (the values stay their ids), yes/no questions
     with an "any", dates with the browser's date picker. Only widgets change: the fields
     clean exactly what the API accepts."""
-    if "host" in form.fields:
+    # A large fleet's hosts are not listed (host_picker): the filter stays the host's id, as
+    # the links from a host's page give it.
+    if "host" in form.fields and listed(user):
         hosts = [(h.pk, f"{h.name} ({h.group.name})") for h in visible_hosts(user)]
         form.fields["host"].widget = forms.Select(choices=[("", _("all hosts")), *hosts])
     if "group" in form.fields:

@@ -131,3 +131,17 @@ def test_the_alert_filters_are_picked_by_name_among_what_the_user_sees(world: Wo
     assert world.a.alert.message in picked
     other = next(pk for pk in host_choices if pk and pk != alerted)
     assert world.a.alert.message not in viewer.get(f"/alerts/?host={other}").content.decode()
+
+
+def test_a_large_fleet_s_alert_filter_takes_the_host_s_id_without_listing_hosts(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bulwark.web import host_picker
+
+    monkeypatch.setattr(host_picker, "LIST_LIMIT", 0)
+    viewer = signed_in("a_viewer")
+    body = viewer.get("/alerts/").content.decode()
+    assert '<select name="host"' not in body and 'type="number" name="host"' in body
+    alerted = world.a.alert.host_id
+    picked = viewer.get(f"/alerts/?host={alerted}&acknowledged=").content.decode()
+    assert world.a.alert.message in picked
