@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
@@ -206,6 +207,7 @@ class MembershipAdmin(GroupScopedAdmin):
             return False  # a group keeps an admin (inventory/memberships.py)
         return super().has_delete_permission(request, obj)
 
+    @transaction.atomic
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         orphaned = _last_admins(queryset)
         if orphaned:
@@ -228,8 +230,13 @@ class MembershipAdmin(GroupScopedAdmin):
 
 
 def _last_admins(doomed: QuerySet[Membership]) -> list[str]:
-    """The groups that deleting these memberships would leave without an admin."""
+    """The groups that deleting these memberships would leave without an admin. In a
+    transaction (the admin's delete page and delete_queryset), their rows stay locked until
+    it ends, as keeps_an_admin locks them: concurrent removals of a group's admins wait."""
     groups = doomed.filter(role=Role.ADMIN).values_list("group_id", flat=True)
+    if transaction.get_connection().in_atomic_block:
+        locked = Group.objects.select_for_update().filter(pk__in=list(groups)).order_by("pk")
+        list(locked.values_list("pk"))
     kept = Membership.objects.filter(group_id__in=groups, role=Role.ADMIN).exclude(
         pk__in=doomed.values("pk")
     )

@@ -3,13 +3,16 @@ members; whom they may add is `access.addable_users` (superusers: anyone; group 
 already in a group they administer), and a name outside that set gets the same answer as a name
 that does not exist, so the form tells nobody which accounts exist elsewhere. A group keeps at
 least one admin: the web pages, the API and the admin refuse to remove, demote or move its last
-one (`keeps_an_admin`), who would otherwise leave the group to superusers alone."""
+one (`keeps_an_admin`), who would otherwise leave the group to superusers alone. The check and
+the change it allows are one transaction holding the group's row lock, so two admins demoting
+each other at the same moment cannot both pass it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from bulwark.inventory.access import addable_users, can
@@ -38,7 +41,12 @@ def keeps_an_admin(
     membership: Membership, role: str | None = None, group_id: int | None = None
 ) -> None:
     """Refuse a change that would leave a group without an admin: `membership` (as stored)
-    removed (no role), or changed to `role` in `group_id`."""
+    removed (no role), or changed to `role` in `group_id`. Call it inside the transaction
+    that makes the change: it locks the group's row until that transaction ends, and reads
+    the other admins after the lock, so a concurrent change to the group's admins waits and
+    then sees this one."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("keeps_an_admin: call it in the transaction that makes the change")
     stored = Membership.objects.filter(pk=membership.pk, role=Role.ADMIN).values_list(
         "group_id", "group__name"
     )
@@ -47,6 +55,7 @@ def keeps_an_admin(
         return  # not an admin: nothing to keep
     if role == Role.ADMIN and group_id in (None, admin_of[0]):
         return
+    list(Group.objects.select_for_update().filter(pk=admin_of[0]).values_list("pk"))
     others = Membership.objects.filter(group_id=admin_of[0], role=Role.ADMIN)
     if not others.exclude(pk=membership.pk).exists():
         raise ValidationError(
@@ -57,6 +66,7 @@ def keeps_an_admin(
         )
 
 
+@transaction.atomic
 def change_role(user: Any, membership: Membership, role: str) -> None:
     _require_admin(user, membership.group_id)
     keeps_an_admin(membership, role)
@@ -65,6 +75,7 @@ def change_role(user: Any, membership: Membership, role: str) -> None:
     Membership.objects.filter(pk=membership.pk).update(role=role)
 
 
+@transaction.atomic
 def remove(user: Any, membership: Membership) -> None:
     _require_admin(user, membership.group_id)
     keeps_an_admin(membership)

@@ -5,12 +5,21 @@ removing themselves left the group to superusers alone."""
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
+from typing import Any
 
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 
-from bulwark.inventory.models import Membership, Role
+from bulwark.inventory import memberships
+from bulwark.inventory.models import Group, Membership, Role
+from tests.bulwark.conftest import using_postgres
 from tests.bulwark.web.test_manage import signed_in
 from tests.bulwark.world import World
 
@@ -87,3 +96,60 @@ def test_the_django_admin_keeps_the_last_admin(world: World) -> None:
     assert LAST in delete_selected(list(admins.values_list("pk", flat=True)))
     assert Membership.objects.filter(group=world.a.group).count() == 3
     assert Membership.objects.get(pk=own.pk).role == Role.ADMIN
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check and the change are one transaction under the group's row lock: the second
+    demotion waits for the first to commit, then sees it and is refused. Without the lock
+    both checks saw the other admin still in place and the group was left with none."""
+    if not using_postgres():
+        reason = "SQLite's in-memory test database is not shared between threads"
+        if os.environ.get("CI") == "true":  # CI runs the suite on PostgreSQL (.ci/run)
+            pytest.fail(f"{reason}: CI must set DATABASE_URL to PostgreSQL", pytrace=False)
+        pytest.skip(reason)
+    group = Group.objects.create(name="pair")
+    User = get_user_model()
+    first, second = (
+        Membership.objects.create(
+            user=User.objects.create(username=name), group=group, role=Role.ADMIN
+        )
+        for name in ("ann", "ben")
+    )
+    root = User.objects.create(username="root-pair", is_superuser=True)
+    checked, release = threading.Event(), threading.Event()
+    real_full_clean = Membership.full_clean
+
+    def pausing_full_clean(self: Membership, *args: Any, **kwargs: Any) -> None:
+        # Runs after the check and before the write: the first demotion waits here.
+        if threading.current_thread().name == "first":
+            checked.set()
+            release.wait(10)
+        real_full_clean(self, *args, **kwargs)
+
+    monkeypatch.setattr(Membership, "full_clean", pausing_full_clean)
+    outcomes: dict[str, str] = {}
+
+    def demote(membership: Membership) -> None:
+        try:
+            memberships.change_role(root, membership, Role.VIEWER)
+            outcomes[threading.current_thread().name] = "demoted"
+        except ValidationError as exc:
+            outcomes[threading.current_thread().name] = " ".join(exc.messages)
+        finally:
+            connection.close()
+
+    one = threading.Thread(target=demote, args=(first,), name="first")
+    one.start()
+    assert checked.wait(10)
+    two = threading.Thread(target=demote, args=(second,), name="second")
+    two.start()
+    two.join(2)  # without the lock it gets through its check (and writes) meanwhile
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert outcomes["first"] == "demoted"
+    assert LAST in outcomes["second"]
+    assert list(Membership.objects.filter(group=group, role=Role.ADMIN)) == [second]

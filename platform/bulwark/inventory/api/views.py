@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers as drf
@@ -103,12 +104,14 @@ class MembershipViewSet(ScopedViewSet):
         assert stored is not None
         data = serializer.validated_data
         group = data.get("group", stored.group)
-        _keeping_an_admin(stored, data.get("role", stored.role), group.pk)
-        super().perform_update(serializer)
+        with transaction.atomic():  # the check and the change under one lock
+            _keeping_an_admin(stored, data.get("role", stored.role), group.pk)
+            super().perform_update(serializer)
 
     def perform_destroy(self, instance: Membership) -> None:
-        _keeping_an_admin(instance)
-        super().perform_destroy(instance)
+        with transaction.atomic():
+            _keeping_an_admin(instance)
+            super().perform_destroy(instance)
 
 
 def _keeping_an_admin(membership: Membership, *change: Any) -> None:
