@@ -132,3 +132,23 @@ def test_isolation_every_query(fleet: Fleet) -> None:
     assert queries.evolution(carol, f) == []
     assert queries.categories(carol, f) == []
     assert queries.most_failed_checks(carol, f) == []
+
+
+def test_one_scan_of_the_counters_gives_categories_and_checks_in_a_fixed_order() -> None:
+    """The dashboard's category summary and most failed checks come from one scan
+    (queries._check_sums); their order is the code's, not the database's collation: ties on
+    failures by code point, checks by id, and a check counted under two categories (its
+    category renamed between audits) counted once."""
+    from bulwark.reports.queries import _by_category, _rank_checks
+
+    def row(check: int, category: str, failed: int, excepted: int = 0) -> dict[str, int | str]:
+        return {"policy_check_id": check, "category": category, "p": 1, "fl": failed, "na": 0,
+                "ex": excepted}  # fmt: skip
+
+    sums = [row(1, "b", 2), row(2, "B", 2), row(3, "a", 2), row(4, "c", 5), row(4, "d", 1)]
+    assert [c.category for c in _by_category(sums)] == ["c", "B", "a", "b", "d"]
+    assert [c.failed for c in _by_category(sums)] == [5, 2, 2, 2, 1]
+    sums += [row(5, "e", 0, excepted=3), row(6, "e", 0)]
+    ranked = list(_rank_checks(sums, 10).items())  # check 6: nothing to show
+    assert ranked == [(4, (6, 0)), (1, (2, 0)), (2, (2, 0)), (3, (2, 0)), (5, (0, 3))]
+    assert list(_rank_checks(sums, 2)) == [4, 1]
