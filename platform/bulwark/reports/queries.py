@@ -535,9 +535,11 @@ def overview(user: Any, f: Filters) -> Overview:
     """P10: fleet totals and average, per group, categories, worst hosts, top failed checks,
     and the passed/failed evolution."""
     groups = group_scores(user, f)
-    # Without a host, both panels come from one scan of the counters (with a host, from its
-    # latest audit).
-    sums = None if f.host_id else _check_sums(user, f)
+    if f.host_id:  # from the host's latest audit
+        by_category, most_failed = categories(user, f), most_failed_checks(user, f)
+    else:  # both panels from one scan of the counters
+        sums = _check_sums(user, f)
+        by_category, most_failed = _by_category(sums), _most_failed(sums, f.limit)
     audited = audited_hosts(user, f).aggregate(
         n=Count("pk"),
         avg=Avg("latest_score"),
@@ -551,10 +553,8 @@ def overview(user: Any, f: Filters) -> Overview:
         raw_average_score=_round(audited["raw"]),
         excepted=audited["ex"] or 0,
         groups=groups,
-        categories=_by_category(sums) if sums is not None else categories(user, f),
+        categories=by_category,
         hosts_by_failures=hosts_by_failures(user, f),
-        most_failed=_most_failed(sums, f.limit)
-        if sums is not None
-        else most_failed_checks(user, f),
+        most_failed=most_failed,
         evolution=evolution(user, f),
     )

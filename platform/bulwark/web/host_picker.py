@@ -36,7 +36,7 @@ def listed(user: Any) -> bool:
 @dataclass(frozen=True)
 class HostPicker:
     """`choices` (id, name, group name) by name while there are at most LIST_LIMIT; None when
-    the host is typed. `chosen_name` is the chosen host's name (for the text field)."""
+    the host is typed. `chosen_name` is then the chosen host's name (for the text field)."""
 
     choices: list[tuple[int, str, str]] | None
     chosen_name: str
@@ -47,10 +47,11 @@ def host_picker(user: Any, f: Filters) -> HostPicker:
     if f.group_id:
         hosts = hosts.filter(group_id=f.group_id)
     rows = list(hosts.values_list("pk", "name", "group__name")[: LIST_LIMIT + 1])
-    chosen = ""
-    if f.host_id:  # parse_filters has checked that the user sees it
-        chosen = visible_hosts(user).filter(pk=f.host_id).values_list("name", flat=True)[0]
-    return HostPicker(rows if len(rows) <= LIST_LIMIT else None, chosen)
+    if len(rows) <= LIST_LIMIT:
+        return HostPicker(rows, "")
+    # parse_filters has checked that the user sees the chosen host.
+    chosen = visible_hosts(user).filter(pk=f.host_id).values_list("name", flat=True).first()
+    return HostPicker(None, chosen or "")
 
 
 def host_named(user: Any, name: str, group_id: int | None) -> int:
