@@ -45,6 +45,10 @@ SLOTS = 16384  # /30 subnets in NETWORK
 LOCK_PATH = "/run/lock/bwk-harness.lock" if os.path.isdir("/run/lock") else "/tmp/bwk-harness.lock"
 # Held exclusively by whoever removes stale labs (cleanup_stale), so cleaners take turns.
 CLEANUP_LOCK_PATH = LOCK_PATH.removesuffix(".lock") + "-cleanup.lock"
+# Held shared by every cleaner waiting for its turn (and while it cleans): a harness starting
+# hosts, which never waits, skips its clean-up while anyone is waiting. flock does not hand a
+# released lock to the process that waited longest.
+WAITING_LOCK_PATH = LOCK_PATH.removesuffix(".lock") + "-cleanup-waiting.lock"
 _NETNS_NAME = re.compile(rf"^{PREFIX}-(\d+)-(\d+)$")
 _HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 
@@ -214,16 +218,22 @@ def cleanup_stale(*, wait: bool = True) -> list[str]:
     Cleaners take turns (an exclusive lock): two removing the same lab at once fail each
     other's `ip netns del`, and whoever asked for the clean-up (the demo, which reports what a
     killed demo left) should be the one who does it. `wait=False`, for a harness about to start
-    hosts: when another process is cleaning, skip (what it removes is gone either way)."""
+    hosts: when another process is cleaning or waiting to, skip (what it removes is gone either
+    way), so a waiting cleaner is never overtaken by one that would not have waited."""
+    waiting = os.open(WAITING_LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o600)
     fd = os.open(CLEANUP_LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
+            # Waiters share the first lock; one that will not wait needs it alone, and holds it
+            # until done, so nobody starts waiting between its look and its clean-up.
+            fcntl.flock(waiting, fcntl.LOCK_SH if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             return []
         return _remove_stale()
     finally:
         os.close(fd)
+        os.close(waiting)
 
 
 def _remove_stale() -> list[str]:

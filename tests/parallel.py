@@ -25,6 +25,10 @@ from typing import Any
 import pytest
 
 REDIS_BROKER = "redis-broker"
+# Every test that runs a lab cleaner which waits for its turn (a demo's start, cleanup_stale()).
+# Some hand the clean-up lock to one such cleaner and check what it reports; flock may give a
+# released lock to any waiter, so no other test may have one waiting at that moment.
+LAB_CLEANERS = "lab-cleaners"
 
 # The xdist groups of the test running in this process (set by the autouse fixture below).
 _current_groups: frozenset[str] = frozenset()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +53,19 @@ def other_cleaners_held_off() -> Iterator[int]:
         yield fd
     finally:
         os.close(fd)
+
+
+def wait_until_waiting(fd: int, pid: int, failed: Callable[[], str | None]) -> None:
+    """Until process `pid` waits for the lock held on `fd` (/proc/locks lists a waiter after
+    "->"). `failed` says why to stop waiting (the process ended), or None to go on."""
+    st = os.fstat(fd)
+    lock = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino} "
+    deadline = time.monotonic() + 300  # ends a hung start; not a measure of anything
+    while not any(
+        " -> " in line and f" {pid} {lock}" in line
+        for line in Path("/proc/locks").read_text().splitlines()
+    ):
+        why = failed()
+        if why is not None or time.monotonic() > deadline:
+            raise AssertionError(why or f"process {pid} never waited for the lock")
+        time.sleep(0.05)

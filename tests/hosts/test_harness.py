@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from lab.commands import run_command
 from lab.delay_proxy import DelayProxy
 from lab.harness import (
+    WAITING_LOCK_PATH,
     HostSpec,
     TestHost,
     TestHosts,
@@ -20,6 +23,7 @@ from lab.harness import (
     cleanup_stale,
     unavailable_reason,
 )
+from tests.parallel import LAB_CLEANERS
 from workers.transports.ssh import SSHTransport
 
 pytestmark = pytest.mark.slow  # make test-fast leaves it out
@@ -166,34 +170,60 @@ def _wait_until_inside(netns: str, pid: int) -> None:
     raise AssertionError(f"process {pid} never entered the namespace {netns}")
 
 
+@pytest.mark.xdist_group(LAB_CLEANERS)  # hands the clean-up to its own waiting cleaner
 def test_a_crashed_run_is_cleaned_up_by_the_next(tmp_path: Path) -> None:
     from tests.hosts.fixtures import (  # after pytest_plugins loads it
         other_cleaners_held_off,
         require_test_hosts,
+        wait_until_waiting,
     )
 
     require_test_hosts()
     dead_pid = 4_000_000  # above pid_max: no process has it
     stale = f"bwk-{dead_pid}-1"
     state = Path(f"/tmp/bwk-{dead_pid}-crashed")
-    with other_cleaners_held_off():  # until the cleaner under test takes its turn
-        subprocess.run(["ip", "netns", "add", stale], check=True)
-        sleeper = subprocess.Popen(["ip", "netns", "exec", stale, "sleep", "1000"])
-        _wait_until_inside(stale, sleeper.pid)
-        state.mkdir()
-        # A harness starting hosts meanwhile leaves the cleaning to whoever holds the lock.
-        assert cleanup_stale(wait=False) == []
-        assert (
-            stale in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        )
+    with ThreadPoolExecutor(1) as pool:
+        with other_cleaners_held_off() as lock:  # until the cleaner under test takes its turn
+            subprocess.run(["ip", "netns", "add", stale], check=True)
+            sleeper = subprocess.Popen(["ip", "netns", "exec", stale, "sleep", "1000"])
+            _wait_until_inside(stale, sleeper.pid)
+            state.mkdir()
+            # A harness starting hosts meanwhile leaves the cleaning to whoever holds the lock.
+            assert cleanup_stale(wait=False) == []
+            names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+            assert stale in names.stdout
+            cleaned = pool.submit(cleanup_stale)
+            # Released only once the cleaner waits: then a harness starting hosts skips its
+            # clean-up and leaves the lab to it.
+            wait_until_waiting(lock, os.getpid(), lambda: repr(cleaned) if cleaned.done() else None)
+        removed = cleaned.result(60)
     try:
-        assert stale in cleanup_stale()
+        assert stale in removed
         sleeper.wait(5)  # killed by the cleanup
         names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         assert stale not in names
         assert not state.exists()
     finally:
         sleeper.kill()
+        subprocess.run(["ip", "netns", "del", stale], capture_output=True)
+
+
+@pytest.mark.xdist_group(LAB_CLEANERS)  # is a waiting cleaner itself
+def test_a_harness_starting_hosts_leaves_the_clean_up_to_a_waiting_cleaner() -> None:
+    from tests.hosts.fixtures import require_test_hosts  # after pytest_plugins loads it
+
+    require_test_hosts()
+    stale = "bwk-4000001-1"  # above pid_max: its harness is dead
+    waiting = os.open(WAITING_LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(waiting, fcntl.LOCK_SH)  # as a cleaner waiting for its turn holds it
+        subprocess.run(["ip", "netns", "add", stale], check=True)
+        assert cleanup_stale(wait=False) == []  # the clean-up lock is free, yet it skips
+        names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+        assert stale in names.stdout
+        assert stale in cleanup_stale()  # a waiting cleaner goes ahead
+    finally:
+        os.close(waiting)
         subprocess.run(["ip", "netns", "del", stale], capture_output=True)
 
 

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 
 from bulwark.audits.models import Audit, AuditStatus, Schedule
 from bulwark.inventory.models import Group, Host
+from tests.parallel import LAB_CLEANERS
 
 pytestmark = pytest.mark.slow  # make test-fast leaves it out
 
@@ -70,6 +71,7 @@ def test_audit_exits_non_zero_when_an_audit_failed(local_host: Host) -> None:
     assert "ERROR no enabled policies" in out.getvalue()
 
 
+@pytest.mark.xdist_group(LAB_CLEANERS)  # its start waits for its turn to clean
 @pytest.mark.django_db(transaction=True)
 def test_demo_setup_prints_the_password_once_and_audits_this_machine() -> None:
     out = io.StringIO()

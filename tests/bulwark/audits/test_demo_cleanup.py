@@ -19,9 +19,12 @@ import pytest
 
 from lab.harness import LOCK_PATH, NETWORK
 from tests.bulwark.e2e.stack import ROOT, free_port
-from tests.hosts.fixtures import other_cleaners_held_off, require_test_hosts
+from tests.hosts.fixtures import other_cleaners_held_off, require_test_hosts, wait_until_waiting
+from tests.parallel import LAB_CLEANERS
 
-pytestmark = pytest.mark.slow  # make test-fast leaves it out
+# Every demo start waits for its turn to clean: one group, so only the demo under test waits
+# when the killed demo's lab is handed over (tests/parallel.py: LAB_CLEANERS).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(LAB_CLEANERS)]
 
 
 def _ip(*args: str) -> str:
@@ -168,20 +171,6 @@ def test_the_demo_removes_its_lab_when_stopped(
     assert lab.leftovers() == {}
 
 
-def wait_until_waiting(fd: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Until `process` waits for the lock held on `fd` (/proc/locks lists it after "->")."""
-    st = os.fstat(fd)
-    lock = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino} "
-    deadline = time.monotonic() + 300  # ends a hung start; not a measure of anything
-    while not any(
-        " -> " in line and f" {process.pid} {lock}" in line
-        for line in Path("/proc/locks").read_text().splitlines()
-    ):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(log.read_text(errors="replace")[-3000:])
-        time.sleep(0.1)
-
-
 def test_a_lab_left_by_a_killed_demo_is_removed_at_the_next_start(tmp_path: Path) -> None:
     require_test_hosts()
     demo, _, lab = serving_demo(tmp_path, "killed.log")
@@ -191,7 +180,11 @@ def test_a_lab_left_by_a_killed_demo_is_removed_at_the_next_start(tmp_path: Path
         left = lab.leftovers()
         assert left.keys() >= {"namespaces", "processes", "links", "folders"}, left
         again, out = start_demo(tmp_path, "next.log", "--no-lab")
-        wait_until_waiting(lock, again, out)  # then let the next demo clean
+
+        def ended() -> str | None:
+            return None if again.poll() is None else out.read_text(errors="replace")[-3000:]
+
+        wait_until_waiting(lock, again.pid, ended)  # then let the next demo clean
 
     assert again.wait(300) == 0, out.read_text()[-3000:]
     assert f"removed a lab left by a killed demo: bwk-{demo.pid}-" in out.read_text()

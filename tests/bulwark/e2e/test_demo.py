@@ -17,6 +17,7 @@ import pytest
 
 from tests.bulwark.e2e.stack import ROOT, Api, free_port
 from tests.hosts.fixtures import require_test_hosts
+from tests.parallel import LAB_CLEANERS
 
 pytestmark = pytest.mark.slow  # make test-fast leaves it out
 
@@ -25,6 +26,7 @@ def _netns() -> str:
     return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
 
 
+@pytest.mark.xdist_group(LAB_CLEANERS)  # its start waits for its turn to clean
 def test_demo_setup_serves_audited_hosts_until_stopped(tmp_path: Path) -> None:
     require_test_hosts()
     address = f"127.0.0.1:{free_port()}"
