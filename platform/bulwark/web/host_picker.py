@@ -5,16 +5,20 @@ the dashboard's time (docs/history.md), and no one scrolls 10,000 options. Up to
 `LIST_LIMIT` hosts (of the chosen group, when one is chosen) are listed; beyond that the
 dashboard's filter is a text field, `host_name`, which the view turns into the usual
 `host=<id>` (`host_named`), so links and reports keep one form of the query; the reports form
-takes the name the same way.
+takes the name the same way. The operator's forms (a schedule's host, a credential's jump host)
+take a `TypedHostField` beyond the limit.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from bulwark.inventory.access import scope
 from bulwark.inventory.models import Host
@@ -71,3 +75,40 @@ def host_named(user: Any, name: str, group_id: int | None) -> int:
         message = gettext("host: several hosts are named %(name)s; choose their group first")
         raise FilterError(message % {"name": name.strip()[:200]})
     return found[0]
+
+
+# "name (group)": how a typed host field shows its host, and what tells apart hosts of one name.
+_NAME_IN_GROUP = re.compile(r"(?s)(.*) \(([^()]*)\)")
+
+
+class TypedHostField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """A host of `queryset` typed by name, where the hosts are too many for a <select>: the
+    name alone, or "name (group)" where several hosts share the name (names are unique only by
+    convention). The host already chosen is shown as "name (group)"."""
+
+    widget = forms.TextInput
+    default_error_messages = {
+        "invalid_choice": gettext_lazy("no host you may choose here is named %(value)s"),
+        "ambiguous": gettext_lazy("several hosts are named %(value)s: type it as “name (group)”"),
+    }
+
+    def prepare_value(self, value: Any) -> Any:
+        # A bound form gives back what was typed (str); an unbound one the chosen host's id.
+        if isinstance(value, str) or value in self.empty_values:
+            return value
+        pk = value.pk if isinstance(value, Host) else value
+        host = self.queryset.filter(pk=pk).values_list("name", "group__name").first()
+        return f"{host[0]} ({host[1]})" if host else ""
+
+    def to_python(self, value: Any) -> Host | None:
+        if value in self.empty_values:
+            return None
+        typed = str(value).strip()
+        found = list(self.queryset.filter(name=typed)[:2])
+        if len(found) != 1 and (match := _NAME_IN_GROUP.fullmatch(typed)):
+            name, group = match.groups()
+            found = list(self.queryset.filter(name=name.strip(), group__name=group.strip())[:2])
+        if len(found) == 1:
+            return found[0]
+        code = "ambiguous" if found else "invalid_choice"
+        raise ValidationError(self.error_messages[code], code=code, params={"value": typed[:200]})

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from bulwark.audits.models import AlertEvent, Schedule
-from bulwark.inventory.models import Credential, Host
+from bulwark.inventory.models import Credential, Group, Host, Membership, Role
 from tests.bulwark.world import PASSWORD, World
 
 
@@ -145,3 +145,64 @@ def test_a_large_fleet_s_alert_filter_takes_the_host_s_id_without_listing_hosts(
     alerted = world.a.alert.host_id
     picked = viewer.get(f"/alerts/?host={alerted}&acknowledged=").content.decode()
     assert world.a.alert.message in picked
+
+
+def test_a_large_fleet_s_forms_take_a_host_by_name(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond host_picker.LIST_LIMIT hosts the user administers, a schedule's host (and a
+    credential's jump host) is typed: "name", or "name (group)" where names repeat."""
+    from bulwark.web import host_picker
+
+    monkeypatch.setattr(host_picker, "LIST_LIMIT", 2)  # a_admin administers 3 hosts below
+    other = Group.objects.create(name="group-c")
+    Membership.objects.create(user=world.users["a_admin"], group=other, role=Role.ADMIN)
+    twin = Host.objects.create(name="web-a", address="192.0.2.7", group=other)
+    client = signed_in("a_admin")
+    form = client.get("/manage/schedules/new/").content.decode()
+    assert '<select name="host"' not in form and 'type="text" name="host"' in form
+    assert "web-b" not in form and "local-a" not in form  # no host is listed
+    jump = client.get(f"/manage/credentials/{world.a.credential.pk}/").content.decode()
+    assert 'type="text" name="jump_host"' in jump
+
+    def schedule(host: str) -> str:
+        response = client.post(
+            "/manage/schedules/new/",
+            {"host": host, "interval_days": 3, "command_timeout": 60, "enabled": "on"},
+        )
+        return response.content.decode() if response.status_code == 200 else ""
+
+    assert "no host you may choose here is named web-b" in schedule("web-b")  # another group's
+    assert "several hosts are named web-a" in schedule("web-a")
+    assert not Schedule.objects.filter(interval_days=3).exists()
+    assert schedule("local-a") == "" and schedule(" web-a (group-c) ") == ""
+    made = Schedule.objects.filter(interval_days=3).order_by("pk")
+    assert [s.host for s in made] == [world.a.local, twin]
+    # The chosen host reads back as "name (group)", which saves unchanged.
+    edit = client.get(f"/manage/schedules/{made[1].pk}/").content.decode()
+    assert 'value="web-a (group-c)"' in edit
+    # Where the hosts are few again, the list comes back.
+    monkeypatch.setattr(host_picker, "LIST_LIMIT", 3)
+    assert '<select name="host"' in client.get("/manage/schedules/new/").content.decode()
+
+
+def test_lists_go_by_pages_and_narrow_by_name(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bulwark.web.views import manage
+
+    monkeypatch.setattr(manage, "PAGE_SIZE", 1)
+    client = signed_in("a_admin")
+    first = client.get("/manage/hosts/").content.decode()
+    assert "2 rows" in first and 'id="next-page"' in first and "web-a" in first
+    second = client.get("/manage/hosts/?page=2").content.decode()
+    assert "local-a" in second and "web-a" not in second and 'id="previous-page"' in second
+    narrowed = client.get("/manage/hosts/?q=LOCAL").content.decode()
+    assert "local-a" in narrowed and "web-a" not in narrowed and 'id="next-page"' not in narrowed
+    assert "None match." in client.get("/manage/hosts/?q=nothing-like-it").content.decode()
+    schedules = client.get("/manage/schedules/?q=web-a").content.decode()  # by its host's name
+    assert schedules.count('class="next-run"') == 1
+    assert (
+        client.get("/manage/schedules/?q=group-a").content.decode().count('class="next-run"') == 1
+    )
+    assert "web-b" not in client.get("/manage/hosts/?q=web").content.decode()  # still scoped

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Model, ProtectedError, QuerySet
+from django.core.paginator import Paginator
+from django.db.models import Model, ProtectedError, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -40,6 +42,7 @@ class Kind:
     group_path: str | tuple[str, ...]
     columns: tuple[str, ...]
     related: tuple[str, ...] = ()
+    named_by: tuple[str, ...] = ("name",)  # what the list's name filter looks in
 
 
 KINDS = {
@@ -66,8 +69,10 @@ KINDS = {
         ("host__group", "group"),
         ("host", "group", "interval_days", "enabled"),
         ("host", "group", "periodic_task__interval"),
+        ("host__name", "group__name"),
     ),
 }
+PAGE_SIZE = 50
 
 
 def _kind(name: str) -> Kind:
@@ -97,11 +102,26 @@ def _editable(kind: Kind, user: Any, pk: int) -> Model:
     return row
 
 
+def _named(rows: QuerySet[Any], kind: Kind, text: str) -> QuerySet[Any]:
+    """The rows whose name (a schedule: its host's or group's) contains `text`."""
+    match = Q()
+    for path in kind.named_by:
+        match |= Q(**{f"{path}__icontains": text})
+    return rows.filter(match)
+
+
 @login_required
 def manage_list(request: HttpRequest, kind_name: str) -> HttpResponse:
+    """A page of the rows at a time, oldest first, narrowed by name (`q`): a fleet of 10,000
+    hosts is 200 pages, each as quick as the first."""
     kind = _kind(kind_name)
+    listed = _rows(kind, request.user)
+    name = request.GET.get("q", "").strip()[:200]
+    if name:
+        listed = _named(listed, kind, name)
+    page = Paginator(listed.order_by("pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
-    for row in _rows(kind, request.user).order_by("pk")[:1000]:
+    for row in page:
         cells = [_cell(row, column) for column in kind.columns]
         extra = {}
         if isinstance(row, Schedule):
@@ -116,6 +136,9 @@ def manage_list(request: HttpRequest, kind_name: str) -> HttpResponse:
         "kind_name": kind_name,
         "kinds": KINDS,
         "rows": rows,
+        "page": page,
+        "name": name,
+        "query": urlencode({"q": name}) if name else "",
         "columns": [kind.model._meta.get_field(c).verbose_name for c in kind.columns],
         "can_add": admin_groups is None or admin_groups.exists(),
     }
