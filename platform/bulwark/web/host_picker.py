@@ -18,6 +18,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
 from bulwark.inventory.access import scope
@@ -112,3 +113,16 @@ class TypedHostField(forms.ModelChoiceField):  # type: ignore[type-arg]
             return found[0]
         code = "ambiguous" if found else "invalid_choice"
         raise ValidationError(self.error_messages[code], code=code, params={"value": typed[:200]})
+
+
+def listed_or_typed(field: forms.ModelChoiceField) -> forms.Field:  # type: ignore[type-arg]
+    """A form's field of hosts (its queryset already scoped to the user) as it is while there
+    are at most LIST_LIMIT hosts, else a TypedHostField over the same hosts: a <select> of
+    10,000 options is a megabyte of page that nobody scrolls."""
+    hosts = field.queryset
+    if not hosts[LIST_LIMIT : LIST_LIMIT + 1].exists():
+        return field
+    typed = TypedHostField(hosts, required=field.required, label=field.label)
+    how = gettext_lazy("type the host's name, or “name (group)” where several hosts share it")
+    typed.help_text = format_lazy("{} ({})", field.help_text, how) if field.help_text else how
+    return typed

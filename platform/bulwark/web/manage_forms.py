@@ -6,8 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from bulwark.audits.models import Schedule
@@ -19,8 +17,7 @@ from bulwark.web import host_picker
 
 def _admin_scoped(form: forms.ModelForm, user: Any) -> None:  # type: ignore[type-arg]
     """Offer only what the user administers: a row of another group is never listed. Hosts
-    are listed up to host_picker.LIST_LIMIT; beyond, a host is typed by name (a <select> of
-    10,000 options is a megabyte of page that nobody scrolls)."""
+    are listed up to host_picker.LIST_LIMIT, typed by name beyond."""
     choices = {
         "group": (Group.objects.all(), "pk"),
         "credential": (Credential.objects.select_related("group"), "group"),
@@ -31,22 +28,8 @@ def _admin_scoped(form: forms.ModelForm, user: Any) -> None:  # type: ignore[typ
         if name in form.fields:
             field = form.fields[name]
             field.queryset = scope(queryset, user, path, at_least=Role.ADMIN)  # type: ignore[attr-defined]
-            if queryset.model is Host and _too_many(field.queryset):  # type: ignore[attr-defined]
-                form.fields[name] = _typed(field)
-
-
-def _too_many(hosts: QuerySet[Host]) -> bool:
-    limit = host_picker.LIST_LIMIT
-    return hosts[limit : limit + 1].exists()
-
-
-def _typed(field: Any) -> host_picker.TypedHostField:
-    typed = host_picker.TypedHostField(
-        field.queryset.order_by(), required=field.required, label=field.label
-    )
-    how = _("type the host's name, or “name (group)” where several hosts share it")
-    typed.help_text = format_lazy("{} ({})", field.help_text, how) if field.help_text else how
-    return typed
+            if queryset.model is Host:
+                form.fields[name] = host_picker.listed_or_typed(form.fields[name])
 
 
 class HostForm(forms.ModelForm):  # type: ignore[type-arg]

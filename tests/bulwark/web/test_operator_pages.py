@@ -137,6 +137,24 @@ def test_a_group_admin_assigns_level_1_to_their_group_only(world: World) -> None
     assert Assignment.objects.get().group is None
 
 
+def test_a_large_fleet_s_assignment_takes_its_host_by_name(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bulwark.web import host_picker
+
+    monkeypatch.setattr(host_picker, "LIST_LIMIT", 1)  # a_admin administers 2 hosts
+    policy = Policy.objects.get(policy_id="tiny_policy")
+    admin = signed_in("a_admin")
+    form = page(admin, "/manage/assignments/new/")
+    assert 'type="text" name="host"' in form and "local-a" not in form
+    base = {"policy": policy.pk, "levels": "1", "profile": ""}
+    refused = admin.post("/manage/assignments/new/", {**base, "host": "web-b"})
+    assert "no host you may choose here is named web-b" in refused.content.decode()
+    made = admin.post("/manage/assignments/new/", {**base, "host": "web-a (group-a)"})
+    assert made.status_code == 302
+    assert Assignment.objects.get().host == world.a.host
+
+
 def test_only_superusers_enable_and_disable_policies(world: World) -> None:
     policy = Policy.objects.get(policy_id="tiny_policy")
     url = f"/manage/policies/{policy.pk}/enable/"

@@ -24,6 +24,7 @@ from bulwark.audits.targets import Assignment
 from bulwark.inventory.access import has_any_role, is_unrestricted, scope
 from bulwark.inventory.models import Group, Host, Role
 from bulwark.policies.models import Policy
+from bulwark.web import host_picker
 from bulwark.web.views.tabs import tabs
 
 LEVELS = {"1": [1], "1,2": [1, 2], "2": [2]}
@@ -62,6 +63,7 @@ class AssignmentForm(forms.Form):
         self.fields["host"].queryset = scope(  # type: ignore[attr-defined]
             Host.objects.select_related("group"), user, "group", at_least=Role.ADMIN
         )
+        self.fields["host"] = host_picker.listed_or_typed(self.fields["host"])  # type: ignore[arg-type]
         if is_unrestricted(user):
             self.fields["group"].help_text = _("neither group nor host: a default for every group")
 
