@@ -343,6 +343,28 @@ def measure(args: argparse.Namespace, rates: tuple[float, float] | None) -> None
         "latest audit via API": [f"/api/results/?audit={a}&limit=500" for a in latest],
         "a host's results via API": [f"/api/results/?host={h}&limit=500" for h in hosts[:10]],
     }
+    # Every other page a person opens, at the fleet's size: lists of every host, group and
+    # row of the operator's pages (first and a late page), and the forms that pick a host.
+    named = Host.objects.order_by("?").values_list("name", flat=True)[:5]
+    late = max(1, Host.objects.count() // 50 - 1)
+    pages.update(
+        {
+            "host list": [f"/hosts/?{year}"] * 5,
+            "host list, every host, a late page": [f"/hosts/?all=on&page={late}"] * 5,
+            "reports page": [f"/reports/?{year}"] * 5,
+            "alerts": ["/alerts/"] * 5,
+            "exceptions": ["/exceptions/"] * 5,
+            "zones": ["/zones/"] * 5,
+            "groups": ["/manage/groups/"] * 5,
+            "policies and assignments": ["/manage/policies/"] * 5,
+            "manage hosts": ["/manage/hosts/"] * 5,
+            "manage hosts, a late page": [f"/manage/hosts/?page={late}"] * 5,
+            "manage hosts by name": [f"/manage/hosts/?{urlencode({'q': n})}" for n in named],
+            "manage schedules": ["/manage/schedules/"] * 5,
+            "new schedule form": ["/manage/schedules/new/"] * 5,
+            "new assignment form": ["/manage/assignments/new/"] * 5,
+        }
+    )
     for name, urls in pages.items():
         p50, p95, cpu = timed_get(client, urls)
         print(f"page {name}: p50 {p50:.0f} ms p95 {p95:.0f} ms (CPU p95 {cpu:.0f} ms)")
