@@ -11,4 +11,4 @@ class AuditsConfig(AppConfig):
     verbose_name = "Audits"
 
     def ready(self) -> None:
-        from bulwark.audits import heartbeats, signals  # noqa: F401 - connects the receivers
+        from bulwark.audits import checks, heartbeats, signals  # noqa: F401 - connects the receivers, registers the checks
