@@ -2,12 +2,14 @@
 in PostgreSQL (docs/history.md reads these figures).
 
     DATABASE_URL=postgres://USER:PASS@127.0.0.1:5432/ANY .venv/bin/python bench/history.py
-        [--hosts 100] [--weeks 12] [--checks 300] [--churn 0.02] [--processes 2]
+        [--hosts 100] [--weeks 12] [--checks 300] [--churn 0.02] [--processes 2] [--days 7]
         [--keep | --reuse DATABASE | --resume DATABASE]
 
 Weekly audits of every host go through the real store path (audits.store.store_outcome, with
 the reports' aggregates and the reduction of the previous audit), `--processes` storing at a
-time, each week `churn` of a host's checks change status (with their evidence). Progress is
+time, each week `churn` of a host's checks change status (with their evidence), the hosts'
+audits falling on `--days` days of the week in turn (the report counters hold a row per group,
+check and day of a latest audit: hosts audited on 7 days are 7 times the rows of one day). Progress is
 printed after each week, with the rate so far and the time left. Then: rows and bytes
 stored, the year extrapolated to 10,000 hosts x 300 checks x 52 weeks, the time to rebuild
 one audit, and the p50/p95 of every report over the whole range and of the pages
@@ -57,16 +59,18 @@ def statuses_at(host_index: int, week: int, checks: int, churn: float) -> list[s
     return statuses
 
 
-def store_week(task: tuple[int, datetime, list[int], int, float]) -> tuple[float, int]:
+def store_week(task: tuple[int, datetime, list[int], int, float, int]) -> tuple[float, int]:
     """Store one week's audit of each of these hosts (in a worker process) that does not have
-    it yet (a resumed run skips what an interrupted one stored); returns the seconds spent in
-    store_outcome and the audits stored."""
+    it yet (a resumed run skips what an interrupted one stored), each host on its day of the
+    week (`days` days from `moment`); returns the seconds spent in store_outcome and the
+    audits stored."""
     from bulwark.audits import services, store
     from bulwark.audits.models import Audit
 
-    week, moment, host_ids, checks, churn = task
+    week, moment, host_ids, checks, churn, days = task
     real_timezone, spent, stored = store.timezone, 0.0, 0
-    store.timezone = SimpleNamespace(now=lambda: moment)  # type: ignore[assignment]
+    now = [moment]
+    store.timezone = SimpleNamespace(now=lambda: now[0])  # type: ignore[assignment]
     done = set(
         Audit.objects.filter(host_id__in=host_ids, stored_seq__gt=week).values_list(
             "host_id", flat=True
@@ -76,6 +80,7 @@ def store_week(task: tuple[int, datetime, list[int], int, float]) -> tuple[float
         for host_id in host_ids:
             if host_id in done:
                 continue
+            now[0] = moment + timedelta(days=host_id % days)
             outcome = bench_outcome(statuses_at(host_id, week, checks, churn))
             audit = Audit.objects.create(host_id=host_id)
             claim = services.claim(audit.pk)
@@ -175,7 +180,9 @@ def store_history(args: argparse.Namespace, start: datetime) -> tuple[float, flo
         for week in range(args.weeks):
             moment = start + timedelta(weeks=week)
             started = time.perf_counter()
-            tasks = [(week, moment, chunk, args.checks, args.churn) for chunk in tasks_of_week]
+            tasks = [
+                (week, moment, chunk, args.checks, args.churn, args.days) for chunk in tasks_of_week
+            ]
             answers = pool.map(store_week, tasks)
             if not sum(n for _, n in answers):
                 continue  # stored by an interrupted run
@@ -377,6 +384,15 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=300)
     parser.add_argument("--churn", type=float, default=0.02, help="share of checks changing")
     parser.add_argument("--processes", type=int, default=2, help="hosts stored at a time")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=7,
+        choices=range(1, 8),
+        metavar="1-7",
+        help="the days of each week the hosts' audits fall on (1: all on one day, as the "
+        "figures before 2026-12 were stored; 7: a host a day in turn, the most counter rows)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     parser.add_argument("--reuse", metavar="DATABASE", help="measure a kept database again")
     parser.add_argument(
