@@ -1,10 +1,11 @@
 """Keeping the report aggregates in step with stored audits.
 
 Called inside the store transaction (audits.store sends `audit_stored`), so an audit and its
-aggregates commit together. Set-based: an audit costs one read and four writes whatever its
+aggregates commit together. Set-based: an audit costs one read and five writes whatever its
 number of checks (the host's day row, the group's day sums, one INSERT ... SELECT ... ON
 CONFLICT DO UPDATE adding the audit's results to the check counters and taking the host's
-previous audit out of them in the same statement, and the counted-audit marker). Rows are
+previous audit out of them in the same statement, the same deltas to the check totals, and
+the counted-audit marker). Rows are
 written in key order, so concurrent stores lock shared counter rows in the same order (no
 deadlocks). The SQL is portable: PostgreSQL and SQLite (>= 3.24, upsert) run the same text.
 """
@@ -26,9 +27,11 @@ from bulwark.reports.models import (
     DailyGroupSummary,
     DailyHostSummary,
     LatestCheckCount,
+    LatestCheckTotal,
 )
 
 _LCC = LatestCheckCount._meta.db_table
+_TOTAL = LatestCheckTotal._meta.db_table
 _DGS = DailyGroupSummary._meta.db_table
 _DHS = DailyHostSummary._meta.db_table
 _COUNTED = CountedAudit._meta.db_table
@@ -250,11 +253,12 @@ def _count(cursor: Any, parts: list[tuple[_Counted | None, int]]) -> None:
         ]
     if not selects:
         return
+    deltas = " UNION ALL ".join(selects)
     cursor.execute(
         f"INSERT INTO {_LCC} (group_id, day, policy_check_id, category, passed, failed,"  # noqa: S608
         f" not_applicable, excepted)"
         f" SELECT x.g, x.d, x.c, k.category, SUM(x.p), SUM(x.f), SUM(x.n), SUM(x.e)"
-        f" FROM ({' UNION ALL '.join(selects)}) x JOIN {_CHECK} k ON k.id = x.c"
+        f" FROM ({deltas}) x JOIN {_CHECK} k ON k.id = x.c"
         f" WHERE 1 = 1"
         f" GROUP BY x.g, x.d, x.c, k.category"
         f" HAVING SUM(x.p) <> 0 OR SUM(x.f) <> 0 OR SUM(x.n) <> 0 OR SUM(x.e) <> 0"
@@ -264,6 +268,24 @@ def _count(cursor: Any, parts: list[tuple[_Counted | None, int]]) -> None:
         f" failed = {_LCC}.failed + excluded.failed,"
         f" not_applicable = {_LCC}.not_applicable + excluded.not_applicable,"
         f" excepted = {_LCC}.excepted + excluded.excepted",
+        params,
+    )
+    # The same deltas without the day: a host audited again in its group changes only the
+    # totals of the checks whose status changed (the +1 and -1 of the others cancel out).
+    cursor.execute(
+        f"INSERT INTO {_TOTAL} (group_id, policy_check_id, passed, failed, not_applicable,"  # noqa: S608
+        f" excepted)"
+        f" SELECT x.g, x.c, SUM(x.p), SUM(x.f), SUM(x.n), SUM(x.e)"
+        f" FROM ({deltas}) x"
+        f" WHERE 1 = 1"
+        f" GROUP BY x.g, x.c"
+        f" HAVING SUM(x.p) <> 0 OR SUM(x.f) <> 0 OR SUM(x.n) <> 0 OR SUM(x.e) <> 0"
+        f" ORDER BY x.g, x.c"
+        f" ON CONFLICT (group_id, policy_check_id) DO UPDATE SET"
+        f" passed = {_TOTAL}.passed + excluded.passed,"
+        f" failed = {_TOTAL}.failed + excluded.failed,"
+        f" not_applicable = {_TOTAL}.not_applicable + excluded.not_applicable,"
+        f" excepted = {_TOTAL}.excepted + excluded.excepted",
         params,
     )
 

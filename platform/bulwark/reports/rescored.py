@@ -16,9 +16,11 @@ from bulwark.reports.models import (
     DailyGroupSummary,
     DailyHostSummary,
     LatestCheckCount,
+    LatestCheckTotal,
 )
 
 _LCC = LatestCheckCount._meta.db_table
+_TOTAL = LatestCheckTotal._meta.db_table
 _DGS = DailyGroupSummary._meta.db_table
 
 
@@ -108,12 +110,20 @@ def _check_counters(by_audit: dict[int, AuditChange]) -> None:
         for (group_id, day, check_pk), d in sorted(deltas.items())
         if d
     ]
+    totals: Counter[tuple[int, int]] = Counter()
+    for (group_id, _, check_pk), d in deltas.items():
+        totals[(group_id, check_pk)] += d
     if rows:
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {_LCC} SET failed = failed - %s, excepted = excepted + %s"  # noqa: S608
                 " WHERE group_id = %s AND day = %s AND policy_check_id = %s",
                 rows,
+            )
+            cursor.executemany(
+                f"UPDATE {_TOTAL} SET failed = failed - %s, excepted = excepted + %s"  # noqa: S608
+                " WHERE group_id = %s AND policy_check_id = %s",
+                [(d, d, *key) for key, d in sorted(totals.items()) if d],
             )
 
 
@@ -148,4 +158,13 @@ def _removed_from_counters(by_audit: dict[int, Removed]) -> None:
             f"DELETE FROM {_LCC} WHERE group_id = %s AND day = %s AND policy_check_id = %s"  # noqa: S608
             " AND passed = 0 AND failed = 0 AND not_applicable = 0 AND excepted = 0",
             [(k[0], connection.ops.adapt_datefield_value(k[1]), k[2]) for k in keys],
+        )
+        totals: dict[tuple[int, int], Counter[str]] = {}
+        for (group_id, _, check_pk), counted in deltas.items():
+            totals.setdefault((group_id, check_pk), Counter()).update(counted)
+        cursor.executemany(
+            f"UPDATE {_TOTAL} SET passed = passed - %s, failed = failed - %s,"  # noqa: S608
+            " not_applicable = not_applicable - %s, excepted = excepted - %s"
+            " WHERE group_id = %s AND policy_check_id = %s",
+            [(*(totals[k][s] for s in statuses), *k) for k in sorted(totals)],
         )

@@ -17,7 +17,7 @@ from bulwark.audits.models import AlertEvent, Audit, AuditStatus, Result, ScoreS
 from bulwark.audits.risks import ExceptionEvent, RiskException
 from bulwark.core.models import SecurityEvent
 from bulwark.inventory.models import Host, Membership, Role
-from bulwark.reports.models import LatestCheckCount
+from bulwark.reports.models import LatestCheckCount, LatestCheckTotal
 from tests.bulwark.audits.test_alerts import webhook  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,6 +108,8 @@ def test_an_exception_excepts_at_once_without_connecting_and_revoking_alerts(
     assert target.policy_check.check_id in point.rescored
     counter = LatestCheckCount.objects.get(policy_check=target.policy_check)
     assert (counter.failed, counter.excepted) == (0, 1)
+    total = LatestCheckTotal.objects.get(policy_check=target.policy_check)
+    assert (total.failed, total.excepted) == (0, 1)
 
     assert risk_services.revoke(root, exception, "the appliance is gone")
     assert connections == ["this-machine"]
@@ -117,6 +119,8 @@ def test_an_exception_excepts_at_once_without_connecting_and_revoking_alerts(
     assert (audited.score, audited.raw_score, audited.failed, audited.excepted) == before
     counter.refresh_from_db()
     assert (counter.failed, counter.excepted) == (1, 0)
+    total.refresh_from_db()
+    assert (total.failed, total.excepted) == (1, 0)
     alert = AlertEvent.objects.get(kind=AlertEvent.Kind.EXCEPTION_EXPIRED)
     assert alert.host_id == local_host.pk and "revoked" in alert.message
     assert [p["id"] for p in received] == [alert.pk]

@@ -29,7 +29,12 @@ from bulwark.audits.models import (
 from bulwark.core.models import SecurityEvent
 from bulwark.inventory.models import Host, Membership, Role
 from bulwark.policies.models import Check, Policy
-from bulwark.reports.models import DailyGroupSummary, DailyHostSummary, LatestCheckCount
+from bulwark.reports.models import (
+    DailyGroupSummary,
+    DailyHostSummary,
+    LatestCheckCount,
+    LatestCheckTotal,
+)
 from tests.bulwark.audits.test_exceptions import connections  # noqa: F401 - a fixture
 from workers.engine.scoring import score
 
@@ -111,6 +116,12 @@ def _assert_everything_counts_only(audit: Audit, host: Host) -> None:
     ):
         per_check.setdefault(check_pk, [0, 0, 0, 0])[order.index(status)] += 1
     assert counters == {pk: tuple(v) for pk, v in per_check.items()}
+    totals = {
+        t.policy_check_id: (t.passed, t.failed, t.not_applicable, t.excepted)
+        for t in LatestCheckTotal.objects.filter(group=host.group)
+        if t.passed or t.failed or t.not_applicable or t.excepted
+    }
+    assert totals == counters  # the host is its group's only one, audited on one day
 
 
 def test_narrowing_to_level_1_rescores_at_once_everywhere_without_connecting(

@@ -15,6 +15,7 @@ from bulwark.reports.models import (
     DailyGroupSummary,
     DailyHostSummary,
     LatestCheckCount,
+    LatestCheckTotal,
 )
 from tests.bulwark.audits.outcomes import audit_with, check_ids, make_outcome
 from tests.bulwark.conftest import using_postgres
@@ -23,10 +24,21 @@ from tests.require import require
 
 
 def counters() -> Counter[tuple[int, int, str]]:
-    """(group, check, status) -> hosts, from the counters."""
+    """(group, check, status) -> hosts, from the counters; the totals (LatestCheckTotal, the
+    counters without their days) must say the same."""
     out: Counter[tuple[int, int, str]] = Counter()
     for row in LatestCheckCount.objects.all():
-        for status in ("passed", "failed", "not_applicable"):
+        for status in ("passed", "failed", "not_applicable", "excepted"):
+            if getattr(row, status):
+                out[(row.group_id, row.policy_check_id, status)] += getattr(row, status)
+    assert totals() == out, "the check totals disagree with the counters"
+    return Counter({key: n for key, n in out.items() if key[2] != "excepted"})
+
+
+def totals() -> Counter[tuple[int, int, str]]:
+    out: Counter[tuple[int, int, str]] = Counter()
+    for row in LatestCheckTotal.objects.all():
+        for status in ("passed", "failed", "not_applicable", "excepted"):
             if getattr(row, status):
                 out[(row.group_id, row.policy_check_id, status)] += getattr(row, status)
     return out

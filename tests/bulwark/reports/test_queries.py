@@ -152,3 +152,61 @@ def test_one_scan_of_the_counters_gives_categories_and_checks_in_a_fixed_order()
     ranked = list(_rank_checks(sums, 10).items())  # check 6: nothing to show
     assert ranked == [(4, (6, 0)), (1, (2, 0)), (2, (2, 0)), (3, (2, 0)), (5, (0, 3))]
     assert list(_rank_checks(sums, 2)) == [4, 1]
+
+
+def test_a_range_to_today_reads_the_totals_as_the_counters_of_its_days_give_it(
+    fleet: Fleet,
+) -> None:
+    """The dashboard's range (to today) sums LatestCheckTotal less the counter rows of the days
+    outside it; every range in the past sums the counter rows of its days. Both give the same,
+    whoever asks, for any group and category, with hosts last audited days ago."""
+    from bulwark.inventory.models import Host
+    from tests.bulwark.reports.fleet import record, statuses
+
+    now = timezone.now()
+    for name, group, days, plan in [
+        ("web-stale", "web", 3, {ACCOUNTS: (20, 40), LOGS: (30, 6)}),
+        ("db-stale", "db", 10, {SECURE: (100, 8)}),
+        ("db-older", "db", 40, {ACCOUNTS: (1, 59)}),
+    ]:
+        host = Host.objects.create(
+            name=name, address="192.0.2.40", group=fleet.groups[group], transport="local"
+        )
+        record(host, statuses(fleet.checks, plan), now - dt.timedelta(days=days))
+
+    def counted(rows: list[dict[str, object]]) -> dict[object, tuple[object, ...]]:
+        keep = [r for r in rows if r["p"] or r["fl"] or r["na"] or r["ex"]]
+        return {
+            r["policy_check_id"]: (r["category"], r["p"], r["fl"], r["na"], r["ex"]) for r in keep
+        }
+
+    today = timezone.localdate()
+    compared = 0
+    for user in ("root", "alice", "bob"):
+        for days in (1, 5, 11, 30, 400):
+            for group in (None, "web", "db"):
+                for category in ("", ACCOUNTS, SECURE):
+                    f = Filters(start_day=today - dt.timedelta(days=days - 1), end_day=today)
+                    f = f.but(group_id=fleet.groups[group].pk if group else None, category=category)
+                    who = fleet.users[user]
+                    from_totals = counted(queries._sums_to_date(who, f))
+                    by_day = list(
+                        queries.check_counts(who, f)
+                        .values("policy_check_id", "category")
+                        .annotate(**queries._SUMS)
+                    )
+                    assert from_totals == counted(by_day), (user, days, group, category)
+                    compared += bool(from_totals)
+    assert compared > 40  # most of them count something
+    # A range to today is read from the totals; the figures the reports give are those.
+    f = Filters(start_day=today - dt.timedelta(days=4), end_day=today)
+    web = fleet.groups["web"].pk
+    accounts = queries.category_results(fleet.users["root"], f.but(group_id=web, category=ACCOUNTS))
+    assert (accounts.passed, accounts.failed) == (10 + 20, 2 + 40)  # web-1 and web-stale
+    older = f.but(start_day=today - dt.timedelta(days=4), end_day=today - dt.timedelta(days=1))
+    assert (
+        queries.category_results(
+            fleet.users["root"], older.but(group_id=web, category=ACCOUNTS)
+        ).failed
+        == 40
+    )
