@@ -24,6 +24,7 @@ from bulwark.inventory.access import scope
 from bulwark.inventory.models import Group, Host
 from bulwark.policies.models import Check
 from bulwark.reports.models import (
+    CountedAudit,
     DailyGroupSummary,
     DailyHostSummary,
     LatestCheckCount,
@@ -269,19 +270,27 @@ _SUMS = {
 def _check_sums(user: Any, f: Filters) -> list[dict[str, Any]]:
     """check_counts summed per check, with its category (`p`, `fl`, `na`, `ex`): one scan
     gives both the category summary and the most failed checks (`_by_category`,
-    `_most_failed`), which the dashboard shows together. A range that reaches today, the
-    dashboard's, is read from the totals (`_sums_to_date`); a range in the past holds only the
-    latest audits of hosts not audited since, a few counter rows."""
-    if f.end_day >= timezone.localdate():
+    `_most_failed`), which the dashboard shows together. A range holding most hosts' latest
+    audits (the dashboard's, to today) is read from the totals (`_sums_to_date`); one holding
+    few (in the past: hosts not audited since) from its own counter rows. Both are exact."""
+    if _holds_most_latest_audits(f):
         return _sums_to_date(user, f)
     rows = check_counts(user, f).values("policy_check_id", "category")
     return list(rows.annotate(**_SUMS).order_by())
 
 
+def _holds_most_latest_audits(f: Filters) -> bool:
+    """Whether more hosts' latest audits fall in the range than outside it (the counter rows
+    follow them): one count over a row per host."""
+    in_range = Q(day__gte=f.start_day, day__lte=f.end_day)
+    hosts = CountedAudit.objects.aggregate(all=Count("pk"), inside=Count("pk", filter=in_range))
+    return bool(hosts["inside"] * 2 > hosts["all"])
+
+
 def _sums_to_date(user: Any, f: Filters) -> list[dict[str, Any]]:
     """The same from LatestCheckTotal: the user's groups' totals per check, less the counter
     rows of the days outside the range (a row per group and check, then the few of hosts last
-    audited before the range: at 10,000 hosts audited over a week, 60,000 rows instead of
+    audited outside it: at 10,000 hosts audited over a week's 7 days, 60,000 rows instead of
     420,000). The category is the check's now (the counter rows keep the one a check had when
     they were written; they differ only after a policy update moved the check)."""
     totals = scope(LatestCheckTotal.objects.all(), user, "group")
@@ -291,14 +300,18 @@ def _sums_to_date(user: Any, f: Filters) -> list[dict[str, Any]]:
     if f.group_id:
         totals, outside = totals.filter(group_id=f.group_id), outside.filter(group_id=f.group_id)
     if f.category:
-        totals = totals.filter(policy_check__category=f.category)
-        outside = outside.filter(policy_check__category=f.category)
+        of_category = Check.objects.filter(category=f.category).values("pk")
+        totals = totals.filter(policy_check__in=of_category)
+        outside = outside.filter(policy_check__in=of_category)
+    # Summed per check id alone, the categories looked up after: the join per row was a third
+    # of the statement's time at 10,000 hosts.
     sums = {
         row["policy_check_id"]: row
-        for row in totals.values("policy_check_id", category=F("policy_check__category"))
-        .annotate(**_SUMS)
-        .order_by()
+        for row in totals.values("policy_check_id").annotate(**_SUMS).order_by()
     }
+    categories = Check.objects.filter(pk__in=list(sums)).values_list("pk", "category")
+    for pk, category in categories:
+        sums[pk]["category"] = category
     for row in outside.values("policy_check_id").annotate(**_SUMS).order_by():
         total = sums.get(row["policy_check_id"])
         for name in _SUMS if total else ():  # every counted check has a total

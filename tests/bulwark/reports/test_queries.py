@@ -154,12 +154,13 @@ def test_one_scan_of_the_counters_gives_categories_and_checks_in_a_fixed_order()
     assert list(_rank_checks(sums, 2)) == [4, 1]
 
 
-def test_a_range_to_today_reads_the_totals_as_the_counters_of_its_days_give_it(
+def test_the_check_totals_less_the_days_outside_give_what_the_days_inside_give(
     fleet: Fleet,
 ) -> None:
-    """The dashboard's range (to today) sums LatestCheckTotal less the counter rows of the days
-    outside it; every range in the past sums the counter rows of its days. Both give the same,
-    whoever asks, for any group and category, with hosts last audited days ago."""
+    """A range holding most hosts' latest audits (the dashboard's, to today) sums
+    LatestCheckTotal less the counter rows of the days outside it; one holding few (in the
+    past) sums the counter rows of its days. Both give the same, whoever asks, for any range,
+    group and category, with hosts last audited days ago."""
     from bulwark.inventory.models import Host
     from tests.bulwark.reports.fleet import record, statuses
 
@@ -198,8 +199,11 @@ def test_a_range_to_today_reads_the_totals_as_the_counters_of_its_days_give_it(
                     assert from_totals == counted(by_day), (user, days, group, category)
                     compared += bool(from_totals)
     assert compared > 40  # most of them count something
-    # A range to today is read from the totals; the figures the reports give are those.
+    # A range to today is read from the totals, one in the past from its days; the reports'
+    # figures are those.
     f = Filters(start_day=today - dt.timedelta(days=4), end_day=today)
+    assert queries._holds_most_latest_audits(f)
+    assert not queries._holds_most_latest_audits(f.but(end_day=today - dt.timedelta(days=1)))
     web = fleet.groups["web"].pk
     accounts = queries.category_results(fleet.users["root"], f.but(group_id=web, category=ACCOUNTS))
     assert (accounts.passed, accounts.failed) == (10 + 20, 2 + 40)  # web-1 and web-stale
