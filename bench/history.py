@@ -9,8 +9,8 @@ Weekly audits of every host go through the real store path (audits.store.store_o
 the reports' aggregates and the reduction of the previous audit), `--processes` storing at a
 time, each week `churn` of a host's checks change status (with their evidence), the hosts'
 audits falling on `--days` days of the week in turn (the report counters hold a row per group,
-check and day of a latest audit: hosts audited on 7 days are 7 times the rows of one day). Progress is
-printed after each week, with the rate so far and the time left. Then: rows and bytes
+check and day of a latest audit: hosts audited on 7 days are 7 times the rows of one day).
+Progress is printed after each week, with the rate so far and the time left. Then: rows and bytes
 stored, the year extrapolated to 10,000 hosts x 300 checks x 52 weeks, the time to rebuild
 one audit, and the p50/p95 of every report over the whole range and of the pages
 (dashboard, host, old audit).
