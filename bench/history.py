@@ -122,6 +122,7 @@ def bench_hosts(args: argparse.Namespace) -> dict[int, list[int]]:
 # stores (2.5 M updates) and the dashboard read it all.
 HOT_TABLES = [
     "reports_latestcheckcount",
+    "reports_latestchecktotal",
     "reports_dailygroupsummary",
     "reports_countedaudit",
     "inventory_host",

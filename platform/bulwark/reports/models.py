@@ -95,7 +95,8 @@ class LatestCheckTotal(models.Model):
     audits of hosts not audited since), a row per group and check instead of one per group,
     check and day. At 10,000 hosts in 200 groups audited over a week's 7 days that is 60,000
     rows instead of 420,000 (docs/history.md). Kept with the counters, in the same
-    statements (reports/aggregates.py, reports/rescored.py)."""
+    statements (reports/aggregates.py, reports/rescored.py): whatever writes the counters,
+    a migration that recounts them included, writes these too."""
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+")
     # No copy of the check's category: read from the check, it is the one the check has now.

@@ -312,10 +312,14 @@ def _sums_to_date(user: Any, f: Filters) -> list[dict[str, Any]]:
     categories = Check.objects.filter(pk__in=list(sums)).values_list("pk", "category")
     for pk, category in categories:
         sums[pk]["category"] = category
+    # Read after the totals: a store in between moves a host's latest audit to a newer day, so
+    # the host is at worst counted with its previous results, never subtracted twice.
     for row in outside.values("policy_check_id").annotate(**_SUMS).order_by():
         total = sums.get(row["policy_check_id"])
-        for name in _SUMS if total else ():  # every counted check has a total
-            total[name] -= row[name]  # type: ignore[index]
+        if total is None:  # every counted check has a total: only a check just deleted has not
+            continue
+        for name in _SUMS:
+            total[name] -= row[name]
     return [row for row in sums.values() if any(row[name] for name in _SUMS)]
 
 
