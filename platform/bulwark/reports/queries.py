@@ -8,10 +8,12 @@ daily aggregates. None scans all results or all audits.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Sum, Value
 from django.http import QueryDict
 from django.utils import timezone
@@ -303,24 +305,41 @@ def _sums_to_date(user: Any, f: Filters) -> list[dict[str, Any]]:
         of_category = Check.objects.filter(category=f.category).values("pk")
         totals = totals.filter(policy_check__in=of_category)
         outside = outside.filter(policy_check__in=of_category)
-    # Summed per check id alone, the categories looked up after: the join per row was a third
-    # of the statement's time at 10,000 hosts.
-    sums = {
-        row["policy_check_id"]: row
-        for row in totals.values("policy_check_id").annotate(**_SUMS).order_by()
-    }
+    # Both from one snapshot: a host moving group between two reads would be subtracted from
+    # a group whose totals did not have it yet.
+    with _one_snapshot():
+        # Summed per check id alone, the categories looked up after: the join per row was a
+        # third of the statement's time at 10,000 hosts.
+        sums = {
+            row["policy_check_id"]: row
+            for row in totals.values("policy_check_id").annotate(**_SUMS).order_by()
+        }
+        less = list(outside.values("policy_check_id").annotate(**_SUMS).order_by())
     categories = Check.objects.filter(pk__in=list(sums)).values_list("pk", "category")
     for pk, category in categories:
         sums[pk]["category"] = category
-    # Read after the totals: a store in between moves a host's latest audit to a newer day, so
-    # the host is at worst counted with its previous results, never subtracted twice.
-    for row in outside.values("policy_check_id").annotate(**_SUMS).order_by():
+    for row in less:
         total = sums.get(row["policy_check_id"])
-        if total is None:  # every counted check has a total: only a check just deleted has not
+        if total is None:  # every counted check has a total
             continue
         for name in _SUMS:
             total[name] -= row[name]
     return [row for row in sums.values() if any(row[name] for name in _SUMS)]
+
+
+@contextmanager
+def _one_snapshot() -> Iterator[None]:
+    """The statements inside see one snapshot of the database: on PostgreSQL a REPEATABLE READ
+    transaction (reading only, it never fails to serialize); SQLite's transactions already
+    read one. Inside a caller's transaction, that transaction decides."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield
 
 
 def _most_failed(sums: list[dict[str, Any]], limit: int) -> list[CheckFailures]:

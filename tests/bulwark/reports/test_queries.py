@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.utils import timezone
 
 from bulwark.reports import queries
@@ -214,3 +215,19 @@ def test_the_check_totals_less_the_days_outside_give_what_the_days_inside_give(
         ).failed
         == 40
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_totals_and_the_days_outside_them_are_read_in_one_snapshot() -> None:
+    """A host moving group between the two reads would be subtracted from a group whose totals
+    were read without it: both reads are one transaction, REPEATABLE READ on PostgreSQL."""
+    from django.db import connection
+
+    assert not connection.in_atomic_block
+    with queries._one_snapshot():
+        assert connection.in_atomic_block
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW transaction_isolation")
+                assert cursor.fetchone()[0] == "repeatable read"
+    assert not connection.in_atomic_block
