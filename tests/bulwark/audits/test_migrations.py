@@ -4,9 +4,9 @@ requirements failed become one policy-level verdict, and every count follows."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from tests.bulwark.migrating import migrate, migrate_to_latest
 
 BEFORE = [
     ("audits", "0006_assignments_and_policy_verdicts"),
@@ -20,17 +20,10 @@ AFTER = [
 LEGACY = "Policy requirements not met"
 
 
-def _migrate(targets: list[tuple[str, str]]):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.slow  # migrates the database back and forth
 @pytest.mark.django_db(transaction=True)
 def test_old_audits_lose_per_check_rows_of_inapplicable_policies_and_counts_agree() -> None:
-    apps = _migrate(BEFORE)
+    apps = migrate(BEFORE)
     try:
         models = {
             name: apps.get_model(*name.split("."))
@@ -160,7 +153,7 @@ def test_old_audits_lose_per_check_rows_of_inapplicable_policies_and_counts_agre
                 not_applicable=n,
             )
 
-        apps = _migrate(AFTER)
+        apps = migrate(AFTER)
 
         Audit = apps.get_model("audits", "Audit")
         audit = Audit.objects.get(pk=audit.pk)
@@ -204,6 +197,4 @@ def test_old_audits_lose_per_check_rows_of_inapplicable_policies_and_counts_agre
         )
         assert counters == {"m1": 0, "m2": 0, "m3": 1}
     finally:
-        _migrate(
-            [(node[0], node[1]) for node in MigrationExecutor(connection).loader.graph.leaf_nodes()]
-        )
+        migrate_to_latest()

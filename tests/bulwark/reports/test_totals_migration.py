@@ -4,27 +4,19 @@ check) summed over its days."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.bulwark.migrating import migrate, migrate_to_latest
 
 BEFORE = [("reports", "0005_check_counts_fillfactor")]
 AFTER = [("reports", "0006_check_totals")]
 
 
-def _migrate(targets: list[tuple[str, str]]) -> Any:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.slow  # migrates the database back and forth
 @pytest.mark.django_db(transaction=True)
 def test_the_totals_start_as_the_counters_summed_over_their_days() -> None:
-    apps = _migrate(BEFORE)
+    apps = migrate(BEFORE)
     try:
         Group = apps.get_model("inventory", "Group")
         Policy, Check = apps.get_model("policies", "Policy"), apps.get_model("policies", "Check")
@@ -50,7 +42,7 @@ def test_the_totals_start_as_the_counters_summed_over_their_days() -> None:
                 passed=p, failed=f, not_applicable=n, excepted=e,
             )  # fmt: skip
 
-        apps = _migrate(AFTER)
+        apps = migrate(AFTER)
 
         totals = {
             (t.group_id, t.policy_check_id): (t.passed, t.failed, t.not_applicable, t.excepted)
@@ -62,6 +54,4 @@ def test_the_totals_start_as_the_counters_summed_over_their_days() -> None:
             (db.pk, one.pk): (1, 0, 0, 0),
         }
     finally:
-        _migrate(
-            [(node[0], node[1]) for node in MigrationExecutor(connection).loader.graph.leaf_nodes()]
-        )
+        migrate_to_latest()
