@@ -5,9 +5,9 @@ aggregates commit together. Set-based: an audit costs one read and five writes w
 number of checks (the host's day row, the group's day sums, one INSERT ... SELECT ... ON
 CONFLICT DO UPDATE adding the audit's results to the check counters and taking the host's
 previous audit out of them in the same statement, the same deltas to the check totals, and
-the counted-audit marker). Rows are
-written in key order, so concurrent stores lock shared counter rows in the same order (no
-deadlocks). The SQL is portable: PostgreSQL and SQLite (>= 3.24, upsert) run the same text.
+the counted-audit marker). Rows are written in key order, so concurrent stores lock shared
+counter rows in the same order (no deadlocks). The SQL is portable: PostgreSQL and SQLite
+(>= 3.24, upsert) run the same text.
 """
 
 from __future__ import annotations

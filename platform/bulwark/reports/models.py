@@ -90,13 +90,13 @@ class LatestCheckTotal(models.Model):
     """LatestCheckCount summed over its days: how many hosts of `group` passed, failed, could
     not apply or had an exception for `policy_check` in their latest audit, whatever its day.
 
-    A range that reaches today (the dashboard's, and most reports') holds nearly every latest
-    audit: its sums are these totals less the counter rows of the days outside it (the latest
-    audits of hosts not audited since), a row per group and check instead of one per group,
-    check and day. At 10,000 hosts in 200 groups audited over a week's 7 days that is 60,000
-    rows instead of 420,000 (docs/history.md). Kept with the counters, in the same
-    statements (reports/aggregates.py, reports/rescored.py): whatever writes the counters,
-    a migration that recounts them included, writes these too."""
+    A range holding most hosts' latest audits (the dashboard's, to today) is read as these
+    totals less the counter rows of the days outside it (reports/queries.py `_sums_to_date`):
+    a row per group and check, then the few rows of hosts last audited outside the range,
+    instead of a row per group, check and day. At 10,000 hosts in 200 groups audited over a
+    week's 7 days that is 60,000 rows instead of 420,000 (docs/history.md). Kept with the
+    counters, in the same statements (reports/aggregates.py, reports/rescored.py): whatever
+    writes the counters, a migration that recounts them included, writes these too."""
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+")
     # No copy of the check's category: read from the check, it is the one the check has now.

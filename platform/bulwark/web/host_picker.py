@@ -5,8 +5,8 @@ the dashboard's time (docs/history.md), and no one scrolls 10,000 options. Up to
 `LIST_LIMIT` hosts (of the chosen group, when one is chosen) are listed; beyond that the
 dashboard's filter is a text field, `host_name`, which the view turns into the usual
 `host=<id>` (`host_named`), so links and reports keep one form of the query; the reports form
-takes the name the same way. The operator's forms (a schedule's host, a credential's jump host)
-take a `TypedHostField` beyond the limit.
+takes the name the same way. The forms that pick a host (a schedule's host, a credential's jump
+host, a policy assignment's host) take a `TypedHostField` beyond the limit (`listed_or_typed`).
 """
 
 from __future__ import annotations
