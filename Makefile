@@ -5,7 +5,8 @@
 #   make test-fast  the inner loop: the tests not marked slow, no lint (about a minute)
 # Both run pytest under pytest-xdist: TEST_WORKERS processes (more than the cores: much of the
 # suite waits on test hosts, processes and browsers), tests that share a fixture or the Redis
-# broker kept together by `--dist loadgroup` (tests/parallel.py). Serially, to debug:
+# broker kept together by `--dist loadgroup` (tests/parallel.py), the longest work handed out
+# first (tests/durations.py; hence --no-loadscope-reorder). Serially, to debug:
 # .venv/bin/pytest -n 0 [tests...]
 PYTHON ?= python3
 VENV := .venv
@@ -39,10 +40,10 @@ lint: setup
 	$(VENV)/bin/mypy
 
 test: lint
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 test-fast: setup
-	$(VENV)/bin/pytest -m "not slow" -q -n auto --dist loadgroup
+	$(VENV)/bin/pytest -m "not slow" -q -n auto --dist loadgroup --no-loadscope-reorder
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,12 +7,14 @@ that would connect elsewhere fails at once instead, naming the address.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.durations import longest_first, recorded
 from tests.parallel import assign_groups
 from tests.parallel import xdist_groups as xdist_groups  # autouse: what require_group asks
 from tests.slow import refuse_heavy, unmarked_heavy_tests
@@ -66,6 +68,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             "(`pytestmark = pytest.mark.slow`):\n  " + "\n  ".join(unmarked)
         )
     assign_groups(items)  # before xdist reads the groups: tests/parallel.py
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        longest_first(items, recorded())  # the order xdist hands the work out: tests/durations.py
 
 
 @pytest.fixture(autouse=True)
