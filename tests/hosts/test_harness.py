@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from lab.harness import (
     TestHosts,
     TestUser,
     cleanup_stale,
+    hidden_from_hosts,
     unavailable_reason,
 )
 from tests.parallel import LAB_CLEANERS
@@ -94,6 +96,19 @@ def test_each_host_has_its_own_sysctls(pair: tuple[TestHost, TestHost]) -> None:
     assert inside != machine_value
     assert _ssh(plain, "cat /proc/sys/net/ipv4/ip_forward").strip() != inside
     assert _machine_sysctl() == machine_value
+
+
+def test_hosts_see_the_machine_s_toolchains_empty_and_their_python_whole(
+    pair: tuple[TestHost, TestHost],
+) -> None:
+    hardened, _ = pair
+    hidden = hidden_from_hosts()  # none on a machine without such toolchains
+    for path in hidden:
+        assert any(Path(path).iterdir()), path  # the machine still sees them
+        assert _ssh(hardened, f"ls -A {path}") == ""
+    assert sys.base_prefix not in hidden
+    # The project's virtualenv still runs in a host (it is built on this very Python).
+    assert _ssh(hardened, f"{sys.executable} -c 'print(6 * 7)'") == "42\n"
 
 
 def test_each_host_sees_only_its_own_processes(pair: tuple[TestHost, TestHost]) -> None:
