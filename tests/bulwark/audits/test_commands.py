@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow  # make test-fast leaves it out
 
 
 @pytest.mark.django_db(transaction=True)
-def test_audit_prints_progress_and_the_summary(catalogue: None, local_host: Host) -> None:
+def test_audit_prints_progress_and_the_summary(machine_policy: None, local_host: Host) -> None:
     out = io.StringIO()
     call_command("audit", "this-machine", wait=True, stdout=out)
     audit = Audit.objects.get(host=local_host)
@@ -29,7 +29,9 @@ def test_audit_prints_progress_and_the_summary(catalogue: None, local_host: Host
 
 
 @pytest.mark.django_db(transaction=True)
-def test_audit_of_a_group_audits_each_host(catalogue: None, local_host: Host, group: Group) -> None:
+def test_audit_of_a_group_audits_each_host(
+    machine_policy: None, local_host: Host, group: Group
+) -> None:
     Host.objects.create(name="second", address="localhost", transport="local", group=group)
     call_command("audit", group="servers", stdout=io.StringIO())
     assert Audit.objects.filter(status=AuditStatus.DONE).count() == 2

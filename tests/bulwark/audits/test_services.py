@@ -209,7 +209,7 @@ def test_the_reaper_gives_up_on_an_audit_that_used_its_attempts(
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_reaped_audit_runs_again_and_stores_one_set_of_results(
-    catalogue: None, local_host: Host, queued_audit: Callable[[Host], Audit]
+    machine_policy: None, local_host: Host, queued_audit: Callable[[Host], Audit]
 ) -> None:
     audit = queued_audit(local_host)
     assert services.claim(audit.pk) is not None  # a worker took it, then died

@@ -178,7 +178,7 @@ def test_a_secret_is_in_no_column_log_or_task_argument(
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_group_schedule_is_a_beat_task_that_audits_every_host_of_the_group(
-    catalogue: None, local_host: Host, group: Group
+    machine_policy: None, local_host: Host, group: Group
 ) -> None:
     schedule = Schedule.objects.create(group=group)
     assert (schedule.interval_days, schedule.command_timeout) == (7, 150.0)

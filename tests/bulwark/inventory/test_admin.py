@@ -61,7 +61,7 @@ def test_adding_a_credential_without_a_secret_names_the_field(
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_audit_now_from_the_host_list_audits_the_host(
-    admin_client: Client, catalogue: None, local_host: Host
+    admin_client: Client, machine_policy: None, local_host: Host
 ) -> None:
     response = admin_client.post(
         "/admin/inventory/host/",
@@ -75,7 +75,7 @@ def test_audit_now_from_the_host_list_audits_the_host(
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_audit_now_on_a_group_audits_each_of_its_hosts(
-    admin_client: Client, catalogue: None, local_host: Host, group: Group
+    admin_client: Client, machine_policy: None, local_host: Host, group: Group
 ) -> None:
     admin_client.post(
         "/admin/inventory/group/", {"action": "audit_groups_now", "_selected_action": [group.pk]}
