@@ -1,12 +1,14 @@
 """Longest first: the order in which pytest-xdist hands out the suite's work.
 
 Under `--dist loadgroup` a worker takes the next unit of work (an `xdist_group`, or one test
-outside any group) whenever it has two tests or fewer left. Handed out in collection order, the
-three Ansible remediation proofs (each minutes long, collected near the end) started last and
-ran alone while the other workers sat idle: the whole run was minutes longer than its work
-spread over three workers. So the collection is ordered by how long each unit took in a CI run,
+outside any group) whenever it has two tests or fewer left. Handed out in collection order
+(xdist sorts groups by their number of tests, and the tests outside any group come last), the
+Ansible remediation proofs, minutes each, started last: in one CI run the longest ran alone for
+its last five minutes. So the collection is ordered by how long each unit took in a CI run,
 longest first (list scheduling: no worker is left with a long unit at the end), and the Makefile
-passes `--no-loadscope-reorder` so xdist keeps this order instead of sorting by test count.
+passes `--no-loadscope-reorder` so xdist keeps this order. Measured, it saves little (24 s of
+27 minutes): both cores are busy through a run, so the suite's time is its CPU work, and a test
+running alone at the end runs faster. It keeps a new long test from stretching the run's end.
 
 `durations.json` beside this file holds the units that took 10 s or more: made from a CI run's
 JUnit report (`pytest --junitxml=FILE`, e.g. `PYTEST_ADDOPTS=--junitxml=/tmp/ci.xml .ci/run`):
