@@ -36,10 +36,10 @@ RECORDED_FROM_SECONDS = 10.0
 
 
 def unit_of(nodeid: str, groups: set[str] | frozenset[str]) -> str:
-    """A test's unit of work: its xdist group, or (in no group) the test as the JUnit report
-    names it, `classname::name`."""
+    """A test's unit of work: its xdist group (several joined as xdist joins them into one), or
+    (in no group) the test as the JUnit report names it, `classname::name`."""
     if groups:
-        return min(groups)
+        return "_".join(sorted(groups))
     path, _, rest = nodeid.partition("::")
     function, bracket, parameters = rest.partition("[")  # parameters may hold "::" (IPv6)
     *classes, name = function.split("::")

@@ -29,6 +29,8 @@ def test_a_test_in_no_group_is_its_own_unit_named_as_junit_names_it() -> None:
     # "::" inside the parameters (an IPv6 address) is not a class.
     assert unit_of("tests/t.py::test_ip[::1]", set()) == "tests.t::test_ip[::1]"
     assert unit_of("tests/t.py::test_c", {"hosts"}) == "hosts"
+    # xdist runs a test of several groups in one scope named after all of them.
+    assert unit_of("tests/t.py::test_c", {"lab", "hosts"}) == "hosts_lab"
 
 
 def test_the_longest_units_come_first_each_whole_and_the_unknown_after() -> None:
